@@ -1,0 +1,79 @@
+"""Book Commerce: the application factory."""
+
+import logging
+
+from flask import Flask
+
+from config import INSTANCE_DIR, Config, config_for
+
+
+def create_app(config: type[Config] | str | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error handlers, CLI."""
+    settings = config if isinstance(config, type) else config_for(config)
+    settings.check()
+
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.from_object(settings)
+    app.config.update(settings.derived())
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    """Plain log lines on stderr; mail in the embedded default is logged here too."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.logger.setLevel(logging.INFO)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (models must be imported before migrations look)
+    from app.accounts.sessions import configure_login
+    from app.extensions import cache, csrf, db, limiter, mail, migrate
+    from app.models.base import render_migration_item
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True, render_item=render_migration_item)
+    csrf.init_app(app)
+    cache.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    configure_login(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts import bp as accounts_bp
+    from app.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from app.htmx import add_vary_header
+
+    app.after_request(add_vary_header)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

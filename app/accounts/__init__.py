@@ -1,0 +1,7 @@
+"""Accounts: register, verify, log in and out, profile, password, reset, delete."""
+
+from flask import Blueprint
+
+bp = Blueprint("accounts", __name__)
+
+from app.accounts import views  # noqa: E402,F401

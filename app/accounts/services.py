@@ -1,0 +1,270 @@
+"""Account rules: who may register, log in, change what, and which emails go out.
+
+Messages shown to the visitor never reveal whether an email address has an account.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import url_for
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.passwords import burn_time, hash_password, verify_password
+from app.accounts.tokens import RESET_SALT, VERIFY_SALT, TokenError, make_token, read_token
+from app.extensions import db
+from app.models import EmailMessage, User
+from app.models.base import utcnow
+from app.notifications.email import dispatch, record_email
+
+DELETED_NAME = "Deleted reader"
+
+
+class AccountError(Exception):
+    """A rule refused the change; the message is safe to show."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def _bucket(seconds: int) -> int:
+    # Idempotency keys per time bucket: a double click sends one email, a later retry another.
+    return int(time.time() // seconds)
+
+
+def _verification_email(user: User, address: str) -> EmailMessage:
+    token = make_token(VERIFY_SALT, {"uid": user.id, "email": address})
+    return record_email(
+        key=f"verify:{user.id}:{address}:{_bucket(300)}",
+        template="verify_email",
+        to=address,
+        subject="Confirm your email for Book Commerce",
+        user=user,
+        link=url_for("accounts.verify_email", token=token, _external=True),
+        changing=address != user.email,
+    )
+
+
+def register_user(email: str, name: str, password: str) -> User | None:
+    """Create a reader and email a verification link.
+
+    If the address is taken, its owner gets an email saying so instead; the caller shows the
+    same page either way. Returns the new user, or None when nothing was created.
+    """
+    email = normalise_email(email)
+    existing = find_user_by_email(email)
+    if existing is not None:
+        if existing.is_active:
+            message = record_email(
+                key=f"register-existing:{existing.id}:{_bucket(3600)}",
+                template="register_existing",
+                to=existing.email,
+                subject="Someone tried to register with your email",
+                user=existing,
+                login_link=url_for("accounts.login", _external=True),
+                reset_link=url_for("accounts.reset_request", _external=True),
+            )
+            db.session.commit()
+            dispatch(message)
+        return None
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password))
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:  # registered a moment ago by a concurrent request
+        db.session.rollback()
+        return None
+    message = _verification_email(user, email)
+    db.session.commit()
+    dispatch(message)
+    return user
+
+
+def resend_verification(user: User) -> None:
+    """Send the verification link again (at most one per five minutes)."""
+    if user.is_verified:
+        return
+    message = _verification_email(user, user.email)
+    db.session.commit()
+    dispatch(message)
+
+
+def verify_email(token: str, max_age: int) -> User:
+    """Confirm an address from a link: a new account's email, or a requested change of email."""
+    payload = read_token(VERIFY_SALT, token, max_age)
+    user = db.session.get(User, payload.get("uid"))
+    address = payload.get("email")
+    if user is None or not user.is_active:
+        raise TokenError("This link is not valid. Ask for a new one.")
+    if address == user.email:
+        if user.email_verified_at is None:
+            user.email_verified_at = utcnow()
+            db.session.commit()
+        return user
+    if address != user.pending_email:
+        raise TokenError("This link was replaced by a newer one. Use the latest email we sent.")
+    if find_user_by_email(address) is not None:
+        raise TokenError("That email address is now used by another account.")
+    old_address = user.email
+    user.email = address
+    user.pending_email = None
+    user.email_verified_at = utcnow()
+    notice = record_email(
+        key=f"email-changed:{user.id}:{address}",
+        template="email_changed",
+        to=old_address,
+        subject="Your Book Commerce email was changed",
+        user=user,
+        new_address=address,
+    )
+    db.session.commit()
+    dispatch(notice)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user these credentials belong to, or None. Upgrades an old password hash.
+
+    Raises AccountError only for a correct password on a disabled account.
+    """
+    user = find_user_by_email(email)
+    if user is None or user.deleted_at is not None:
+        burn_time(password)
+        return None
+    matches, needs_rehash = verify_password(user.password_hash, password)
+    if not matches:
+        return None
+    if user.is_disabled:
+        raise AccountError("This account is disabled. Contact support if you think this is a mistake.")
+    if needs_rehash:
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Make every session and remember-me cookie of ``user`` stop working."""
+    db.session.execute(
+        update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
+    )
+    db.session.commit()
+    db.session.refresh(user)
+
+
+def update_profile(user: User, *, name: str, bio: str, time_zone: str, email: str) -> bool:
+    """Save the profile; a new email waits for confirmation. Returns True if a link was sent."""
+    user.name = name.strip()
+    user.bio = bio.strip()
+    user.time_zone = time_zone
+    email = normalise_email(email)
+    message = None
+    if email != user.email:
+        # An address used by someone else gets no link, but the page says the same thing.
+        if find_user_by_email(email) is None:
+            user.pending_email = email
+            message = _verification_email(user, email)
+    db.session.commit()
+    if message is not None:
+        dispatch(message)
+    return email != user.email
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Replace the password after checking the current one; ends every other session."""
+    matches, _ = verify_password(user.password_hash, current)
+    if not matches:
+        raise AccountError("Your current password is not correct.")
+    _set_password(user, new)
+
+
+def _set_password(user: User, new: str) -> None:
+    user.password_hash = hash_password(new)
+    user.session_version = User.session_version + 1
+    notice = record_email(
+        key=f"password-changed:{user.id}:{_bucket(60)}",
+        template="password_changed",
+        to=user.email,
+        subject="Your Book Commerce password was changed",
+        user=user,
+        reset_link=url_for("accounts.reset_request", _external=True),
+    )
+    db.session.commit()
+    db.session.refresh(user)
+    dispatch(notice)
+
+
+def _password_fingerprint(user: User) -> str:
+    # Part of the current hash: once the password changes, older reset links stop working.
+    return user.password_hash[-12:]
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if the address has an active account; silent otherwise."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        return
+    token = make_token(RESET_SALT, {"uid": user.id, "fp": _password_fingerprint(user)})
+    message = record_email(
+        key=f"reset:{user.id}:{_bucket(120)}",
+        template="reset_password",
+        to=user.email,
+        subject="Reset your Book Commerce password",
+        user=user,
+        link=url_for("accounts.reset_password", token=token, _external=True),
+    )
+    db.session.commit()
+    dispatch(message)
+
+
+def user_for_reset_token(token: str, max_age: int) -> User:
+    """The user a reset link is for, if the link is valid, unexpired and unused."""
+    payload = read_token(RESET_SALT, token, max_age)
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or not user.is_active or payload.get("fp") != _password_fingerprint(user):
+        raise TokenError("This reset link has been used or replaced. Ask for a new one.")
+    return user
+
+
+def reset_password(token: str, new: str, max_age: int) -> User:
+    """Set a new password from a reset link; the link then stops working."""
+    user = user_for_reset_token(token, max_age)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()  # the link proved they read this mailbox
+    _set_password(user, new)
+    return user
+
+
+def delete_account(user: User, password: str) -> None:
+    """Delete the account after a password check.
+
+    The row stays, anonymised, because orders, donations and contest results point at it;
+    the person's name, email and emails' contents are removed.
+    """
+    matches, _ = verify_password(user.password_hash, password)
+    if not matches:
+        raise AccountError("That password is not correct; your account was not deleted.")
+    user.email = f"deleted-{user.id}@deleted.invalid"
+    user.pending_email = None
+    user.name = DELETED_NAME
+    user.bio = ""
+    user.password_hash = "!deleted"
+    user.is_admin = False
+    user.deleted_at = utcnow()
+    user.session_version = User.session_version + 1
+    db.session.execute(
+        update(EmailMessage)
+        .where(EmailMessage.user_id == user.id)
+        .values(recipient=user.email, body_text="", body_html="")
+    )
+    db.session.commit()
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count(User.id)))

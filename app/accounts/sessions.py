@@ -1,0 +1,44 @@
+"""Flask-Login wiring: the cookie names a user *and* a session version."""
+
+from flask import Flask
+
+from app.extensions import db, login_manager
+from app.models import User
+
+
+def configure_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load the user only if the cookie's session version is still current and they may log in."""
+    try:
+        uid, version = (int(part) for part in user_id.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if user is None or user.session_version != version or not user.is_active:
+        return None
+    return user
+
+
+def start_session(user: User, remember: bool = False) -> None:
+    """Log ``user`` in on a fresh session (nothing from before log in carries over)."""
+    from flask import session
+    from flask_login import login_user
+
+    session.clear()
+    login_user(user, remember=remember, fresh=True)
+
+
+def end_session() -> None:
+    from flask import session
+    from flask_login import logout_user
+
+    logout_user()
+    session.clear()

@@ -1,0 +1,28 @@
+"""Signed, expiring links for email verification and password reset."""
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask import current_app
+
+VERIFY_SALT = "accounts.verify-email"
+RESET_SALT = "accounts.reset-password"
+
+
+class TokenError(Exception):
+    """The link is broken, expired, or already used."""
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def make_token(salt: str, payload: dict) -> str:
+    return _serializer(salt).dumps(payload)
+
+
+def read_token(salt: str, token: str, max_age: int) -> dict:
+    try:
+        return _serializer(salt).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise TokenError("This link has expired. Ask for a new one.") from exc
+    except BadSignature as exc:
+        raise TokenError("This link is not valid. Ask for a new one.") from exc

@@ -1,0 +1,43 @@
+"""Admin commands, one module per group: ``flask users``, ``flask seed``, ``flask jobs``."""
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+
+class Command(click.Command):
+    """A command whose bad arguments exit with status 1 and a one-line message."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.exit_code = 1
+            raise
+
+
+class CommandGroup(AppGroup):
+    command_class = Command
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.exit_code = 1
+            raise
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = 1
+            raise
+
+
+def register(app: Flask) -> None:
+    from app.cli.jobs import jobs
+    from app.cli.seed import seed
+    from app.cli.users import users
+
+    for group in (users, seed, jobs):
+        app.cli.add_command(group)

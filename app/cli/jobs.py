@@ -1,0 +1,50 @@
+"""``flask jobs``: run a worker, list and requeue failed jobs."""
+
+import click
+from flask import current_app
+
+from app import jobs as job_queue
+from app.cli import CommandGroup
+
+jobs = CommandGroup("jobs", help="Background jobs on RQ (needs REDIS_URL).")
+
+
+def _require_redis() -> None:
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: jobs run inline, so there is no queue to look at")
+
+
+@jobs.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--queue", "queues", multiple=True, help="Queue to listen on (default: all).")
+def worker(burst: bool, queues: tuple[str, ...]) -> None:
+    """Run an RQ worker with the scheduler inside this app."""
+    _require_redis()
+    names = list(queues) or current_app.config["RQ_QUEUES"]
+    click.echo(f"Worker listening on {', '.join(names)} (scheduler on).")
+    job_queue.run_worker(current_app._get_current_object(), names, burst=burst)
+
+
+@jobs.command("failed")
+def failed() -> None:
+    """List jobs that failed after their retries."""
+    _require_redis()
+    rows = job_queue.failed_jobs(current_app.config["RQ_QUEUES"])
+    for job in rows:
+        reason = (job.exc_info or "").strip().splitlines()[-1:] or ["?"]
+        click.echo(f"{job.id}  {job.origin:<8} {job.func_name}  {reason[0][:100]}")
+    click.echo(f"{len(rows)} failed job(s).")
+
+
+@jobs.command("requeue")
+@click.argument("job_id", required=False)
+@click.option("--all", "all_jobs", is_flag=True, help="Requeue every failed job.")
+def requeue(job_id: str | None, all_jobs: bool) -> None:
+    """Put a failed job (JOB_ID) or all of them (--all) back on its queue."""
+    if bool(job_id) == all_jobs:
+        raise click.UsageError("give a JOB_ID or --all (not both)")
+    _require_redis()
+    done = job_queue.requeue_failed(current_app.config["RQ_QUEUES"], None if all_jobs else job_id)
+    if job_id and not done:
+        raise click.ClickException(f"no failed job with id {job_id}")
+    click.echo(f"Requeued {len(done)} job(s).")

@@ -1,0 +1,64 @@
+"""Error pages for the site, RFC 9457 problem details under /api/."""
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+PAGES = {400, 403, 404, 405, 413, 429, 500}
+
+FRIENDLY = {
+    400: "That request could not be understood.",
+    403: "You do not have permission to do that.",
+    404: "We could not find that page.",
+    405: "That action is not allowed here.",
+    413: "That upload is too large.",
+    429: "Too many attempts. Please wait a minute and try again.",
+    500: "Something went wrong on our side. We have been told and will fix it.",
+}
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(status: int, title: str, detail: str, **extra):
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def handle_http_error(exc: HTTPException):
+    status = exc.code or 500
+    detail = FRIENDLY.get(status, exc.description)
+    if isinstance(exc, CSRFError):
+        detail = "This form has expired. Reload the page and try again; nothing was saved."
+    elif status == 429:
+        detail = f"Too many attempts ({exc.description}). Please wait a little and try again."
+    if wants_problem_json():
+        response = problem(status, exc.name, detail)
+    else:
+        template = f"errors/{status}.html" if status in PAGES else "errors/generic.html"
+        response = render_template(template, status=status, title=exc.name, detail=detail), status
+    if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        from flask import make_response
+
+        response = make_response(response)
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def handle_unexpected(exc: Exception):
+    original = getattr(exc, "original_exception", exc)
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=original)
+    return handle_http_error(InternalServerError())
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(InternalServerError, handle_unexpected)

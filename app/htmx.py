@@ -1,0 +1,42 @@
+"""htmx 4 helpers: fragment or page, redirects that work for both, toasts."""
+
+import json
+
+from flask import Response, redirect, render_template, request
+
+
+def is_partial() -> bool:
+    """True for an htmx request that swaps part of the page (not boosted, not a history restore)."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Request-Type", "partial") == "partial"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render_page_or_fragment(page: str, fragment: str, status: int = 200, **context) -> tuple[str, int]:
+    """The whole page, or just ``fragment`` for a partial htmx request (one template per piece)."""
+    return render_template(fragment if is_partial() else page, **context), status
+
+
+def redirect_after_post(location: str) -> Response:
+    """POST/redirect/GET: a 303 for a plain form, ``HX-Redirect`` for an htmx one."""
+    if request.headers.get("HX-Request") == "true":
+        response = Response(status=200)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, code=303)
+
+
+def add_toast(response: Response, message: str, level: str = "success") -> Response:
+    response.headers["HX-Trigger"] = json.dumps({"toast": {"message": message, "level": level}})
+    return response
+
+
+def add_vary_header(response: Response) -> Response:
+    """HTML can differ by ``HX-Request``; caches must know."""
+    if response.mimetype == "text/html" or request.headers.get("HX-Request"):
+        response.vary.add("HX-Request")
+    return response

@@ -1,0 +1,115 @@
+"""Background jobs: one way to enqueue, one way to run a worker.
+
+With ``REDIS_URL`` set, jobs go to RQ and a worker (``make worker``) runs them, retrying with
+backoff. Without it (the embedded default) the function runs at once, in the caller's process.
+Callers enqueue only after the transaction the job depends on has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from flask import Flask, current_app
+from rq import Queue, Retry, SimpleWorker, Worker
+from rq.job import Job
+from rq.registry import FailedJobRegistry
+
+log = logging.getLogger(__name__)
+
+
+def redis_connection(app: Flask | None = None) -> redis.Redis | None:
+    """The app's Redis client, or None on the embedded default."""
+    app = app or current_app._get_current_object()
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = app.extensions.get("redis")
+    if client is None:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        app.extensions["redis"] = client
+    return client
+
+
+def get_queue(name: str = "default") -> Queue:
+    connection = redis_connection()
+    if connection is None:
+        raise RuntimeError("jobs need REDIS_URL: without it they run inline and there is no queue")
+    return Queue(name, connection=connection)
+
+
+def enqueue(
+    func: Callable[..., Any],
+    *args: Any,
+    queue: str = "default",
+    job_id: str | None = None,
+    retry: bool = True,
+    **kwargs: Any,
+) -> Job | None:
+    """Run ``func(*args, **kwargs)`` in the background, or now when no Redis is configured.
+
+    ``retry`` asks RQ to retry a failing job with the configured backoff (for jobs that talk to
+    the outside: mail, the payment gateway). Inline runs log a failure instead of raising, so the
+    request that triggered the job still succeeds; the job's own records show what went wrong.
+    """
+    if redis_connection() is None:
+        try:
+            func(*args, **kwargs)
+        except Exception:
+            log.exception("inline job %s failed", func.__name__)
+        return None
+    intervals = current_app.config["JOB_RETRY_INTERVALS"]
+    return get_queue(queue).enqueue(
+        func,
+        args=args,
+        kwargs=kwargs,
+        job_id=job_id,
+        retry=Retry(max=len(intervals), interval=intervals) if retry else None,
+        result_ttl=24 * 3600,
+        failure_ttl=30 * 24 * 3600,
+    )
+
+
+def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bool = False) -> bool:
+    """Run an RQ worker inside ``app``'s context, with the scheduler (for retries and delays).
+
+    The forked work-horse inherits the app context; it must not reuse the parent's database
+    connections, so the engine's pool is dropped in the child after fork.
+    """
+    from app.extensions import db
+
+    with app.app_context():
+        connection = redis_connection(app)
+        if connection is None:
+            raise RuntimeError("the worker needs REDIS_URL")
+        engine = db.engine
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+        worker_class = SimpleWorker if simple else Worker
+        worker = worker_class([Queue(q, connection=connection) for q in queues], connection=connection)
+        return worker.work(burst=burst, with_scheduler=True)
+
+
+def failed_jobs(queues: list[str]) -> list[Job]:
+    """Jobs that used up their retries, newest last."""
+    jobs: list[Job] = []
+    for name in queues:
+        queue = get_queue(name)
+        registry = FailedJobRegistry(queue=queue)
+        jobs.extend(j for j in Job.fetch_many(registry.get_job_ids(), connection=queue.connection) if j)
+    return jobs
+
+
+def requeue_failed(queues: list[str], job_id: str | None = None) -> list[str]:
+    """Put failed jobs back on their queue: one by id, or all of them."""
+    requeued: list[str] = []
+    for name in queues:
+        registry = FailedJobRegistry(queue=get_queue(name))
+        ids = registry.get_job_ids()
+        for jid in ids:
+            if job_id is None or jid == job_id:
+                registry.requeue(jid)
+                requeued.append(jid)
+    return requeued

@@ -1,0 +1,7 @@
+"""The home page and the health probes."""
+
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)
+
+from app.main import views  # noqa: E402,F401

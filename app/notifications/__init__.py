@@ -1,0 +1,1 @@
+"""Notifications: emails now; the in-app list arrives with the API issue."""

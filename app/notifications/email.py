@@ -1,0 +1,116 @@
+"""Emails: rendered and recorded once under an idempotency key, delivered by a job.
+
+A service records the email in the same transaction as the change it reports, commits, then
+calls ``dispatch``. ``deliver_email`` locks the record and sends only if it is not sent yet,
+so a retried or duplicated job sends one message.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import current_app, render_template
+from flask_mail import Message
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db, mail
+from app.jobs import enqueue
+from app.models import EmailMessage, User
+from app.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def record_email(
+    *,
+    key: str,
+    template: str,
+    to: str,
+    subject: str,
+    user: User | None = None,
+    **context,
+) -> EmailMessage:
+    """Render ``templates/email/<template>.{txt,html}`` and record it under ``key`` (once).
+
+    Does not commit: the caller commits with its own change, then calls ``dispatch``.
+    """
+    existing = db.session.scalar(select(EmailMessage).where(EmailMessage.idempotency_key == key))
+    if existing is not None:
+        return existing
+    context.setdefault("user", user)
+    message = EmailMessage(
+        idempotency_key=key,
+        template=template,
+        recipient=to,
+        subject=subject,
+        user_id=user.id if user is not None else None,
+        body_text=render_template(f"email/{template}.txt", **context),
+        body_html=render_template(f"email/{template}.html", subject=subject, **context),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        # Another request recorded the same key first: theirs is the one that counts.
+        return db.session.scalars(select(EmailMessage).where(EmailMessage.idempotency_key == key)).one()
+    return message
+
+
+def dispatch(message: EmailMessage) -> None:
+    """Hand a committed email to the mail queue (or send it now on the embedded default)."""
+    if message.status != EmailMessage.STATUS_SENT:
+        enqueue(deliver_email, message.id, queue="mail")
+
+
+def send_email(**kwargs) -> EmailMessage:
+    """Record, commit and dispatch an email that goes with no other change."""
+    message = record_email(**kwargs)
+    db.session.commit()
+    dispatch(message)
+    return message
+
+
+def deliver_email(email_id: int) -> str:
+    """The mail job: send the recorded email unless it was sent already. Raises to be retried."""
+    message = db.session.get(EmailMessage, email_id, with_for_update=True, populate_existing=True)
+    if message is None:
+        db.session.rollback()
+        return "missing"
+    if message.status == EmailMessage.STATUS_SENT:
+        db.session.rollback()
+        return "already sent"
+    message.attempts += 1
+    try:
+        _transmit(message)
+    except Exception as exc:
+        message.status = EmailMessage.STATUS_FAILED
+        message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+        db.session.commit()
+        raise
+    message.status = EmailMessage.STATUS_SENT
+    message.sent_at = utcnow()
+    message.last_error = None
+    db.session.commit()
+    return "sent"
+
+
+def _transmit(message: EmailMessage) -> None:
+    msg = Message(
+        subject=message.subject,
+        recipients=[message.recipient],
+        body=message.body_text,
+        html=message.body_html,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+    )
+    msg.msgId = message.message_id
+    if current_app.config.get("MAIL_SERVER"):
+        mail.send(msg)
+        log.info("email %s sent to %s: %s", message.id, message.recipient, message.subject)
+        return
+    outbox = Path(current_app.config["OUTBOX_DIR"])
+    outbox.mkdir(parents=True, exist_ok=True)
+    path = outbox / f"{message.id:06d}-{message.template}.eml"
+    path.write_bytes(msg.as_bytes())
+    log.info("email %s to %s: %s (no MAIL_SERVER; written to %s)", message.id, message.recipient, message.subject, path)

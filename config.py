@@ -1,0 +1,152 @@
+"""Settings, read once from the environment.
+
+Code reads ``current_app.config``; nothing else looks at ``os.environ``.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL") or default
+    # Heroku-style URLs and plain postgresql:// both mean psycopg 3 here.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    """Defaults shared by every environment (the embedded default)."""
+
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    DEBUG = False
+    TESTING = False
+
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'bookcommerce.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    RQ_QUEUES = ["default", "mail"]
+    JOB_RETRY_INTERVALS = [10, 60, 300]
+
+    # Mail: without MAIL_SERVER, messages go to the log and to OUTBOX_DIR as .eml files.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Book Commerce <noreply@bookcommerce.local>")
+    OUTBOX_DIR = os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox")
+
+    # Links in emails and jobs that run outside a request are built from this.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+
+    # Payments (used from the catalogue issue on).
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY") or None
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
+
+    CACHE_DEFAULT_TIMEOUT = 60
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per minute;300 per hour")
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;30 per hour")
+    REGISTER_LIMIT_PER_IP = os.environ.get("REGISTER_LIMIT_PER_IP", "20 per hour")
+    RESET_LIMIT_PER_IP = os.environ.get("RESET_LIMIT_PER_IP", "10 per hour")
+
+    EMAIL_VERIFY_MAX_AGE = 48 * 3600
+    PASSWORD_RESET_MAX_AGE = 3600
+    REMEMBER_COOKIE_DURATION = 30 * 24 * 3600
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    @classmethod
+    def derived(cls) -> dict:
+        """Settings that depend on others (the cache and limiter follow REDIS_URL)."""
+        if cls.REDIS_URL:
+            return {
+                "CACHE_TYPE": "RedisCache",
+                "CACHE_REDIS_URL": cls.REDIS_URL,
+                "RATELIMIT_STORAGE_URI": cls.REDIS_URL,
+            }
+        return {"CACHE_TYPE": "SimpleCache", "RATELIMIT_STORAGE_URI": "memory://"}
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse settings that are unsafe for this environment (override per class)."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = _env_bool("FLASK_DEBUG", False)
+    # A fixed development key keeps sessions across restarts; never used in production.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-only-not-secret"
+    SQLALCHEMY_DATABASE_URI = _database_url("sqlite://")
+    WTF_CSRF_ENABLED = False
+    JOB_RETRY_INTERVALS = [0, 0, 0]
+    LOGIN_LIMIT_PER_IP = "20 per minute"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per minute"
+    REGISTER_LIMIT_PER_IP = "1000 per hour"
+    RESET_LIMIT_PER_IP = "1000 per hour"
+    BASE_URL = "http://localhost"
+    MAIL_SUPPRESS_SEND = False  # tests that set MAIL_SERVER talk to a real SMTP server
+    # Argon2 at full strength makes the suite slow; the parameters are still Argon2id.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    DEBUG = _env_bool("FLASK_DEBUG", False)
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> None:
+        if not cls.SECRET_KEY:
+            raise RuntimeError("refusing to start: SECRET_KEY is not set (export a long random value)")
+        if cls.DEBUG:
+            raise RuntimeError("refusing to start: debug mode is on in production (unset FLASK_DEBUG)")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    """The settings class named by ``name`` or by ``APP_ENV`` (default: development)."""
+    name = name or os.environ.get("APP_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"unknown APP_ENV {name!r}; use one of {', '.join(CONFIGS)}") from None
