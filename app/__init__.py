@@ -19,8 +19,10 @@ def create_app(config: type[Config] | str | None = None) -> Flask:
         instance_path=str(INSTANCE_DIR),
     )
     app.config.from_object(settings)
-    app.config.update(settings.derived())
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    for key, value in settings.derived().items():
+        # A setting given explicitly on the class wins over the one derived from REDIS_URL.
+        if getattr(settings, key, None) is None:
+            app.config[key] = value
 
     configure_logging(app)
     register_extensions(app)

@@ -2,9 +2,11 @@
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.htmx import is_partial
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,11 @@ def handle_http_error(exc: HTTPException):
         response = problem(status, exc.name, detail)
     else:
         template = f"errors/{status}.html" if status in PAGES else "errors/generic.html"
-        response = render_template(template, status=status, title=exc.name, detail=detail), status
+        response = make_response(render_template(template, status=status, title=exc.name, detail=detail), status)
+        if is_partial():
+            # htmx swaps error answers too: without this, a form would swap the whole page into itself.
+            response.headers.update({"HX-Retarget": "#main", "HX-Reselect": "#main", "HX-Reswap": "outerHTML"})
     if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-        from flask import make_response
-
         response = make_response(response)
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response

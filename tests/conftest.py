@@ -49,18 +49,23 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list = []
+        self.refuse_next = 0  # answer "451 try again later" this many times
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         from email import message_from_bytes, policy
 
         with self._lock:
+            if self.refuse_next > 0:
+                self.refuse_next -= 1
+                return "451 4.3.0 Mailbox busy, try again later"
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
     def clear(self) -> None:
         with self._lock:
             self.messages.clear()
+            self.refuse_next = 0
 
     def to(self, address: str) -> list:
         return [m for m in self.messages if address.lower() in m["To"].lower()]
@@ -114,6 +119,8 @@ def base_settings(tmp_path_factory, smtp_server):
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": controller.port,
         "OUTBOX_DIR": str(tmp_dir / "outbox"),
+        # Flask-Limiter keeps one storage for every app in the process: all test apps share a kind.
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
 
 
@@ -228,7 +235,7 @@ def redis_app(app, base_settings, redis_url):
     import redis
 
     redis.Redis.from_url(url).flushdb()
-    application = create_app(make_config(**{**base_settings, "REDIS_URL": url}))
+    application = create_app(make_config(**{**base_settings, "REDIS_URL": url, "RATELIMIT_STORAGE_URI": url}))
     yield application
     redis.Redis.from_url(url).flushdb()
 

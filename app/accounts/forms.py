@@ -32,15 +32,20 @@ def _new_password(label: str = "Password") -> PasswordField:
     )
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 def _email_field(label: str = "Email") -> EmailField:
     return EmailField(
         label,
+        filters=[_strip],
         validators=[DataRequired(), Email(message="Enter an email address like name@example.com."), Length(max=254)],
     )
 
 
 class RegisterForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=80)], description="Shown to your clubs.")
+    name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=80)], description="Shown to your clubs.")
     email = _email_field()
     password = _new_password()
     confirm = PasswordField(
@@ -71,7 +76,7 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=80)])
     email = _email_field()
     bio = TextAreaField("About you", validators=[Length(max=500)], description="Up to 500 characters.")
     time_zone = SelectField("Time zone", validators=[InputRequired()], default="UTC")

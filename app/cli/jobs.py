@@ -31,8 +31,10 @@ def failed() -> None:
     _require_redis()
     rows = job_queue.failed_jobs(current_app.config["RQ_QUEUES"])
     for job in rows:
-        reason = (job.exc_info or "").strip().splitlines()[-1:] or ["?"]
-        click.echo(f"{job.id}  {job.origin:<8} {job.func_name}  {reason[0][:100]}")
+        result = job.latest_result()
+        lines = (result.exc_string or "").strip().splitlines() if result else []
+        reason = lines[-1] if lines else "?"
+        click.echo(f"{job.id}  {job.origin:<8} {job.func_name}  {reason[:100]}")
     click.echo(f"{len(rows)} failed job(s).")
 
 
@@ -42,7 +44,7 @@ def failed() -> None:
 def requeue(job_id: str | None, all_jobs: bool) -> None:
     """Put a failed job (JOB_ID) or all of them (--all) back on its queue."""
     if bool(job_id) == all_jobs:
-        raise click.UsageError("give a JOB_ID or --all (not both)")
+        raise click.ClickException("give a JOB_ID or --all (not both)")
     _require_redis()
     done = job_queue.requeue_failed(current_app.config["RQ_QUEUES"], None if all_jobs else job_id)
     if job_id and not done:

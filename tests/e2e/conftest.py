@@ -1,0 +1,76 @@
+"""Browser fixtures: the app served for real (CSRF on), Debian Chromium driven by Playwright.
+
+The browser talks to a second app built from the test settings with CSRF protection switched on,
+so the htmx forms must send the token (``hx-headers:inherited`` on <body>) as they do in
+production. It shares the database of the ``app`` fixture, whose autouse cleaner empties the
+tables and resets the rate limits before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from tests.conftest import CHROMIUM, free_port, make_config, need
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def live_server(app, base_settings):
+    """The site on http://127.0.0.1:<port>, in a daemon thread, with CSRF protection on."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    e2e_app = create_app(make_config(**{**base_settings, "WTF_CSRF_ENABLED": True, "BASE_URL": base_url}))
+    server = make_server("127.0.0.1", port, e2e_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread.start()
+    yield base_url
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    need("Chromium", os.path.exists(CHROMIUM), f"install Debian's chromium package ({CHROMIUM} is missing)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    except Exception:
+        playwright.stop()
+        raise
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(app, live_server, browser):
+    """A fresh browser context (no cookies) per test, with the live server as base URL."""
+    context = browser.new_context(base_url=live_server, viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

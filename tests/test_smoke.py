@@ -1,4 +1,0 @@
-def test_home_page_renders(client):
-    response = client.get("/")
-    assert response.status_code == 200
-    assert b"Book Commerce" in response.data
