@@ -103,7 +103,10 @@ def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, scr
     expect(page.locator(".flashes")).to_contain_text("Welcome back, Nina New.")
     expect(header_nav(page).get_by_role("link", name="Nina New")).to_be_visible()
 
-    # Edit the profile. The hidden CSRF field is removed first: the htmx header alone must do.
+    # Edit the profile. CSRF protection is on: a post without the token is refused...
+    refused = page.request.post("/account", form={"name": "Mallory", "email": email, "time_zone": "UTC"})
+    assert refused.status == 400
+    # ...so with the hidden field removed, the token in htmx's header alone gets the form through.
     header_nav(page).get_by_role("link", name="Nina New").click()
     page.wait_for_url("**/account")
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
@@ -117,7 +120,9 @@ def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, scr
     expect(header_nav(page).get_by_role("link", name="Nina Novel")).to_be_visible()
     expect(page.locator("#profile-form #bio")).to_have_value("Reads crime novels on the train.")
     expect(page.locator("#profile-form #time_zone")).to_have_value("Europe/Lisbon")
-    page.screenshot(path=str(screenshot_dir / "account.png"), full_page=True)
+    screenshot = screenshot_dir / "account.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 0
 
     # Log out: the header offers to log in again.
     header_nav(page).get_by_role("button", name="Log out").click()
@@ -155,5 +160,7 @@ def test_wrong_credentials_say_the_same_thing_and_repeated_tries_slow_down(app, 
     assert statuses == [422, 422, 422, 422, 429]
     expect(page.get_by_role("heading", name="Slow down a little")).to_be_visible()
     expect(page).to_have_title(re.compile("Too Many Requests"))
-    print(page.content())
-    page.screenshot(path="/tmp/e2e-429.png", full_page=True)
+    # The error page takes the place of the page's content, not of the form inside it.
+    expect(page.locator("#login-form")).to_have_count(0)
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(1)
+    expect(page.locator("main")).to_have_count(1)
