@@ -101,7 +101,9 @@ def inbox(smtp_server):
 
 
 def _test_database_url(tmp_dir: Path) -> str:
-    return TestingConfig.SQLALCHEMY_DATABASE_URI if os.environ.get("DATABASE_URL") else f"sqlite:///{tmp_dir / 'test.db'}"
+    return (
+        TestingConfig.SQLALCHEMY_DATABASE_URI if os.environ.get("DATABASE_URL") else f"sqlite:///{tmp_dir / 'test.db'}"
+    )
 
 
 def make_config(**overrides):

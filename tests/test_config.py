@@ -20,8 +20,9 @@ def test_production_refuses_to_start_in_debug_mode():
 
 def test_production_starts_with_a_key_and_secure_cookies(tmp_path):
     settings = type(
-        "P", (ProductionConfig,), {"SECRET_KEY": "x" * 40, "DEBUG": False,
-                                   "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"}
+        "P",
+        (ProductionConfig,),
+        {"SECRET_KEY": "x" * 40, "DEBUG": False, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"},
     )
     app = create_app(settings)
     assert app.config["SESSION_COOKIE_SECURE"] is True

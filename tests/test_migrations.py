@@ -25,7 +25,9 @@ def test_migrations_match_models_on_the_test_database(app):
 
 
 def test_migrations_match_models_on_a_fresh_sqlite_file(tmp_path, base_settings):
-    application = create_app(make_config(**{**base_settings, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"}))
+    application = create_app(
+        make_config(**{**base_settings, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"})
+    )
     with application.app_context():
         upgrade(directory=MIGRATIONS)
     assert pending_changes(application) == []

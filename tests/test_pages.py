@@ -107,3 +107,40 @@ def test_public_pages_render(client, path):
     response = client.get(path)
     assert response.status_code == 200
     assert b"<h1" in response.data
+
+
+@pytest.mark.parametrize(
+    ("status", "text"),
+    [
+        (400, "That request could not be understood."),
+        (403, "You do not have permission to do that."),
+        (404, "We could not find that page."),
+        (405, "That action is not allowed here."),
+        (413, "That upload is too large."),
+        (429, "Slow down a little"),
+    ],
+)
+def test_every_error_has_a_page_and_a_problem_document(base_settings, app, status, text):
+    from flask import abort
+
+    application = create_app(make_config(**base_settings))
+    application.add_url_rule("/fail/<int:code>", "fail", lambda code: abort(code))
+    application.add_url_rule("/api/v1/fail/<int:code>", "api_fail", lambda code: abort(code))
+    client = application.test_client()
+    page = client.get(f"/fail/{status}")
+    assert page.status_code == status and text in page.get_data(as_text=True)
+    assert page.mimetype == "text/html"
+    api = client.get(f"/api/v1/fail/{status}")
+    assert api.status_code == status and api.mimetype == "application/problem+json"
+    assert api.get_json()["status"] == status
+
+
+def test_an_error_on_an_htmx_form_replaces_the_main_area_not_the_form(app, client):
+    htmx = {"HX-Request": "true", "HX-Request-Type": "partial"}
+    for _ in range(20):
+        client.post("/auth/login", data={"email": "a@example.com", "password": "wrong-password"}, headers=htmx)
+    blocked = client.post("/auth/login", data={"email": "b@example.com", "password": "wrong-password"}, headers=htmx)
+    assert blocked.status_code == 429
+    assert blocked.headers["HX-Retarget"] == "#main"
+    assert blocked.headers["HX-Reselect"] == "#main"
+    assert blocked.headers["HX-Reswap"] == "outerHTML"

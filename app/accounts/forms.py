@@ -45,7 +45,9 @@ def _email_field(label: str = "Email") -> EmailField:
 
 
 class RegisterForm(FlaskForm):
-    name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=80)], description="Shown to your clubs.")
+    name = StringField(
+        "Name", filters=[_strip], validators=[DataRequired(), Length(max=80)], description="Shown to your clubs."
+    )
     email = _email_field()
     password = _new_password()
     confirm = PasswordField(

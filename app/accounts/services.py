@@ -151,9 +151,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 def end_all_sessions(user: User) -> None:
     """Make every session and remember-me cookie of ``user`` stop working."""
-    db.session.execute(
-        update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
-    )
+    db.session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
     db.session.commit()
     db.session.refresh(user)
 
@@ -165,11 +163,10 @@ def update_profile(user: User, *, name: str, bio: str, time_zone: str, email: st
     user.time_zone = time_zone
     email = normalise_email(email)
     message = None
-    if email != user.email:
-        # An address used by someone else gets no link, but the page says the same thing.
-        if find_user_by_email(email) is None:
-            user.pending_email = email
-            message = _verification_email(user, email)
+    # An address used by someone else gets no link, but the page says the same thing.
+    if email != user.email and find_user_by_email(email) is None:
+        user.pending_email = email
+        message = _verification_email(user, email)
     db.session.commit()
     if message is not None:
         dispatch(message)

@@ -1,7 +1,7 @@
 """Signed, expiring links for email verification and password reset."""
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 VERIFY_SALT = "accounts.verify-email"
 RESET_SALT = "accounts.reset-password"

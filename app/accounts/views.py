@@ -60,7 +60,10 @@ def check_email():
 
 @bp.route("/auth/login", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], scope="login-ip", deduct_when=lambda r: r.status_code == 422
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    methods=["POST"],
+    scope="login-ip",
+    deduct_when=lambda r: r.status_code == 422,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
@@ -148,7 +151,11 @@ def account():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
         email_pending = services.update_profile(
-            current_user, name=form.name.data, bio=form.bio.data or "", time_zone=form.time_zone.data, email=form.email.data
+            current_user,
+            name=form.name.data,
+            bio=form.bio.data or "",
+            time_zone=form.time_zone.data,
+            email=form.email.data,
         )
         flash("Your profile is saved.", "success")
         if email_pending:

@@ -82,7 +82,8 @@ def test_email_change_to_a_taken_address_sends_no_link(app, client, reader, inbo
     with app.app_context():
         make_user(email="other@example.com", name="Other")
     response = client.post(
-        "/account", data={"name": "Rosa Reader", "email": "other@example.com", "bio": "", "time_zone": "UTC"},
+        "/account",
+        data={"name": "Rosa Reader", "email": "other@example.com", "bio": "", "time_zone": "UTC"},
         follow_redirects=True,
     )
     assert b"We sent a link to other@example.com" in response.data
@@ -104,7 +105,8 @@ def test_change_password_ends_other_sessions_but_keeps_this_one(app, client, rea
     assert other_device.get("/account").status_code == 200
 
     response = client.post(
-        "/account/password", data={"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+        "/account/password",
+        data={"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
         follow_redirects=True,
     )
     assert b"Other devices were logged out." in response.data
@@ -186,8 +188,10 @@ def test_delete_account_anonymises_and_logs_out(app, client, reader, inbox):
         assert records and all("reader@example.com" not in r.recipient and r.body_text == "" for r in records)
     assert login_as(client).status_code == 422
     # The address is free again for a new account.
-    client.post("/auth/register", data={"name": "Rosa", "email": "reader@example.com", "password": PASSWORD,
-                                        "confirm": PASSWORD})
+    client.post(
+        "/auth/register",
+        data={"name": "Rosa", "email": "reader@example.com", "password": PASSWORD, "confirm": PASSWORD},
+    )
     with app.app_context():
         assert db.session.scalar(select(User).where(User.email == "reader@example.com")) is not None
 

@@ -99,7 +99,9 @@ def test_next_only_redirects_inside_the_site(app, client):
         make_user()
     page = client.get("/account")
     assert page.status_code == 302 and "/auth/login?next=%2Faccount" in page.headers["Location"]
-    evil = client.post("/auth/login?next=//evil.example/steal", data={"email": "reader@example.com", "password": PASSWORD})
+    evil = client.post(
+        "/auth/login?next=//evil.example/steal", data={"email": "reader@example.com", "password": PASSWORD}
+    )
     assert evil.headers["Location"] == "/"
     client.post("/auth/logout")
     good = client.post("/auth/login?next=/account", data={"email": "reader@example.com", "password": PASSWORD})
@@ -110,7 +112,10 @@ def test_too_many_failures_for_one_account_answer_429(app, client):
     with app.app_context():
         make_user()
     for _ in range(5):
-        assert client.post("/auth/login", data={"email": "reader@example.com", "password": "wrong-password"}).status_code == 422
+        assert (
+            client.post("/auth/login", data={"email": "reader@example.com", "password": "wrong-password"}).status_code
+            == 422
+        )
     blocked = client.post("/auth/login", data={"email": "reader@example.com", "password": PASSWORD})
     assert blocked.status_code == 429
     assert b"Slow down a little" in blocked.data

@@ -79,8 +79,12 @@ def test_htmx_registration_gets_the_form_fragment_or_a_redirect_header(client, i
 def test_password_may_not_be_the_email(client):
     response = client.post(
         "/auth/register",
-        data={"name": "N", "email": "longaddress@example.com", "password": "longaddress@example.com",
-              "confirm": "longaddress@example.com"},
+        data={
+            "name": "N",
+            "email": "longaddress@example.com",
+            "password": "longaddress@example.com",
+            "confirm": "longaddress@example.com",
+        },
     )
     assert response.status_code == 422
     assert b"Your password cannot be your email address." in response.data

@@ -28,7 +28,9 @@ def test_create_admin_promotes_an_existing_reader(app):
 
 
 def test_create_admin_prompts_for_a_password(app):
-    result = run(app, "users", "create-admin", "new@example.com", input="a long admin password\na long admin password\n")
+    result = run(
+        app, "users", "create-admin", "new@example.com", input="a long admin password\na long admin password\n"
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -87,7 +89,9 @@ def test_seed_demo_is_idempotent(app):
 
 def test_demo_reader_can_log_in(app):
     run(app, "seed", "demo")
-    response = app.test_client().post("/auth/login", data={"email": "reader@example.com", "password": "demo-password-1"})
+    response = app.test_client().post(
+        "/auth/login", data={"email": "reader@example.com", "password": "demo-password-1"}
+    )
     assert response.status_code == 303
 
 

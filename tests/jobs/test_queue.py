@@ -55,8 +55,14 @@ def test_mail_refused_by_the_server_is_retried_and_sent_once(redis_app, inbox):
 
 def test_the_same_email_job_run_twice_sends_one_message(redis_app, inbox):
     with redis_app.app_context():
-        message = send_email(key="once", template="password_changed", to="twice@example.com",
-                             subject="Hello once", user=None, reset_link="http://x/reset")
+        message = send_email(
+            key="once",
+            template="password_changed",
+            to="twice@example.com",
+            subject="Hello once",
+            user=None,
+            reset_link="http://x/reset",
+        )
         enqueue(deliver_email, message.id, queue="mail")  # a duplicate delivery job
         assert Queue("mail", connection=redis_connection()).count == 2
     work(redis_app)
