@@ -137,8 +137,8 @@ def test_every_error_has_a_page_and_a_problem_document(base_settings, app, statu
 
 def test_an_error_on_an_htmx_form_replaces_the_main_area_not_the_form(app, client):
     htmx = {"HX-Request": "true", "HX-Request-Type": "partial"}
-    for _ in range(20):
-        client.post("/auth/login", data={"email": "a@example.com", "password": "wrong-password"}, headers=htmx)
+    for i in range(20):
+        client.post("/auth/login", data={"email": f"a{i}@example.com", "password": "wrong-password"}, headers=htmx)
     blocked = client.post("/auth/login", data={"email": "b@example.com", "password": "wrong-password"}, headers=htmx)
     assert blocked.status_code == 429
     assert blocked.headers["HX-Retarget"] == "#main"
