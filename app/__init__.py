@@ -44,10 +44,17 @@ def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (models must be imported before migrations look)
     from app.accounts.sessions import configure_login
     from app.extensions import cache, csrf, db, limiter, mail, migrate
-    from app.models.base import render_migration_item
+    from app.models.base import include_in_migrations, render_migration_item
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, compare_type=True, render_item=render_migration_item)
+    migrate.init_app(
+        app,
+        db,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+        include_object=include_in_migrations,
+    )
     csrf.init_app(app)
     cache.init_app(app)
     mail.init_app(app)
@@ -57,10 +64,18 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
+    from app.cart import bp as cart_bp
+    from app.catalogue import bp as catalogue_bp
     from app.main import bp as main_bp
+    from app.orders import bp as orders_bp
+    from app.payments import bp as payments_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(catalogue_bp)
+    app.register_blueprint(cart_bp)
+    app.register_blueprint(orders_bp)
+    app.register_blueprint(payments_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -70,8 +85,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from app import formatting
     from app.htmx import add_vary_header
 
+    formatting.register(app)
     app.after_request(add_vary_header)
 
 

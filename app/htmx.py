@@ -30,9 +30,16 @@ def redirect_after_post(location: str) -> Response:
     return redirect(location, code=303)
 
 
-def add_toast(response: Response, message: str, level: str = "success") -> Response:
-    response.headers["HX-Trigger"] = json.dumps({"toast": {"message": message, "level": level}})
+def trigger(response: Response, event: str, detail: dict | None = None) -> Response:
+    """Add a client event to the ``HX-Trigger`` header (several events can be combined)."""
+    events = json.loads(response.headers.get("HX-Trigger", "{}"))
+    events[event] = detail or {}
+    response.headers["HX-Trigger"] = json.dumps(events)
     return response
+
+
+def add_toast(response: Response, message: str, level: str = "success") -> Response:
+    return trigger(response, "toast", {"message": message, "level": level})
 
 
 def add_vary_header(response: Response) -> Response:

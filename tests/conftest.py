@@ -142,6 +142,8 @@ def reset_schema() -> None:
     db.drop_all()
     with db.engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        if db.engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TABLE IF EXISTS books_fts"))
     upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
 
 

@@ -8,6 +8,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.extensions import db
+from app.models.base import include_in_migrations
 from tests.conftest import database_is_postgres, make_config, need
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -15,7 +16,7 @@ MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 def pending_changes(application) -> list:
     with application.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_in_migrations})
         return compare_metadata(context, db.metadata)
 
 

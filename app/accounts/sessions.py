@@ -27,12 +27,18 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
+# What a visitor may take into their new session (the cart merges into the account).
+CARRIED_OVER = ("cart",)
+
+
 def start_session(user: User, remember: bool = False) -> None:
-    """Log ``user`` in on a fresh session (nothing from before log in carries over)."""
+    """Log ``user`` in on a fresh session: only the visitor's cart carries over."""
     from flask import session
     from flask_login import login_user
 
+    kept = {key: session[key] for key in CARRIED_OVER if key in session}
     session.clear()
+    session.update(kept)
     login_user(user, remember=remember, fresh=True)
 
 

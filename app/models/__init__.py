@@ -1,6 +1,21 @@
 """All models, one module per domain; importing this package registers them all."""
 
 from app.models.accounts import User
+from app.models.catalogue import Author, Book, Genre, book_authors, book_genres
 from app.models.mail import EmailMessage
+from app.models.orders import CartItem, Order, OrderLine, OrderStatus, PaymentEvent
 
-__all__ = ["User", "EmailMessage"]
+__all__ = [
+    "Author",
+    "Book",
+    "CartItem",
+    "EmailMessage",
+    "Genre",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "PaymentEvent",
+    "User",
+    "book_authors",
+    "book_genres",
+]

@@ -40,3 +40,20 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+# Search structures that migrations create per database and the models do not describe:
+# SQLite's FTS5 table (and its shadow tables) and PostgreSQL's generated tsvector column.
+SEARCH_ONLY_TABLES = ("books_fts",)
+SEARCH_ONLY_COLUMNS = ("search_vector",)
+
+
+def include_in_migrations(obj, name, type_, reflected, compare_to):
+    """Leave database-specific search structures out of autogenerate comparisons."""
+    if type_ == "table" and name and name.startswith(SEARCH_ONLY_TABLES):
+        return False
+    if type_ == "column" and name in SEARCH_ONLY_COLUMNS:
+        return False
+    if type_ == "index" and name and name.startswith("ix_books_search"):
+        return False
+    return True

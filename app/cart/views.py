@@ -1,0 +1,80 @@
+"""Cart pages and htmx fragments: add, change quantity, remove, the nav count."""
+
+from flask import make_response, redirect, render_template, request, url_for
+
+from app.cart import bp, services
+from app.cart.forms import AddToCartForm, QuantityForm
+from app.extensions import db
+from app.htmx import add_toast, is_partial, trigger
+from app.models import Book
+
+
+@bp.app_context_processor
+def cart_badge():
+    return {"cart_count": services.cart_count}
+
+
+@bp.route("/cart")
+def view():
+    return render_template("cart/cart.html", cart=services.current_cart())
+
+
+@bp.route("/cart/count")
+def count():
+    return render_template("cart/_count.html")
+
+
+@bp.route("/cart/add", methods=["POST"])
+def add():
+    form = AddToCartForm()
+    book = db.session.get(Book, int(form.book_id.data)) if (form.book_id.data or "").isdigit() else None
+    error = None
+    if book is None:
+        error = "That book is no longer available."
+    elif form.validate_on_submit():
+        try:
+            services.add_to_cart(book.id, form.quantity.data)
+        except services.CartError as exc:
+            error = str(exc)
+    else:
+        error = " ".join(e for errors in form.errors.values() for e in errors)
+    status = 422 if error else 200
+    if is_partial() and book is not None:
+        response = make_response(render_template("cart/_add_form.html", book=book, added=not error, error=error), status)
+        if not error:
+            trigger(response, "cart-changed")
+            add_toast(response, f"Added “{book.title}” to your cart.")
+        return response
+    if error:
+        return render_template("cart/cart.html", cart=services.current_cart(), error=error), status
+    return redirect(url_for("cart.view"), code=303)
+
+
+def _cart_response(error: str | None = None):
+    status = 422 if error else 200
+    cart = services.current_cart()
+    if is_partial():
+        response = make_response(render_template("cart/_cart.html", cart=cart, error=error), status)
+        return trigger(response, "cart-changed") if not error else response
+    if error:
+        return render_template("cart/cart.html", cart=cart, error=error), status
+    return redirect(url_for("cart.view"), code=303)
+
+
+@bp.route("/cart/items/<int:book_id>", methods=["POST"])
+def update(book_id: int):
+    form = QuantityForm()
+    if not form.validate_on_submit():
+        return _cart_response(" ".join(e for errors in form.errors.values() for e in errors))
+    try:
+        services.set_quantity(book_id, form.quantity.data)
+    except services.CartError as exc:
+        return _cart_response(str(exc))
+    return _cart_response()
+
+
+@bp.route("/cart/items/<int:book_id>/remove", methods=["POST"])
+def remove(book_id: int):
+    if request.method == "POST":
+        services.remove_from_cart(book_id)
+    return _cart_response()

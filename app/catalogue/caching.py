@@ -1,0 +1,42 @@
+"""Cached catalogue fragments, invalidated by bumping a version when books change.
+
+Keys carry a catalogue-wide version (for listings) and a per-book version (for detail pages),
+so a change makes every stale entry unreachable at once, on every process sharing the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from app.extensions import cache
+
+LISTING_VERSION = "catalogue:version"
+
+
+def _version(key: str) -> int:
+    value = cache.get(key)
+    if value is None:
+        value = 1
+        cache.set(key, value, timeout=0)
+    return int(value)
+
+
+def listing_key(params: dict) -> str:
+    digest = hashlib.sha1(repr(sorted(params.items())).encode()).hexdigest()
+    return f"catalogue:list:{_version(LISTING_VERSION)}:{digest}"
+
+
+def book_key(book_id: int, part: str = "detail") -> str:
+    return f"catalogue:book:{book_id}:{_version(f'catalogue:book-version:{book_id}')}:{part}"
+
+
+def _bump(key: str) -> None:
+    # Not atomic on every backend, but any change of value invalidates, which is all we need.
+    cache.set(key, _version(key) + 1, timeout=0)
+
+
+def invalidate_books(book_ids: list[int] | None = None) -> None:
+    """Forget cached listings and, for ``book_ids``, their detail fragments."""
+    _bump(LISTING_VERSION)
+    for book_id in book_ids or []:
+        _bump(f"catalogue:book-version:{book_id}")

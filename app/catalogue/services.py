@@ -1,0 +1,235 @@
+"""Changing the catalogue: validated book data, batch upserts by ISBN, price, stock, removal.
+
+Every change invalidates the cached catalogue fragments after it commits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from app.catalogue.caching import invalidate_books
+from app.catalogue.isbn import InvalidISBN, normalise_isbn
+from app.extensions import db
+from app.models import Author, Book, Genre, book_authors, book_genres
+from app.models.base import utcnow
+
+MAX_PRICE_CENTS = 100_000_00
+
+
+class CatalogueError(ValueError):
+    """Input the catalogue refuses; the message says why."""
+
+
+@dataclass
+class BookData:
+    isbn13: str
+    title: str
+    price_cents: int
+    authors: list[str] = field(default_factory=list)
+    description: str = ""
+    cover_url: str | None = None
+    publisher: str | None = None
+    year: int | None = None
+    language: str = "en"
+    genres: list[str] = field(default_factory=list)
+    stock: int = 0
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "book"
+
+
+def parse_price_cents(value: Any) -> int:
+    """Cents from ``12.99``, ``"12.99"``, ``"$12.99"`` or an int of cents given as ``price_cents``."""
+    text_value = str(value).strip().lstrip("$").replace(",", "")
+    if not re.fullmatch(r"\d+(\.\d{1,2})?", text_value):
+        raise CatalogueError(f"price {value!r} is not an amount like 12.99")
+    whole, _, frac = text_value.partition(".")
+    cents = int(whole) * 100 + int((frac + "00")[:2])
+    if cents > MAX_PRICE_CENTS:
+        raise CatalogueError(f"price {value!r} is too high")
+    return cents
+
+
+def _split_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else re.split(r"[;|]", str(value))
+    seen: list[str] = []
+    for item in (str(i).strip() for i in items):
+        if item and item not in seen:
+            seen.append(item)
+    return seen
+
+
+def book_data_from_row(row: dict[str, Any]) -> BookData:
+    """Validate one imported or typed row; raises CatalogueError naming every problem."""
+    problems: list[str] = []
+    isbn = ""
+    try:
+        isbn = normalise_isbn(str(row.get("isbn") or row.get("isbn13") or ""))
+    except InvalidISBN as exc:
+        problems.append(str(exc))
+    title = str(row.get("title") or "").strip()
+    if not title:
+        problems.append("title is required")
+    elif len(title) > 300:
+        problems.append("title is longer than 300 characters")
+    price_cents = 0
+    try:
+        if row.get("price_cents") not in (None, ""):
+            price_cents = int(row["price_cents"])
+            if price_cents < 0 or price_cents > MAX_PRICE_CENTS:
+                raise CatalogueError(f"price_cents {price_cents} is out of range")
+        else:
+            price_cents = parse_price_cents(row.get("price", ""))
+    except (CatalogueError, ValueError) as exc:
+        problems.append(
+            str(exc) if isinstance(exc, CatalogueError) else f"price_cents {row.get('price_cents')!r} is not a number"
+        )
+    stock = 0
+    if row.get("stock") not in (None, ""):
+        try:
+            stock = int(row["stock"])
+            if stock < 0:
+                problems.append("stock cannot be negative")
+        except (TypeError, ValueError):
+            problems.append(f"stock {row.get('stock')!r} is not a whole number")
+    year = None
+    if row.get("year") not in (None, ""):
+        try:
+            year = int(row["year"])
+            if not 1000 <= year <= 2100:
+                problems.append(f"year {year} is not plausible")
+        except (TypeError, ValueError):
+            problems.append(f"year {row.get('year')!r} is not a number")
+    authors = _split_list(row.get("authors") or row.get("author"))
+    if not authors:
+        problems.append("at least one author is required")
+    if problems:
+        raise CatalogueError("; ".join(problems))
+    return BookData(
+        isbn13=isbn,
+        title=title,
+        price_cents=price_cents,
+        authors=authors,
+        description=str(row.get("description") or "").strip(),
+        cover_url=(str(row.get("cover_url")).strip() or None) if row.get("cover_url") else None,
+        publisher=(str(row.get("publisher")).strip() or None) if row.get("publisher") else None,
+        year=year,
+        language=str(row.get("language") or "en").strip()[:8] or "en",
+        genres=_split_list(row.get("genres") or row.get("genre")),
+        stock=stock,
+    )
+
+
+def _names_to_rows(model, names: set[str], **extra) -> dict[str, Any]:
+    """Existing rows for ``names``, creating the missing ones (one query plus one flush)."""
+    found = {row.name: row for row in db.session.scalars(select(model).where(model.name.in_(names)))} if names else {}
+    for name in names - found.keys():
+        row = model(name=name, **{k: fn(name) for k, fn in extra.items()})
+        db.session.add(row)
+        found[name] = row
+    return found
+
+
+def upsert_books(items: list[BookData]) -> tuple[int, int]:
+    """Insert new books and update existing ones (matched by ISBN) in one transaction.
+
+    Returns (inserted, updated). The caller batches; a batch is all or nothing. Authors keep
+    the row's order. A fixed number of statements per batch, whatever its size.
+    """
+    if not items:
+        return 0, 0
+    by_isbn = {item.isbn13: item for item in items}  # a later row for the same ISBN wins
+    existing = {book.isbn13: book for book in db.session.scalars(select(Book).where(Book.isbn13.in_(by_isbn)))}
+    authors = _names_to_rows(Author, {a for item in by_isbn.values() for a in item.authors})
+    genres = _names_to_rows(Genre, {g for item in by_isbn.values() for g in item.genres}, slug=slugify)
+    books: dict[str, Book] = {}
+    for isbn, item in by_isbn.items():
+        book = existing.get(isbn)
+        if book is None:
+            book = Book(isbn13=isbn)
+            db.session.add(book)
+        book.removed_at = None
+        book.title = item.title
+        book.slug = slugify(item.title)
+        book.description = item.description
+        book.cover_url = item.cover_url
+        book.publisher = item.publisher
+        book.year = item.year
+        book.language = item.language
+        book.price_cents = item.price_cents
+        book.stock = item.stock
+        book.authors_text = ", ".join(item.authors)
+        books[isbn] = book
+    db.session.flush()
+    ids = [book.id for book in books.values()]
+    db.session.execute(delete(book_authors).where(book_authors.c.book_id.in_(ids)))
+    db.session.execute(delete(book_genres).where(book_genres.c.book_id.in_(ids)))
+    author_rows = [
+        {"book_id": books[isbn].id, "author_id": authors[name].id, "position": position}
+        for isbn, item in by_isbn.items()
+        for position, name in enumerate(item.authors)
+    ]
+    genre_rows = [
+        {"book_id": books[isbn].id, "genre_id": genres[name].id}
+        for isbn, item in by_isbn.items()
+        for name in item.genres
+    ]
+    if author_rows:
+        db.session.execute(insert(book_authors), author_rows)
+    if genre_rows:
+        db.session.execute(insert(book_genres), genre_rows)
+    db.session.commit()
+    invalidate_books(ids)
+    return len(books) - len(existing), len(existing)
+
+
+def _book_or_fail(isbn_or_id: str | int) -> Book:
+    book = None
+    if isinstance(isbn_or_id, int) or str(isbn_or_id).isdigit() and len(str(isbn_or_id)) < 10:
+        book = db.session.get(Book, int(isbn_or_id))
+    else:
+        try:
+            book = db.session.scalar(select(Book).where(Book.isbn13 == normalise_isbn(str(isbn_or_id))))
+        except InvalidISBN as exc:
+            raise CatalogueError(str(exc)) from exc
+    if book is None:
+        raise CatalogueError(f"no book {isbn_or_id}")
+    return book
+
+
+def set_price(isbn_or_id: str | int, price: str) -> Book:
+    """Change a book's price (open orders keep the price they were created with)."""
+    book = _book_or_fail(isbn_or_id)
+    book.price_cents = parse_price_cents(price)
+    db.session.commit()
+    invalidate_books([book.id])
+    return book
+
+
+def set_stock(isbn_or_id: str | int, stock: int) -> Book:
+    if stock < 0:
+        raise CatalogueError("stock cannot be negative")
+    book = _book_or_fail(isbn_or_id)
+    book.stock = stock
+    db.session.commit()
+    invalidate_books([book.id])
+    return book
+
+
+def remove_book(isbn_or_id: str | int) -> Book:
+    """Take a book out of the catalogue; orders that name it keep their lines."""
+    book = _book_or_fail(isbn_or_id)
+    book.removed_at = utcnow()
+    db.session.commit()
+    invalidate_books([book.id])
+    return book

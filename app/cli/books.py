@@ -1,0 +1,120 @@
+"""``flask books``: import a catalogue file, add a book, change its price or stock, remove it."""
+
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from app.catalogue import services
+from app.catalogue.importer import import_books
+from app.cli import CommandGroup
+from app.extensions import db
+from app.formatting import money
+from app.models import Book
+
+books = CommandGroup("books", help="Manage the catalogue.")
+
+REJECTS_SHOWN = 5
+
+
+def _fail(exc: services.CatalogueError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@books.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1), help="Rows per transaction.")
+@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the rejected rows (default: PATH.rejects.csv).")
+def import_(path: Path, batch_size: int, rejects_path: Path | None) -> None:
+    """Import or update books from a CSV or JSON Lines file (matched by ISBN)."""
+    if not path.is_file():
+        raise click.ClickException(f"no file {path}")
+    with click.progressbar(length=path.stat().st_size, label=f"Importing {path.name}") as bar:
+        try:
+            summary = import_books(path, batch_size=batch_size, rejects_path=rejects_path, progress=bar.update)
+        except services.CatalogueError as exc:
+            raise _fail(exc) from exc
+    click.echo(
+        f"Imported {path}: {summary.inserted} inserted, {summary.updated} updated, {summary.rejected} rejected."
+    )
+    for reject in summary.rejects[:REJECTS_SHOWN]:
+        click.echo(f"  line {reject.line}: {reject.reason}")
+    if summary.rejected > REJECTS_SHOWN:
+        click.echo(f"  ... and {summary.rejected - REJECTS_SHOWN} more.")
+    if summary.rejects_path:
+        click.echo(f"Rejected rows are in {summary.rejects_path}.")
+
+
+@books.command("add")
+@click.option("--isbn", required=True, help="ISBN-13 or ISBN-10.")
+@click.option("--title", required=True)
+@click.option("--author", "authors", multiple=True, required=True, help="Repeat for several authors, in order.")
+@click.option("--price", required=True, help="Like 12.99.")
+@click.option("--stock", required=True, help="Copies in stock.")
+@click.option("--genre", "genres", multiple=True, help="Repeat for several genres.")
+@click.option("--description", default="")
+@click.option("--publisher")
+@click.option("--year")
+def add(isbn, title, authors, price, stock, genres, description, publisher, year) -> None:
+    """Add one book to the catalogue."""
+    row = {
+        "isbn": isbn,
+        "title": title,
+        "authors": list(authors),
+        "price": price,
+        "stock": stock,
+        "genres": list(genres),
+        "description": description,
+        "publisher": publisher,
+        "year": year,
+    }
+    try:
+        data = services.book_data_from_row(row)
+    except services.CatalogueError as exc:
+        raise _fail(exc) from exc
+    existing = db.session.scalar(select(Book).where(Book.isbn13 == data.isbn13, Book.removed_at.is_(None)))
+    if existing is not None:
+        raise click.ClickException(f"ISBN {data.isbn13} is already in the catalogue: {existing.title} (id {existing.id})")
+    services.upsert_books([data])
+    book = db.session.scalar(select(Book).where(Book.isbn13 == data.isbn13))
+    click.echo(f"Added {book.title} (id {book.id}, ISBN {book.isbn13}).")
+
+
+@books.command("set-price")
+@click.argument("isbn_or_id")
+@click.argument("price")
+def set_price(isbn_or_id: str, price: str) -> None:
+    """Change the price of a book (open orders keep theirs)."""
+    try:
+        book = services.set_price(isbn_or_id, price)
+    except services.CatalogueError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{book.title} (id {book.id}) now costs {money(book.price_cents)}.")
+
+
+# ignore_unknown_options: a negative count reaches the service (and its message), not "no such option -1".
+@books.command("set-stock", context_settings={"ignore_unknown_options": True})
+@click.argument("isbn_or_id")
+@click.argument("stock")
+def set_stock(isbn_or_id: str, stock: str) -> None:
+    """Set how many copies of a book are in stock."""
+    try:
+        count = int(stock)
+    except ValueError:
+        raise click.ClickException(f"stock {stock!r} is not a whole number") from None
+    try:
+        book = services.set_stock(isbn_or_id, count)
+    except services.CatalogueError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{book.title} (id {book.id}) now has {book.stock} in stock.")
+
+
+@books.command("remove")
+@click.argument("isbn_or_id")
+def remove(isbn_or_id: str) -> None:
+    """Take a book out of the catalogue (orders that name it keep their lines)."""
+    try:
+        book = services.remove_book(isbn_or_id)
+    except services.CatalogueError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"Removed {book.title} (id {book.id}, ISBN {book.isbn13}) from the catalogue.")

@@ -1,0 +1,31 @@
+"""Template filters: money in cents, dates in the reader's time zone."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_login import current_user
+
+
+def money(cents: int | None, currency: str = "usd") -> str:
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    cents = abs(int(cents))
+    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency.lower(), "")
+    return f"{sign}{symbol}{cents // 100:,}.{cents % 100:02d}"
+
+
+def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    if value is None:
+        return ""
+    zone = getattr(current_user, "time_zone", None) or "UTC"
+    try:
+        return value.astimezone(ZoneInfo(zone)).strftime(fmt)
+    except (KeyError, ValueError):
+        return value.strftime(fmt) + " UTC"
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(money, "money")
+    app.add_template_filter(local_time, "local_time")

@@ -1,0 +1,115 @@
+"""Carts, orders with their lines, and the payment gateway's events."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import TimestampMixin, UTCDateTime, utcnow
+
+
+class CartItem(TimestampMixin, db.Model):
+    __tablename__ = "cart_items"
+    __table_args__ = (
+        UniqueConstraint("user_id", "book_id", name="uq_cart_items_user_book"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class OrderStatus:
+    PENDING = "pending"  # created, waiting for the buyer to pay
+    PROCESSING = "processing"  # paid by a slow method; waiting for the gateway to confirm
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REFUND_DUE = "refund_due"  # paid, but the stock ran out: money must go back
+    REFUNDED = "refunded"
+
+    OPEN = (PENDING, PROCESSING)
+    LABELS = {
+        PENDING: "Waiting for payment",
+        PROCESSING: "Payment processing",
+        PAID: "Paid",
+        FAILED: "Payment failed",
+        EXPIRED: "Checkout expired",
+        REFUND_DUE: "Refund on its way",
+        REFUNDED: "Refunded",
+    }
+
+
+class Order(TimestampMixin, db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (CheckConstraint("total_cents >= 0", name="total_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING, nullable=False, index=True)
+    total_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), default="usd", nullable=False)
+    gateway: Mapped[str] = mapped_column(String(16), nullable=False)
+    checkout_attempt: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    checkout_url: Mapped[str | None] = mapped_column(String(1000))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    stock_taken: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    refunded_cents: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan", lazy="raise_on_sql"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return OrderStatus.LABELS.get(self.status, self.status)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OrderStatus.OPEN
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id"), nullable=False, index=True)
+    # Snapshots: what the buyer saw and paid, whatever the catalogue says later.
+    title: Mapped[str] = mapped_column(String(300), nullable=False)
+    isbn13: Mapped[str] = mapped_column(String(13), nullable=False)
+    unit_price_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    @property
+    def total_cents(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+
+class PaymentEvent(db.Model):
+    """One row per gateway event id: a duplicate delivery finds its row and changes nothing."""
+
+    __tablename__ = "payment_events"
+    __table_args__ = (UniqueConstraint("gateway", "event_id", name="uq_payment_events_gateway_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(16), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    amount_cents: Mapped[int | None] = mapped_column(Integer)
+    # Set once the event has been applied to its order (refunds can arrive before the payment).
+    applied: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

@@ -1,0 +1,179 @@
+"""What payment events do to an order: take stock, send the receipt, refund, fail, expire."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from app.cart.services import clear_books_from_cart
+from app.catalogue.caching import invalidate_books
+from app.extensions import db
+from app.jobs import enqueue
+from app.models import Book, Order, OrderStatus, User
+from app.models.base import utcnow
+from app.notifications.email import dispatch, record_email
+from app.payments.fulfilment import AfterCommit, Target, register_target
+
+
+def take_stock(order: Order) -> bool:
+    """Decrement stock for every line, all or nothing; never below zero, safe under concurrency.
+
+    Each line is a conditional UPDATE (``stock >= quantity``): PostgreSQL re-checks it after a
+    concurrent buyer's commit, so two orders can never both take the last copy.
+    """
+    savepoint = db.session.begin_nested()
+    for line in sorted(order.lines, key=lambda line: line.book_id):  # one lock order: no deadlocks
+        result = db.session.execute(
+            update(Book)
+            .where(Book.id == line.book_id, Book.stock >= line.quantity)
+            .values(stock=Book.stock - line.quantity)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            savepoint.rollback()
+            return False
+    savepoint.commit()
+    return True
+
+
+def return_stock(order: Order) -> None:
+    for line in order.lines:
+        db.session.execute(
+            update(Book)
+            .where(Book.id == line.book_id)
+            .values(stock=Book.stock + line.quantity)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _email(order: Order, template: str, subject: str, key: str, after: AfterCommit, **context) -> None:
+    buyer = db.session.get(User, order.user_id)
+    if buyer is None or buyer.deleted_at is not None:
+        return
+    message = record_email(
+        key=key, template=template, to=buyer.email, subject=subject, user=buyer, order=order, **context
+    )
+    after.append(lambda: dispatch(message))
+
+
+def refund_order(order_id: int) -> str:
+    """The refund job: ask the gateway to pay back what is due on an order (idempotent key)."""
+    from app.payments.gateway import get_gateway
+
+    order = db.session.get(Order, order_id)
+    if order is None or order.payment_intent_id is None or order.status == OrderStatus.REFUNDED:
+        return "nothing to refund"
+    amount = order.total_cents - order.refunded_cents
+    payment_intent_id = order.payment_intent_id
+    if amount <= 0:
+        return "nothing to refund"
+    db.session.rollback()  # no transaction held open while we wait for the gateway
+    return get_gateway().refund(payment_intent_id, amount, f"refund-order-{order_id}")
+
+
+@register_target
+class OrderTarget(Target):
+    kind = "order"
+
+    def __init__(self, order: Order):
+        self.order = order
+
+    @property
+    def order_id(self) -> int:
+        return self.order.id
+
+    @property
+    def payment_intent_id(self) -> str | None:
+        return self.order.payment_intent_id
+
+    @property
+    def is_paid(self) -> bool:
+        return self.order.paid_at is not None
+
+    @classmethod
+    def find(cls, ref_id: int) -> OrderTarget | None:
+        order = db.session.scalar(
+            select(Order)
+            .where(Order.id == ref_id)
+            .options(selectinload(Order.lines))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return cls(order) if order else None
+
+    @classmethod
+    def find_by_payment_intent(cls, payment_intent_id: str) -> OrderTarget | None:
+        order = db.session.scalar(
+            select(Order)
+            .where(Order.payment_intent_id == payment_intent_id)
+            .options(selectinload(Order.lines))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return cls(order) if order else None
+
+    def _is_current_session(self, session: dict) -> bool:
+        return session.get("id") == self.order.checkout_session_id
+
+    def paid(self, session: dict, after: AfterCommit) -> str:
+        order = self.order
+        if order.paid_at is not None:
+            return "already paid"
+        order.paid_at = utcnow()
+        order.payment_intent_id = session.get("payment_intent")
+        order.checkout_session_id = session.get("id") or order.checkout_session_id
+        db.session.flush()
+        if not take_stock(order):
+            order.status = OrderStatus.REFUND_DUE
+            _email(order, "order_out_of_stock", f"Order #{order.id}: sold out, refund on its way",
+                   f"order-out-of-stock:{order.id}", after)
+            after.append(lambda: enqueue(refund_order, order.id))
+            return "paid; out of stock, refund due"
+        order.status = OrderStatus.PAID
+        order.stock_taken = True
+        order.closed_at = utcnow()
+        clear_books_from_cart(order.user_id, [line.book_id for line in order.lines])
+        _email(order, "order_receipt", f"Your Book Commerce receipt for order #{order.id}",
+               f"order-receipt:{order.id}", after)
+        book_ids = [line.book_id for line in order.lines]
+        after.append(lambda: invalidate_books(book_ids))
+        return "paid"
+
+    def processing(self, session: dict) -> str:
+        if self.order.status == OrderStatus.PENDING and self._is_current_session(session):
+            self.order.status = OrderStatus.PROCESSING
+            return "processing"
+        return "unchanged"
+
+    def failed(self, session: dict, after: AfterCommit) -> str:
+        order = self.order
+        if order.status not in OrderStatus.OPEN or not self._is_current_session(session):
+            return "unchanged"
+        order.status = OrderStatus.FAILED
+        _email(order, "order_payment_failed", f"Order #{order.id}: the payment did not go through",
+               f"order-payment-failed:{order.id}:{order.checkout_attempt}", after)
+        return "failed"
+
+    def expired(self, session: dict) -> str:
+        order = self.order
+        if order.status not in OrderStatus.OPEN or not self._is_current_session(session):
+            return "unchanged"
+        order.status = OrderStatus.EXPIRED
+        return "expired"
+
+    def refunded(self, amount_refunded: int, after: AfterCommit) -> str:
+        order = self.order
+        if amount_refunded <= order.refunded_cents:
+            return "refund already recorded"
+        order.refunded_cents = min(amount_refunded, order.total_cents)
+        if order.refunded_cents >= order.total_cents:
+            order.status = OrderStatus.REFUNDED
+            order.closed_at = utcnow()
+            if order.stock_taken:
+                return_stock(order)
+                order.stock_taken = False
+                book_ids = [line.book_id for line in order.lines]
+                after.append(lambda: invalidate_books(book_ids))
+        _email(order, "order_refunded", f"Order #{order.id}: refund of {order.refunded_cents / 100:.2f}",
+               f"order-refund:{order.id}:{order.refunded_cents}", after, refunded_cents=order.refunded_cents)
+        return "refunded"

@@ -1,0 +1,128 @@
+"""Checkout rules: an order snapshots the cart's prices, then goes to the payment gateway."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Book, CartItem, Order, OrderLine, OrderStatus, User
+from app.models.base import utcnow
+from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
+
+REUSE_WINDOW = timedelta(hours=1)
+
+
+class OrderError(ValueError):
+    """The order cannot go ahead; the message says why."""
+
+
+def create_order_from_cart(user: User) -> Order:
+    """Snapshot the reader's cart into a pending order (or reuse an identical open one)."""
+    if not user.is_verified:
+        raise OrderError("Please confirm your email address before you check out.")
+    items = db.session.execute(
+        select(CartItem, Book)
+        .join(Book, Book.id == CartItem.book_id)
+        .where(CartItem.user_id == user.id, Book.removed_at.is_(None))
+        .order_by(Book.title)
+    ).all()
+    if not items:
+        raise OrderError("Your cart is empty.")
+    short = [book.title for item, book in items if item.quantity > book.stock]
+    if short:
+        raise OrderError(f"Not enough copies left of: {', '.join(short)}. Change the quantities in your cart.")
+    wanted = sorted((book.id, item.quantity, book.price_cents) for item, book in items)
+
+    # A double click or a back-and-forth reuses the open order instead of creating another.
+    for recent in db.session.scalars(
+        select(Order)
+        .where(Order.user_id == user.id, Order.status == OrderStatus.PENDING, Order.created_at >= utcnow() - REUSE_WINDOW)
+        .options(selectinload(Order.lines))
+        .order_by(Order.id.desc())
+        .limit(3)
+    ):
+        if sorted((line.book_id, line.quantity, line.unit_price_cents) for line in recent.lines) == wanted:
+            return recent
+
+    order = Order(
+        user_id=user.id,
+        status=OrderStatus.PENDING,
+        gateway=get_gateway().name,
+        total_cents=sum(item.quantity * book.price_cents for item, book in items),
+    )
+    order.lines = [
+        OrderLine(book_id=book.id, title=book.title, isbn13=book.isbn13, unit_price_cents=book.price_cents,
+                  quantity=item.quantity)
+        for item, book in items
+    ]
+    db.session.add(order)
+    db.session.commit()
+    return order
+
+
+def start_checkout(order: Order, user: User) -> str:
+    """The gateway's payment page for ``order``. Raises GatewayError, leaving the order pending.
+
+    The idempotency key names the order and its attempt: retrying after an error or timeout
+    reuses it (the gateway returns the same session); a new attempt only follows a failure or
+    an expiry.
+    """
+    if order.status in (OrderStatus.FAILED, OrderStatus.EXPIRED):
+        order.status = OrderStatus.PENDING
+        order.checkout_attempt += 1
+        order.checkout_session_id = None
+        order.checkout_url = None
+        db.session.commit()
+    if order.status != OrderStatus.PENDING:
+        raise OrderError(f"This order is {order.status_label.lower()}; there is nothing to pay.")
+    if order.checkout_url:
+        return order.checkout_url
+    lines = db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
+    gateway = get_gateway()
+    session = gateway.create_checkout(
+        CheckoutRequest(
+            reference=f"order:{order.id}",
+            line_items=[LineItem(line.title, line.unit_price_cents, line.quantity) for line in lines],
+            customer_email=user.email,
+            success_url=url_for("orders.show", order_id=order.id, _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=url_for("orders.show", order_id=order.id, cancelled=1, _external=True),
+            idempotency_key=f"order-{order.id}-attempt-{order.checkout_attempt}",
+            currency=order.currency,
+            metadata={"order_id": str(order.id)},
+        )
+    )
+    order.gateway = gateway.name
+    order.checkout_session_id = session.id
+    order.checkout_url = session.url
+    db.session.commit()
+    return session.url
+
+
+def order_for_user(order_id: int, user: User) -> Order | None:
+    """The reader's own order with its lines (another reader's order is None: shown as 404)."""
+    return db.session.scalar(
+        select(Order).where(Order.id == order_id, Order.user_id == user.id).options(selectinload(Order.lines))
+    )
+
+
+def orders_for_user(user: User) -> list[tuple[Order, int]]:
+    """The reader's orders, newest first, each with its number of copies (one query)."""
+    copies = (
+        select(OrderLine.order_id, func.sum(OrderLine.quantity).label("copies"))
+        .group_by(OrderLine.order_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Order, copies.c.copies)
+        .join(copies, copies.c.order_id == Order.id)
+        .where(Order.user_id == user.id)
+        .order_by(Order.id.desc())
+    ).all()
+    return [(order, int(count)) for order, count in rows]
+
+
+__all__ = ["GatewayError", "OrderError", "create_order_from_cart", "start_checkout"]

@@ -1,0 +1,60 @@
+"""Checkout and order pages."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.accounts.forms import ConfirmForm
+from app.cart.services import current_cart
+from app.htmx import is_partial, redirect_after_post
+from app.orders import bp, services
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@login_required
+def checkout():
+    form = ConfirmForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            order = services.create_order_from_cart(current_user)
+            url = services.start_checkout(order, current_user)
+        except services.OrderError as exc:
+            error = str(exc)
+        except services.GatewayError:
+            flash("We could not reach the payment service. Your order is saved: try paying again in a minute.", "error")
+            return redirect_after_post(url_for("orders.show", order_id=order.id))
+        else:
+            return redirect_after_post(url)
+    return render_template("orders/checkout.html", cart=current_cart(), form=form, error=error), 422 if error else 200
+
+
+@bp.route("/orders")
+@login_required
+def list_orders():
+    return render_template("orders/list.html", orders=services.orders_for_user(current_user))
+
+
+@bp.route("/orders/<int:order_id>")
+@login_required
+def show(order_id: int):
+    order = services.order_for_user(order_id, current_user)
+    if order is None:
+        abort(404)
+    template = "orders/_status.html" if is_partial() else "orders/show.html"
+    return render_template(template, order=order, form=ConfirmForm(), cancelled=request.args.get("cancelled"))
+
+
+@bp.route("/orders/<int:order_id>/pay", methods=["POST"])
+@login_required
+def pay(order_id: int):
+    order = services.order_for_user(order_id, current_user)
+    if order is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            return redirect_after_post(services.start_checkout(order, current_user))
+        except services.OrderError as exc:
+            flash(str(exc), "error")
+        except services.GatewayError:
+            flash("We could not reach the payment service. Please try again in a minute.", "error")
+    return redirect_after_post(url_for("orders.show", order_id=order.id))

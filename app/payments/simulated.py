@@ -1,0 +1,71 @@
+"""The simulated gateway: the embedded default's local payment page.
+
+Its Pay and Decline buttons produce the same events Stripe would send, handled by the same
+fulfilment code as the Stripe webhook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from flask import url_for
+
+from app.payments.gateway import CheckoutRequest, CheckoutSession, WebhookError
+
+
+def session_id_for(idempotency_key: str) -> str:
+    # Deterministic, like Stripe's idempotency: the same key gives the same session.
+    return "cs_sim_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+
+
+class SimulatedGateway:
+    name = "simulated"
+
+    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        session_id = session_id_for(request.idempotency_key)
+        return CheckoutSession(id=session_id, url=url_for("payments.simulated_page", session_id=session_id))
+
+    def refund(self, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
+        from app.payments.fulfilment import handle_event
+
+        refund_id = "re_sim_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        handle_event(
+            self.name,
+            {
+                "id": "evt_sim_" + hashlib.sha256(("refund" + idempotency_key).encode()).hexdigest()[:24],
+                "type": "charge.refunded",
+                "data": {
+                    "object": {
+                        "object": "charge",
+                        "id": "ch_sim_" + payment_intent_id,
+                        "payment_intent": payment_intent_id,
+                        "amount_refunded": amount_cents,
+                        "refunds": {"data": [{"id": refund_id, "amount": amount_cents}]},
+                    }
+                },
+            },
+        )
+        return refund_id
+
+    def parse_webhook(self, payload: bytes, signature: str | None) -> dict:
+        raise WebhookError("the simulated gateway has no webhooks")
+
+
+def simulated_event(event_type: str, session_id: str, reference: str, amount_cents: int, paid: bool) -> dict:
+    """The event Stripe would send for a Checkout Session, with a fresh event id."""
+    return {
+        "id": f"evt_sim_{uuid.uuid4().hex[:24]}",
+        "type": event_type,
+        "data": {
+            "object": {
+                "object": "checkout.session",
+                "id": session_id,
+                "client_reference_id": reference,
+                "metadata": {"reference": reference},
+                "payment_status": "paid" if paid else "unpaid",
+                "payment_intent": f"pi_sim_{session_id[7:]}",
+                "amount_total": amount_cents,
+            }
+        },
+    }

@@ -1,0 +1,80 @@
+"""The Stripe adapter (stripe-python 16, ``StripeClient``)."""
+
+from __future__ import annotations
+
+import stripe
+
+from app.payments.gateway import CheckoutRequest, CheckoutSession, GatewayError, WebhookError
+
+
+class StripeGateway:
+    name = "stripe"
+
+    def __init__(self, secret_key: str, webhook_secret: str | None, api_base: str | None = None, retries: int = 2):
+        options = {"max_network_retries": retries}
+        if api_base:
+            options["base_addresses"] = {"api": api_base}
+        self.client = stripe.StripeClient(secret_key, **options)
+        self.webhook_secret = webhook_secret
+
+    @classmethod
+    def from_config(cls, config) -> StripeGateway:
+        return cls(
+            config["STRIPE_SECRET_KEY"],
+            config.get("STRIPE_WEBHOOK_SECRET"),
+            api_base=config.get("STRIPE_API_BASE"),
+            retries=config.get("STRIPE_MAX_RETRIES", 2),
+        )
+
+    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        """A Checkout Session priced on the server; the key makes a retry return the same session."""
+        metadata = {"reference": request.reference, **request.metadata}
+        params = {
+            "mode": "payment",
+            "client_reference_id": request.reference,
+            "customer_email": request.customer_email,
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "metadata": metadata,
+            # Session metadata is not copied to the PaymentIntent; refunds and charges need it too.
+            "payment_intent_data": {"metadata": metadata},
+            "line_items": [
+                {
+                    "quantity": item.quantity,
+                    "price_data": {
+                        "currency": request.currency,
+                        "unit_amount": item.unit_amount_cents,
+                        "product_data": {"name": item.name[:250]},
+                    },
+                }
+                for item in request.line_items
+            ],
+        }
+        try:
+            session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": request.idempotency_key})
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe refused or did not answer: {type(exc).__name__}") from exc
+        return CheckoutSession(id=session.id, url=session.url)
+
+    def refund(self, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
+        try:
+            refund = self.client.v1.refunds.create(
+                {"payment_intent": payment_intent_id, "amount": amount_cents}, {"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe refused or did not answer: {type(exc).__name__}") from exc
+        return refund.id
+
+    def parse_webhook(self, payload: bytes, signature: str | None) -> dict:
+        """Verify the ``Stripe-Signature`` header over the raw body and return the event as a dict."""
+        if not self.webhook_secret:
+            raise WebhookError("STRIPE_WEBHOOK_SECRET is not set")
+        if not signature:
+            raise WebhookError("missing Stripe-Signature header")
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
+        except stripe.SignatureVerificationError as exc:
+            raise WebhookError("signature verification failed") from exc
+        except ValueError as exc:
+            raise WebhookError("the body is not a Stripe event") from exc
+        return event.to_dict()
