@@ -1,7 +1,7 @@
 """The catalogue's search and filter form (a GET form: no CSRF, bookmarkable)."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, SearchField, SelectField
+from wtforms import BooleanField, DecimalField, IntegerField, SearchField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from app.catalogue.queries import PAGE_SIZES, SORTS, CatalogueParams
@@ -12,16 +12,16 @@ class CatalogueForm(FlaskForm):
         csrf = False
 
     q = SearchField("Search books", description="Title, author, ISBN or words from the description.")
-    genre = SelectField("Genre", choices=[("", "All genres")], validate_choice=False)
+    genre = SelectField("Genre", choices=[SelectChoice("", "All genres")], validate_choice=False)
     min_price = DecimalField("Min price ($)", places=2, validators=[Optional(), NumberRange(min=0, max=100000)])
     max_price = DecimalField("Max price ($)", places=2, validators=[Optional(), NumberRange(min=0, max=100000)])
     in_stock = BooleanField("In stock only")
-    sort = SelectField("Sort by", choices=list(SORTS.items()), default="relevance")
+    sort = SelectField("Sort by", choices=[SelectChoice(k, v) for k, v in SORTS.items()], default="relevance")
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])
-    per_page = SelectField("Per page", choices=[(str(n), str(n)) for n in PAGE_SIZES], default="24")
+    per_page = SelectField("Per page", choices=[SelectChoice(str(n)) for n in PAGE_SIZES], default="24")
 
     def set_genres(self, genres) -> None:
-        self.genre.choices = [("", "All genres")] + [(g.slug, g.name) for g in genres]
+        self.genre.choices = [SelectChoice("", "All genres")] + [SelectChoice(g.slug, g.name) for g in genres]
 
     def validate_max_price(self, field):
         if field.data is not None and self.min_price.data is not None and field.data < self.min_price.data:

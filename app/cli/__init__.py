@@ -36,9 +36,10 @@ class CommandGroup(AppGroup):
 
 def register(app: Flask) -> None:
     from app.cli.books import books
+    from app.cli.orders import orders
     from app.cli.jobs import jobs
     from app.cli.seed import seed
     from app.cli.users import users
 
-    for group in (users, seed, jobs, books):
+    for group in (users, seed, jobs, books, orders):
         app.cli.add_command(group)

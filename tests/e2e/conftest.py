@@ -74,3 +74,18 @@ def page(app, live_server, browser):
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def live_app(live_server):
+    """The Flask app that ``live_server`` serves.
+
+    It has its own in-process cache (SimpleCache): changes made through the ``app`` fixture (such
+    as ``upsert_books``) invalidate that app's cache, not this one. Tests that browse cached pages
+    clear it with ``with live_app.app_context(): cache.clear()``.
+    """
+    for thread in threading.enumerate():
+        if thread.name == "e2e-live-server":
+            # The thread runs ``server.serve_forever``; the werkzeug server holds the app.
+            return thread._target.__self__.app
+    raise AssertionError("the live server thread is not running")

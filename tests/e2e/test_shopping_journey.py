@@ -1,0 +1,185 @@
+"""A reader buys books, in a real browser: search as you type, add to the cart, check out, pay."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.catalogue.services import book_data_from_row, upsert_books
+from app.extensions import cache, db
+from app.models import Book
+from tests.helpers import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+
+READER = "rosa@example.com"
+
+SHELF = [
+    {"isbn": "9780141439518", "title": "Pride and Prejudice", "authors": "Jane Austen", "price": "9.50",
+     "stock": 3, "genres": "Classics", "description": "Elizabeth Bennet meets Mr Darcy."},
+    {"isbn": "9780140449136", "title": "Crime and Punishment", "authors": "Fyodor Dostoevsky", "price": "15.00",
+     "stock": 4, "genres": "Classics", "description": "Raskolnikov in Saint Petersburg."},
+    {"isbn": "9780486282114", "title": "Frankenstein", "authors": "Mary Shelley", "price": "4.00",
+     "stock": 5, "genres": "Classics;Horror", "description": "A creature made in a laboratory."},
+    {"isbn": "9780141439600", "title": "A Tale of Two Cities", "authors": "Charles Dickens", "price": "8.25",
+     "stock": 2, "genres": "Classics", "description": "London and Paris in the revolution."},
+    {"isbn": "9780143105954", "title": "The Moonstone", "authors": "Wilkie Collins", "price": "11.00",
+     "stock": 6, "genres": "Mystery", "description": "A diamond goes missing."},
+]  # fmt: skip
+
+
+# ---- Setting the scene ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def shop(app, live_app):
+    """The books above and a verified reader; returns {title: book id}."""
+    with app.app_context():
+        upsert_books([book_data_from_row(row) for row in SHELF])
+        make_user(email=READER, name="Rosa Reader")
+        ids = {book.title: book.id for book in db.session.scalars(db.select(Book))}
+    # The live server's catalogue cache is its own: forget pages it rendered for earlier tests.
+    with live_app.app_context():
+        cache.clear()
+    return ids
+
+
+def stock_of(app, book_id: int) -> int:
+    with app.app_context():
+        return db.session.get(Book, book_id).stock
+
+
+# ---- What a reader does ---------------------------------------------------------------------
+
+
+def mark_the_page(page: Page) -> None:
+    """Leave a marker on ``window``: it survives an htmx swap and vanishes on a page load."""
+    page.evaluate("window.__marker = true")
+
+
+def is_same_page(page: Page) -> bool:
+    return page.evaluate("window.__marker === true")
+
+
+def log_in(page: Page, email: str = READER) -> None:
+    page.goto("/auth/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/$"))
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Rosa Reader")).to_be_visible()
+
+
+def card_titles(page: Page):
+    return page.locator("#results .book-card .book-title")
+
+
+def add_to_cart(page: Page, copies: int) -> None:
+    form = page.locator("form.add-to-cart")
+    form.get_by_label("Quantity").fill(str(copies))
+    form.evaluate("element => { element.dataset.stale = 'yes' }")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/cart/add")) as answer:
+        form.get_by_role("button", name="Add to cart").click()
+    assert answer.value.status == 200
+    page.wait_for_function("() => document.querySelector('[data-stale]') === null")
+
+
+def check_out_and_open_the_payment_page(page: Page, total: str) -> None:
+    page.get_by_role("button", name="Check out").click()  # a link styled (and announced) as a button
+    page.wait_for_url("**/checkout")
+    page.get_by_role("button", name=f"Pay {total}").click()
+    page.wait_for_url(re.compile(r"/payments/simulated/cs_sim_\w+$"))
+    expect(page.get_by_role("heading", name="Simulated payment")).to_be_visible()
+
+
+# ---- Journeys -------------------------------------------------------------------------------
+
+
+def test_search_add_to_cart_check_out_and_pay(app, page: Page, shop, inbox, screenshot_dir):
+    pride = shop["Pride and Prejudice"]
+    log_in(page)
+
+    # The catalogue lists every book.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Books").click()
+    page.wait_for_url("**/books")
+    expect(card_titles(page)).to_have_count(len(SHELF))
+    mark_the_page(page)
+
+    # Typing a partial word searches as we type: the results change in place, the URL follows.
+    page.locator("#q").press_sequentially("prej", delay=60)
+    expect(card_titles(page)).to_have_text(["Pride and Prejudice"])
+    expect(page.locator("#results .results-summary")).to_contain_text("1 book for “prej”")
+    expect(page).to_have_url(re.compile(r"/books\?(.*&)?q=prej(&|$)"))
+    assert is_same_page(page), "searching reloaded the page instead of swapping the results"
+    page.screenshot(path=str(screenshot_dir / "books.png"), full_page=True)
+
+    # Back goes to the unfiltered list.
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/books$"))
+    expect(card_titles(page)).to_have_count(len(SHELF))
+    page.go_forward()
+    expect(page).to_have_url(re.compile(r"q=prej"))
+    expect(card_titles(page)).to_have_text(["Pride and Prejudice"])
+
+    # Open the book and add two copies: the badge in the header counts them without a reload.
+    page.locator("#results .book-card").get_by_role("link", name="Pride and Prejudice").click()
+    page.wait_for_url(f"**/books/{pride}/pride-and-prejudice")
+    expect(page.get_by_role("heading", name="Pride and Prejudice")).to_be_visible()
+    expect(page.locator("#cart-count")).to_have_text("0")
+    mark_the_page(page)
+    add_to_cart(page, 2)
+    expect(page.locator("form.add-to-cart [role=status]")).to_contain_text("Added to your cart.")
+    expect(page.locator("#cart-count")).to_have_text("2")
+    expect(page.locator("#toasts")).to_contain_text("Added “Pride and Prejudice” to your cart.")
+    assert is_same_page(page), "adding to the cart reloaded the page"
+
+    # The cart shows the line and its total.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile("^Cart")).click()
+    page.wait_for_url("**/cart")
+    expect(page.get_by_label("Quantity of Pride and Prejudice")).to_have_value("2")
+    expect(page.locator("#cart-total")).to_have_text("$19.00")
+    page.screenshot(path=str(screenshot_dir / "cart.png"), full_page=True)
+
+    # Check out and pay on the simulated gateway's page.
+    check_out_and_open_the_payment_page(page, "$19.00")
+    page.get_by_role("button", name="Pay $19.00").click()
+    page.wait_for_url(re.compile(r"/orders/\d+$"))
+    order_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.get_by_role("heading", name=f"Order #{order_id}")).to_be_visible()
+    expect(page.locator("#order-status")).to_contain_text("Status: Paid")
+    expect(page.locator("#order-status")).to_contain_text("Your receipt is on its way")
+    expect(page.locator("#cart-count")).to_have_text("0")
+    page.screenshot(path=str(screenshot_dir / "order.png"), full_page=True)
+
+    # The receipt arrives by SMTP with the total; the copies left the stock.
+    (receipt,) = inbox.wait_for(READER)
+    assert receipt["Subject"] == f"Your Book Commerce receipt for order #{order_id}"
+    text = receipt.get_body(preferencelist=("plain",)).get_content()
+    assert "2 × Pride and Prejudice" in text
+    assert "Total: $19.00" in text
+    assert stock_of(app, pride) == 3 - 2
+    for screenshot in ("books.png", "cart.png", "order.png"):
+        assert (screenshot_dir / screenshot).stat().st_size > 0
+
+
+def test_declined_payment_can_be_tried_again(app, page: Page, shop, inbox):
+    moonstone = shop["The Moonstone"]
+    log_in(page)
+    page.goto(f"/books/{moonstone}/the-moonstone")
+    add_to_cart(page, 1)
+    expect(page.locator("#cart-count")).to_have_text("1")
+    page.goto("/cart")
+
+    check_out_and_open_the_payment_page(page, "$11.00")
+    page.get_by_role("button", name="Decline").click()
+    page.wait_for_url(re.compile(r"/orders/\d+$"))
+    expect(page.locator("#order-status")).to_contain_text("The payment did not go through")
+    expect(page.locator("#order-status").get_by_role("button", name="Try paying again")).to_be_visible()
+    assert stock_of(app, moonstone) == 6
+
+    # Trying again leads back to the payment page.
+    page.get_by_role("button", name="Try paying again").click()
+    page.wait_for_url(re.compile(r"/payments/simulated/cs_sim_\w+$"))
+    expect(page.get_by_role("button", name="Pay $11.00")).to_be_visible()
