@@ -62,6 +62,9 @@ class Config:
     # Payments (used from the catalogue issue on).
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY") or None
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None  # tests point it at a local stub
+    STRIPE_MAX_RETRIES = _env_int("STRIPE_MAX_RETRIES", 2)
+    STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
 
     CACHE_DEFAULT_TIMEOUT = 60
     CATALOGUE_CACHE_SECONDS = 300
@@ -102,6 +105,9 @@ class DevelopmentConfig(Config):
     DEBUG = _env_bool("FLASK_DEBUG", False)
     # A fixed development key keeps sessions across restarts; never used in production.
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+    # The in-process cache cannot hear about changes made by `flask books ...` in another
+    # process; keep catalogue pages fresh within half a minute (Redis has no such lag).
+    CATALOGUE_CACHE_SECONDS = _env_int("CATALOGUE_CACHE_SECONDS", 30)
 
 
 class TestingConfig(Config):

@@ -15,25 +15,42 @@ from app.catalogue.isbn import isbn13_check_digit
 
 CSV_COLUMNS = ["isbn", "title", "authors", "description", "publisher", "year", "language", "genres", "price", "stock"]
 
-ADJECTIVES = """silent hidden lost broken golden quiet last secret distant burning forgotten northern
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+ADJECTIVES = _words(
+    """silent hidden lost broken golden quiet last secret distant burning forgotten northern
 wild bitter gentle hollow crimson pale restless narrow ancient patient winter summer salt iron
-glass paper velvet midnight early little long strange honest""".split()
-NOUNS = """river garden house city island orchard lantern harbour mountain letter mirror daughter
+glass paper velvet midnight early little long strange honest"""
+)
+NOUNS = _words(
+    """river garden house city island orchard lantern harbour mountain letter mirror daughter
 kingdom forest winter bridge library clock map storm road lighthouse cathedral station voyage
 orchestra memory promise shadow inheritance archive festival border compass tide
-window field engine""".split()
-PLACES = """Lisbon Kyoto Marrakesh Oslo Valparaiso Trieste Odessa Lagos Hanoi Dublin Tbilisi
-Montreal Naples Samarkand Reykjavik Cartagena Edinburgh Krakow Alexandria Madras""".split()
-FIRST_NAMES = """Ada Amara Anton Beatriz Camille Chidi Clara Dmitri Elena Emeka Farah Felix Greta
+window field engine"""
+)
+PLACES = _words(
+    """Lisbon Kyoto Marrakesh Oslo Valparaiso Trieste Odessa Lagos Hanoi Dublin Tbilisi
+Montreal Naples Samarkand Reykjavik Cartagena Edinburgh Krakow Alexandria Madras"""
+)
+FIRST_NAMES = _words(
+    """Ada Amara Anton Beatriz Camille Chidi Clara Dmitri Elena Emeka Farah Felix Greta
 Hana Hugo Ines Ivan Jonah Kaito Leila Lorenzo Mara Mateo Nadia Niamh Oskar Priya Rafael Rosa
-Samir Sofia Tomas Una Viktor Wen Yara Zadie Malik Ingrid Tariq""".split()
-SURNAMES = """Abara Alvarez Bergstrom Brennan Castellanos Chowdhury Delacroix Eriksen Fitzgerald
+Samir Sofia Tomas Una Viktor Wen Yara Zadie Malik Ingrid Tariq"""
+)
+SURNAMES = _words(
+    """Abara Alvarez Bergstrom Brennan Castellanos Chowdhury Delacroix Eriksen Fitzgerald
 Gallagher Haddad Halvorsen Ibsen Ishikawa Jovanovic Kowalski Laurent Lindqvist Marchetti Mbeki
 Nakamura Novak Okafor Oyelaran Petrov Quintero Rahman Rossi Sandoval Szabo Takahashi Thornbury
-Ulrich Varga Vasquez Whitlock Yilmaz Zielinski Harlow Ashdown Moreau Kessler Byrne Sato""".split()
-PROFESSIONS = """cartographer midwife watchmaker schoolteacher fisherman translator botanist
-detective violinist archivist pilot baker lighthouse-keeper surgeon journalist""".split()
-VERBS = """finds loses remembers inherits restores follows hides betrays rebuilds maps""".split()
+Ulrich Varga Vasquez Whitlock Yilmaz Zielinski Harlow Ashdown Moreau Kessler Byrne Sato"""
+)
+PROFESSIONS = _words(
+    """cartographer midwife watchmaker schoolteacher fisherman translator botanist
+detective violinist archivist pilot baker lighthouse-keeper surgeon journalist"""
+)
+VERBS = _words("""finds loses remembers inherits restores follows hides betrays rebuilds maps""")
 THEMES = [
     "grief and forgiveness",
     "exile and return",
@@ -46,10 +63,40 @@ THEMES = [
     "the sea and those who wait for it",
     "a country learning to tell the truth",
 ]
-GENRES = """Fiction|Literary Fiction|Mystery|Crime|Thriller|Science Fiction|Fantasy|Historical Fiction
-|Romance|Biography|History|Poetry|Travel|Philosophy|Science|Children's|Cooking|Art""".replace("\n", "").split("|")
-PUBLISHERS = """Harbour Press|Northlight Books|Quire & Ink|Foxglove Editions|Meridian House|Salt Road Publishing
-|Little Lantern|Atlas & Crane|Greywater Books|Open Field Press|Tidewater|Juniper Street""".replace("\n", "").split("|")
+GENRES = [
+    "Fiction",
+    "Literary Fiction",
+    "Mystery",
+    "Crime",
+    "Thriller",
+    "Science Fiction",
+    "Fantasy",
+    "Historical Fiction",
+    "Romance",
+    "Biography",
+    "History",
+    "Poetry",
+    "Travel",
+    "Philosophy",
+    "Science",
+    "Children's",
+    "Cooking",
+    "Art",
+]
+PUBLISHERS = [
+    "Harbour Press",
+    "Northlight Books",
+    "Quire & Ink",
+    "Foxglove Editions",
+    "Meridian House",
+    "Salt Road Publishing",
+    "Little Lantern",
+    "Atlas & Crane",
+    "Greywater Books",
+    "Open Field Press",
+    "Tidewater",
+    "Juniper Street",
+]
 LANGUAGES = ["en"] * 16 + ["fr", "de", "es", "it"]
 
 TITLE_PATTERNS = [
@@ -77,7 +124,7 @@ SENTENCES = [
     "Includes maps, a reading guide and an afterword by {First} {Surname}.",
 ]
 
-SEARCHES = ["garden", "silent river", "lighthouse keeper", "okafor", "myst", "letters from lisbon"]
+SEARCHES = ["garden", "silent river", "lighthouse keeper", "okafor", "cartog", "letters from lisbon"]
 """Queries for ``/books?q=``: a common word, two words, a phrase, an author, a prefix, a title."""
 
 

@@ -1,7 +1,7 @@
 """Preparing the benchmark database (run by ``bench/run.py`` with DATABASE_URL set).
 
-    python -m bench.database reset              # empty a PostgreSQL database or delete an SQLite file
-    python -m bench.database seed 10000 OUT     # add generated books; write their page paths to OUT (JSON)
+python -m bench.database reset              # empty a PostgreSQL database or delete an SQLite file
+python -m bench.database seed 10000 OUT     # add generated books; write their page paths to OUT (JSON)
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def _csv_rows(lines: _Lines) -> Iterator[_Row]:
         missing.append("price")
     if missing:
         raise CatalogueError(f"the CSV header has no {', '.join(missing)} column (found: {', '.join(header)})")
-    end_line = 1
+    end_line = reader.line_num
     while True:
         start_line = end_line + 1
         try:
@@ -133,7 +133,7 @@ def _csv_rows(lines: _Lines) -> Iterator[_Row]:
 
 
 def _jsonl_rows(lines: _Lines) -> Iterator[_Row]:
-    for number, line in enumerate(lines, start=1):
+    for number, _ in enumerate(lines, start=1):
         raw, undecodable = lines.take()
         if not raw.strip():
             continue
@@ -234,7 +234,9 @@ def import_books(
     if not path.is_file():
         raise CatalogueError(f"no file {path}")
     summary = ImportSummary(path=str(path))
-    rejects = _RejectsWriter(summary, Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.csv"))
+    rejects = _RejectsWriter(
+        summary, Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.csv")
+    )
     reported_bytes = 0
     batch: list[tuple[_Row, BookData]] = []
     try:

@@ -1,5 +1,6 @@
 """``flask books``: import a catalogue file, add a book, change its price or stock, remove it."""
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -24,19 +25,31 @@ def _fail(exc: services.CatalogueError) -> click.ClickException:
 @books.command("import")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1), help="Rows per transaction.")
-@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the rejected rows (default: PATH.rejects.csv).")
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the rejected rows (default: PATH.rejects.csv).",
+)
 def import_(path: Path, batch_size: int, rejects_path: Path | None) -> None:
     """Import or update books from a CSV or JSON Lines file (matched by ISBN)."""
     if not path.is_file():
         raise click.ClickException(f"no file {path}")
-    with click.progressbar(length=path.stat().st_size, label=f"Importing {path.name}") as bar:
+    with ExitStack() as stack:
+        bar = None
+
+        def advance(n_bytes: int) -> None:
+            # The bar starts with the first batch, so a file refused whole fails in one line.
+            nonlocal bar
+            if bar is None:
+                bar = stack.enter_context(click.progressbar(length=path.stat().st_size, label=f"Importing {path.name}"))
+            bar.update(n_bytes)
+
         try:
-            summary = import_books(path, batch_size=batch_size, rejects_path=rejects_path, progress=bar.update)
+            summary = import_books(path, batch_size=batch_size, rejects_path=rejects_path, progress=advance)
         except services.CatalogueError as exc:
             raise _fail(exc) from exc
-    click.echo(
-        f"Imported {path}: {summary.inserted} inserted, {summary.updated} updated, {summary.rejected} rejected."
-    )
+    click.echo(f"Imported {path}: {summary.inserted} inserted, {summary.updated} updated, {summary.rejected} rejected.")
     for reject in summary.rejects[:REJECTS_SHOWN]:
         click.echo(f"  line {reject.line}: {reject.reason}")
     if summary.rejected > REJECTS_SHOWN:
@@ -74,7 +87,9 @@ def add(isbn, title, authors, price, stock, genres, description, publisher, year
         raise _fail(exc) from exc
     existing = db.session.scalar(select(Book).where(Book.isbn13 == data.isbn13, Book.removed_at.is_(None)))
     if existing is not None:
-        raise click.ClickException(f"ISBN {data.isbn13} is already in the catalogue: {existing.title} (id {existing.id})")
+        raise click.ClickException(
+            f"ISBN {data.isbn13} is already in the catalogue: {existing.title} (id {existing.id})"
+        )
     services.upsert_books([data])
     book = db.session.scalar(select(Book).where(Book.isbn13 == data.isbn13))
     click.echo(f"Added {book.title} (id {book.id}, ISBN {book.isbn13}).")

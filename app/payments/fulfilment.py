@@ -83,7 +83,7 @@ def handle_event(gateway: str, event: dict) -> str:
     """Apply one gateway event; returns what happened (for the webhook's answer and the logs)."""
     event_type = event.get("type", "")
     obj = (event.get("data") or {}).get("object") or {}
-    if event_type not in SESSION_EVENTS | REFUND_EVENTS:
+    if event_type not in SESSION_EVENTS | REFUND_EVENTS or not event.get("id"):
         return "ignored"
     record = PaymentEvent(
         gateway=gateway,

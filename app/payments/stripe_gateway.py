@@ -10,8 +10,16 @@ from app.payments.gateway import CheckoutRequest, CheckoutSession, GatewayError,
 class StripeGateway:
     name = "stripe"
 
-    def __init__(self, secret_key: str, webhook_secret: str | None, api_base: str | None = None, retries: int = 2):
-        options = {"max_network_retries": retries}
+    def __init__(
+        self,
+        secret_key: str,
+        webhook_secret: str | None,
+        api_base: str | None = None,
+        retries: int = 2,
+        timeout: float = 10.0,
+    ):
+        # A web worker must not wait Stripe's default 80 s: fail fast, the reader can retry.
+        options = {"max_network_retries": retries, "http_client": stripe.RequestsClient(timeout=timeout)}
         if api_base:
             options["base_addresses"] = {"api": api_base}
         self.client = stripe.StripeClient(secret_key, **options)
@@ -24,6 +32,7 @@ class StripeGateway:
             config.get("STRIPE_WEBHOOK_SECRET"),
             api_base=config.get("STRIPE_API_BASE"),
             retries=config.get("STRIPE_MAX_RETRIES", 2),
+            timeout=config.get("STRIPE_TIMEOUT_SECONDS", 10.0),
         )
 
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:

@@ -1,5 +1,7 @@
 """Admin commands: users, seed, jobs without Redis. Bad input exits 1 with one line."""
 
+import re
+
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -83,6 +85,8 @@ def test_seed_demo_is_idempotent(app):
     second = run(app, "seed", "demo")
     assert first.exit_code == second.exit_code == 0
     assert "3 created" in first.output and "0 created, 3 already there" in second.output
+    assert re.search(r"Demo books: [1-9]\d+ imported", first.output)
+    assert "already in the catalogue, none imported" in second.output
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 3
 

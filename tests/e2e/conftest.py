@@ -31,15 +31,17 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def live_server(app, base_settings):
-    """The site on http://127.0.0.1:<port>, in a daemon thread, with CSRF protection on."""
+def live_site(app, base_settings):
+    """The site on http://127.0.0.1:<port>, in a daemon thread, with CSRF protection on.
+
+    Yields (base URL, the served app)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     e2e_app = create_app(make_config(**{**base_settings, "WTF_CSRF_ENABLED": True, "BASE_URL": base_url}))
     server = make_server("127.0.0.1", port, e2e_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
-    yield base_url
+    yield base_url, e2e_app
     server.shutdown()
     thread.join(timeout=5)
 
@@ -61,8 +63,12 @@ def browser():
 
 
 @pytest.fixture
-def page(app, live_server, browser):
+def page(app, live_server, live_app, browser):
     """A fresh browser context (no cookies) per test, with the live server as base URL."""
+    from app.extensions import cache
+
+    with live_app.app_context():
+        cache.clear()
     context = browser.new_context(base_url=live_server, viewport={"width": 1200, "height": 900})
     context.set_default_timeout(10_000)
     tab = context.new_page()
@@ -76,16 +82,16 @@ def screenshot_dir() -> Path:
     return SCREENSHOTS
 
 
+@pytest.fixture(scope="session")
+def live_server(live_site) -> str:
+    return live_site[0]
+
+
 @pytest.fixture
-def live_app(live_server):
+def live_app(live_site):
     """The Flask app that ``live_server`` serves.
 
     It has its own in-process cache (SimpleCache): changes made through the ``app`` fixture (such
-    as ``upsert_books``) invalidate that app's cache, not this one. Tests that browse cached pages
-    clear it with ``with live_app.app_context(): cache.clear()``.
+    as ``upsert_books``) invalidate that app's cache, not this one. ``page`` clears it per test.
     """
-    for thread in threading.enumerate():
-        if thread.name == "e2e-live-server":
-            # The thread runs ``server.serve_forever``; the werkzeug server holds the app.
-            return thread._target.__self__.app
-    raise AssertionError("the live server thread is not running")
+    return live_site[1]

@@ -10,6 +10,8 @@ from playwright.sync_api import Page, expect
 from app.catalogue.services import book_data_from_row, upsert_books
 from app.extensions import cache, db
 from app.models import Book
+from app.payments.fulfilment import handle_event
+from app.payments.simulated import simulated_event
 from tests.helpers import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -72,6 +74,17 @@ def log_in(page: Page, email: str = READER) -> None:
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Rosa Reader")).to_be_visible()
 
 
+def fields_overlapping_the_results(page: Page) -> list[str]:
+    return page.evaluate(
+        """() => {
+            const left = document.querySelector("#results").getBoundingClientRect().left;
+            return [...document.querySelectorAll("#catalogue-form *")]
+                .filter(el => { const box = el.getBoundingClientRect(); return box.width > 0 && box.right > left; })
+                .map(el => el.id || el.textContent.trim() || el.tagName);
+        }"""
+    )
+
+
 def card_titles(page: Page):
     return page.locator("#results .book-card .book-title")
 
@@ -105,6 +118,9 @@ def test_search_add_to_cart_check_out_and_pay(app, page: Page, shop, inbox, scre
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Books").click()
     page.wait_for_url("**/books")
     expect(card_titles(page)).to_have_count(len(SHELF))
+    # The filters sit in a search landmark, in their own column beside the results.
+    expect(page.get_by_role("search").locator("#q")).to_be_visible()
+    assert fields_overlapping_the_results(page) == [], "the search form spills over the results"
     mark_the_page(page)
 
     # Typing a partial word searches as we type: the results change in place, the URL follows.
@@ -115,13 +131,17 @@ def test_search_add_to_cart_check_out_and_pay(app, page: Page, shop, inbox, scre
     assert is_same_page(page), "searching reloaded the page instead of swapping the results"
     page.screenshot(path=str(screenshot_dir / "books.png"), full_page=True)
 
-    # Back goes to the unfiltered list.
+    # Back goes to the unfiltered list...
     page.go_back()
     expect(page).to_have_url(re.compile(r"/books$"))
     expect(card_titles(page)).to_have_count(len(SHELF))
+    expect(page.locator("#q")).to_have_value("")
+    # ...and Forward to the search again (htmx restores history in place: still the same page).
     page.go_forward()
     expect(page).to_have_url(re.compile(r"q=prej"))
     expect(card_titles(page)).to_have_text(["Pride and Prejudice"])
+    expect(page.locator("#q")).to_have_value("prej")
+    assert is_same_page(page), "Back and Forward reloaded the page"
 
     # Open the book and add two copies: the badge in the header counts them without a reload.
     page.locator("#results .book-card").get_by_role("link", name="Pride and Prejudice").click()
@@ -183,3 +203,33 @@ def test_declined_payment_can_be_tried_again(app, page: Page, shop, inbox):
     page.get_by_role("button", name="Try paying again").click()
     page.wait_for_url(re.compile(r"/payments/simulated/cs_sim_\w+$"))
     expect(page.get_by_role("button", name="Pay $11.00")).to_be_visible()
+
+
+def test_order_page_updates_itself_when_the_payment_lands(app, page: Page, shop, inbox):
+    frankenstein = shop["Frankenstein"]
+    log_in(page)
+    page.goto(f"/books/{frankenstein}/frankenstein")
+    add_to_cart(page, 3)
+    expect(page.locator("#cart-count")).to_have_text("3")
+    page.goto("/cart")
+    check_out_and_open_the_payment_page(page, "$12.00")
+    session_id = page.url.rsplit("/", 1)[1]
+
+    # Leave the payment page: the order waits, and its status section polls for news.
+    page.get_by_role("link", name="Cancel and go back").click()
+    page.wait_for_url(re.compile(r"/orders/\d+\?cancelled=1$"))
+    order_id = int(re.search(r"/orders/(\d+)", page.url).group(1))
+    expect(page.locator("#order-status")).to_contain_text("Status: Waiting for payment")
+    expect(page.locator("#order-status")).to_have_attribute("hx-trigger", "every 2s")
+    mark_the_page(page)
+
+    # The gateway reports the payment (as a webhook would): the open page shows it within a poll.
+    with app.app_context():
+        event = simulated_event("checkout.session.completed", session_id, f"order:{order_id}", 1200, True)
+        assert handle_event("simulated", event) == "paid"
+    expect(page.locator("#order-status")).to_contain_text("Status: Paid", timeout=6_000)
+    expect(page.locator("#order-status")).not_to_have_attribute("hx-trigger", "every 2s")
+    assert is_same_page(page), "the status update reloaded the page"
+    (receipt,) = inbox.wait_for(READER)
+    assert "Total: $12.00" in receipt.get_body(preferencelist=("plain",)).get_content()
+    assert stock_of(app, frankenstein) == 5 - 3

@@ -415,7 +415,7 @@ def test_an_event_for_no_known_order_is_acknowledged(stripe_app, buyer, httpserv
 
 
 def test_an_event_type_we_do_not_handle_is_ignored(stripe_app, buyer, httpserver):
-    order = order_at_checkout(stripe_app, buyer, httpserver)
+    order_at_checkout(stripe_app, buyer, httpserver)
 
     response = deliver(
         buyer, stripe_event("evt_pi", "payment_intent.created", {"id": "pi_1", "object": "payment_intent"})
@@ -423,6 +423,7 @@ def test_an_event_type_we_do_not_handle_is_ignored(stripe_app, buyer, httpserver
 
     assert (response.status_code, response.json) == (200, {"status": "ignored"})
     assert the_order(stripe_app).status == OrderStatus.PENDING
+    assert payment_event_count(stripe_app) == 0
 
 
 # ---- 4. Duplicates and events out of order ----------------------------------------------------
@@ -615,3 +616,9 @@ def test_paying_for_sold_out_books_refunds_through_stripe(stripe_app, buyer, htt
     deliver(buyer, stripe_event("evt_refund", "charge.refunded", refund_object(order)))
     assert the_order(stripe_app).status == OrderStatus.REFUNDED
     assert stock_of(stripe_app, book_id) == 1
+
+
+def test_without_stripe_there_is_no_webhook(client):
+    response = client.post(WEBHOOK, data=b"{}", content_type="application/json", headers={"Stripe-Signature": "t=1"})
+
+    assert response.status_code == 404
