@@ -10,7 +10,7 @@ Settings (environment):
 
     BENCH_SECONDS=10          measured seconds per endpoint, in BENCH_ROUNDS=5 interleaved slices,
                               after BENCH_WARMUP=2 unmeasured seconds
-    BENCH_CONCURRENCY=4       client connections; BENCH_CLIENT_PROCESSES=1 processes sharing them
+    BENCH_CONCURRENCY=4       client connections; BENCH_CLIENT_PROCESSES=2 processes sharing them
     BENCH_WORKERS=2           gunicorn sync workers per server
     BENCH_BOOKS=10000         books served; BENCH_IMPORT_ROWS=100000 rows imported (0 skips the import)
     BENCH_CACHE=both          on: pages as deployed (fragment cache); off: rendered every time; both
@@ -77,7 +77,7 @@ class Settings:
             rounds=max(1, int(env.get("BENCH_ROUNDS") or 5)),
             warmup=float(env.get("BENCH_WARMUP") or 2),
             concurrency=int(env.get("BENCH_CONCURRENCY") or 4),
-            client_processes=int(env.get("BENCH_CLIENT_PROCESSES") or 1),
+            client_processes=int(env.get("BENCH_CLIENT_PROCESSES") or 2),
             workers=int(env.get("BENCH_WORKERS") or 2),
             books=int(env.get("BENCH_BOOKS") or 10_000),
             import_rows=int(env.get("BENCH_IMPORT_ROWS") or 100_000),
@@ -252,7 +252,10 @@ def _ratio(value: float, floor: float) -> str:
 
 
 def report(settings: Settings, measured: list[tuple[Endpoint, Result]], timing: ImportTiming | None, load: str) -> str:
-    database = "BENCH_DATABASE_URL (emptied first)" if settings.database_url else "SQLite, fresh file"
+    if settings.database_url:
+        database = f"{settings.database_url.split(':')[0]} from BENCH_DATABASE_URL, emptied first"
+    else:
+        database = "SQLite, fresh file"
     lines = [
         f"Book Commerce benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {describe_commit()}",
         f"Python {platform.python_version()} on {os.cpu_count()} CPUs (load average before/after: {load});"

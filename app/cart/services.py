@@ -144,10 +144,7 @@ def merge_into_account(user: User, visitor_cart: dict[str, int]) -> None:
     """At log in, add the visitor's session cart to the reader's saved cart (capped per line)."""
     if not visitor_cart:
         return
-    saved = {
-        item.book_id: item
-        for item in db.session.scalars(select(CartItem).where(CartItem.user_id == user.id))
-    }
+    saved = {item.book_id: item for item in db.session.scalars(select(CartItem).where(CartItem.user_id == user.id))}
     known_books = set(db.session.scalars(select(Book.id).where(Book.id.in_([int(k) for k in visitor_cart]))))
     for key, quantity in visitor_cart.items():
         book_id = int(key)

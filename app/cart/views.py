@@ -40,7 +40,9 @@ def add():
         error = " ".join(e for errors in form.errors.values() for e in errors)
     status = 422 if error else 200
     if is_partial() and book is not None:
-        response = make_response(render_template("cart/_add_form.html", book=book, added=not error, error=error), status)
+        response = make_response(
+            render_template("cart/_add_form.html", book=book, added=not error, error=error), status
+        )
         if not error:
             trigger(response, "cart-changed")
             add_toast(response, f"Added “{book.title}” to your cart.")

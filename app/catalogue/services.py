@@ -58,6 +58,23 @@ def parse_price_cents(value: Any) -> int:
     return cents
 
 
+def _whole_number(value: Any, name: str) -> int:
+    """An int from an int or a string of digits; 12.7, True or "12x" are refused."""
+    if isinstance(value, bool):
+        raise CatalogueError(f"{name} {value!r} is not a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text_value = str(value).strip()
+    if re.fullmatch(r"-?\d+", text_value):
+        return int(text_value)
+    raise CatalogueError(f"{name} {value!r} is not a whole number")
+
+
+LIMITS = {"author": 200, "genre": 80, "publisher": 200, "cover_url": 500, "authors_text": 1000}
+
+
 def _split_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -85,34 +102,40 @@ def book_data_from_row(row: dict[str, Any]) -> BookData:
     price_cents = 0
     try:
         if row.get("price_cents") not in (None, ""):
-            price_cents = int(row["price_cents"])
+            price_cents = _whole_number(row["price_cents"], "price_cents")
             if price_cents < 0 or price_cents > MAX_PRICE_CENTS:
                 raise CatalogueError(f"price_cents {price_cents} is out of range")
         else:
             price_cents = parse_price_cents(row.get("price", ""))
-    except (CatalogueError, ValueError) as exc:
-        problems.append(
-            str(exc) if isinstance(exc, CatalogueError) else f"price_cents {row.get('price_cents')!r} is not a number"
-        )
+    except CatalogueError as exc:
+        problems.append(str(exc))
     stock = 0
     if row.get("stock") not in (None, ""):
         try:
-            stock = int(row["stock"])
+            stock = _whole_number(row["stock"], "stock")
             if stock < 0:
                 problems.append("stock cannot be negative")
-        except (TypeError, ValueError):
-            problems.append(f"stock {row.get('stock')!r} is not a whole number")
+        except CatalogueError as exc:
+            problems.append(str(exc))
     year = None
     if row.get("year") not in (None, ""):
         try:
-            year = int(row["year"])
+            year = _whole_number(row["year"], "year")
             if not 1000 <= year <= 2100:
                 problems.append(f"year {year} is not plausible")
-        except (TypeError, ValueError):
-            problems.append(f"year {row.get('year')!r} is not a number")
+        except CatalogueError as exc:
+            problems.append(str(exc))
     authors = _split_list(row.get("authors") or row.get("author"))
+    genres = _split_list(row.get("genres") or row.get("genre"))
     if not authors:
         problems.append("at least one author is required")
+    problems += [f"author name longer than {LIMITS['author']} characters" for a in authors if len(a) > LIMITS["author"]]
+    problems += [f"genre longer than {LIMITS['genre']} characters" for g in genres if len(g) > LIMITS["genre"]]
+    if len(", ".join(authors)) > LIMITS["authors_text"]:
+        problems.append("too many authors")
+    for key in ("publisher", "cover_url"):
+        if len(str(row.get(key) or "")) > LIMITS[key]:
+            problems.append(f"{key} longer than {LIMITS[key]} characters")
     if problems:
         raise CatalogueError("; ".join(problems))
     return BookData(
@@ -125,7 +148,7 @@ def book_data_from_row(row: dict[str, Any]) -> BookData:
         publisher=(str(row.get("publisher")).strip() or None) if row.get("publisher") else None,
         year=year,
         language=str(row.get("language") or "en").strip()[:8] or "en",
-        genres=_split_list(row.get("genres") or row.get("genre")),
+        genres=genres,
         stock=stock,
     )
 
@@ -140,6 +163,17 @@ def _names_to_rows(model, names: set[str], **extra) -> dict[str, Any]:
     return found
 
 
+def _genres_by_name(names: set[str]) -> dict[str, Genre]:
+    """Genres for ``names``, matched by slug ("Sci-Fi" and "sci fi" are one genre)."""
+    slugs = {name: slugify(name) for name in names}
+    found = {g.slug: g for g in db.session.scalars(select(Genre).where(Genre.slug.in_(set(slugs.values()))))}
+    for name, slug in sorted(slugs.items()):
+        if slug not in found:
+            found[slug] = Genre(name=name, slug=slug)
+            db.session.add(found[slug])
+    return {name: found[slug] for name, slug in slugs.items()}
+
+
 def upsert_books(items: list[BookData]) -> tuple[int, int]:
     """Insert new books and update existing ones (matched by ISBN) in one transaction.
 
@@ -148,10 +182,21 @@ def upsert_books(items: list[BookData]) -> tuple[int, int]:
     """
     if not items:
         return 0, 0
+    try:
+        inserted, updated, changed_ids = _upsert(items)
+    except Exception:
+        db.session.rollback()
+        raise
+    # New books have nothing cached; only listings and the updated books' pages go stale.
+    invalidate_books(changed_ids)
+    return inserted, updated
+
+
+def _upsert(items: list[BookData]) -> tuple[int, int, list[int]]:
     by_isbn = {item.isbn13: item for item in items}  # a later row for the same ISBN wins
     existing = {book.isbn13: book for book in db.session.scalars(select(Book).where(Book.isbn13.in_(by_isbn)))}
     authors = _names_to_rows(Author, {a for item in by_isbn.values() for a in item.authors})
-    genres = _names_to_rows(Genre, {g for item in by_isbn.values() for g in item.genres}, slug=slugify)
+    genres = _genres_by_name({g for item in by_isbn.values() for g in item.genres})
     books: dict[str, Book] = {}
     for isbn, item in by_isbn.items():
         book = existing.get(isbn)
@@ -189,8 +234,7 @@ def upsert_books(items: list[BookData]) -> tuple[int, int]:
     if genre_rows:
         db.session.execute(insert(book_genres), genre_rows)
     db.session.commit()
-    invalidate_books(ids)
-    return len(books) - len(existing), len(existing)
+    return len(books) - len(existing), len(existing), [book.id for book in existing.values()]
 
 
 def _book_or_fail(isbn_or_id: str | int) -> Book:

@@ -1,4 +1,4 @@
-"""Admin commands, one module per group: ``flask users``, ``flask seed``, ``flask jobs``."""
+"""Admin commands, one module per group: ``flask users|seed|jobs|books|orders ...``."""
 
 import click
 from flask import Flask
@@ -36,8 +36,8 @@ class CommandGroup(AppGroup):
 
 def register(app: Flask) -> None:
     from app.cli.books import books
-    from app.cli.orders import orders
     from app.cli.jobs import jobs
+    from app.cli.orders import orders
     from app.cli.seed import seed
     from app.cli.users import users
 

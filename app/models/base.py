@@ -54,6 +54,4 @@ def include_in_migrations(obj, name, type_, reflected, compare_to):
         return False
     if type_ == "column" and name in SEARCH_ONLY_COLUMNS:
         return False
-    if type_ == "index" and name and name.startswith("ix_books_search"):
-        return False
-    return True
+    return not (type_ == "index" and name and name.startswith("ix_books_search"))

@@ -125,16 +125,26 @@ class OrderTarget(Target):
         db.session.flush()
         if not take_stock(order):
             order.status = OrderStatus.REFUND_DUE
-            _email(order, "order_out_of_stock", f"Order #{order.id}: sold out, refund on its way",
-                   f"order-out-of-stock:{order.id}", after)
+            _email(
+                order,
+                "order_out_of_stock",
+                f"Order #{order.id}: sold out, refund on its way",
+                f"order-out-of-stock:{order.id}",
+                after,
+            )
             after.append(lambda: enqueue(refund_order, order.id))
             return "paid; out of stock, refund due"
         order.status = OrderStatus.PAID
         order.stock_taken = True
         order.closed_at = utcnow()
         clear_books_from_cart(order.user_id, [line.book_id for line in order.lines])
-        _email(order, "order_receipt", f"Your Book Commerce receipt for order #{order.id}",
-               f"order-receipt:{order.id}", after)
+        _email(
+            order,
+            "order_receipt",
+            f"Your Book Commerce receipt for order #{order.id}",
+            f"order-receipt:{order.id}",
+            after,
+        )
         book_ids = [line.book_id for line in order.lines]
         after.append(lambda: invalidate_books(book_ids))
         return "paid"
@@ -150,8 +160,13 @@ class OrderTarget(Target):
         if order.status not in OrderStatus.OPEN or not self._is_current_session(session):
             return "unchanged"
         order.status = OrderStatus.FAILED
-        _email(order, "order_payment_failed", f"Order #{order.id}: the payment did not go through",
-               f"order-payment-failed:{order.id}:{order.checkout_attempt}", after)
+        _email(
+            order,
+            "order_payment_failed",
+            f"Order #{order.id}: the payment did not go through",
+            f"order-payment-failed:{order.id}:{order.checkout_attempt}",
+            after,
+        )
         return "failed"
 
     def expired(self, session: dict) -> str:
@@ -174,6 +189,12 @@ class OrderTarget(Target):
                 order.stock_taken = False
                 book_ids = [line.book_id for line in order.lines]
                 after.append(lambda: invalidate_books(book_ids))
-        _email(order, "order_refunded", f"Order #{order.id}: refund of {order.refunded_cents / 100:.2f}",
-               f"order-refund:{order.id}:{order.refunded_cents}", after, refunded_cents=order.refunded_cents)
+        _email(
+            order,
+            "order_refunded",
+            f"Order #{order.id}: refund of {order.refunded_cents / 100:.2f}",
+            f"order-refund:{order.id}:{order.refunded_cents}",
+            after,
+            refunded_cents=order.refunded_cents,
+        )
         return "refunded"

@@ -40,7 +40,9 @@ def create_order_from_cart(user: User) -> Order:
     # A double click or a back-and-forth reuses the open order instead of creating another.
     for recent in db.session.scalars(
         select(Order)
-        .where(Order.user_id == user.id, Order.status == OrderStatus.PENDING, Order.created_at >= utcnow() - REUSE_WINDOW)
+        .where(
+            Order.user_id == user.id, Order.status == OrderStatus.PENDING, Order.created_at >= utcnow() - REUSE_WINDOW
+        )
         .options(selectinload(Order.lines))
         .order_by(Order.id.desc())
         .limit(3)
@@ -55,8 +57,13 @@ def create_order_from_cart(user: User) -> Order:
         total_cents=sum(item.quantity * book.price_cents for item, book in items),
     )
     order.lines = [
-        OrderLine(book_id=book.id, title=book.title, isbn13=book.isbn13, unit_price_cents=book.price_cents,
-                  quantity=item.quantity)
+        OrderLine(
+            book_id=book.id,
+            title=book.title,
+            isbn13=book.isbn13,
+            unit_price_cents=book.price_cents,
+            quantity=item.quantity,
+        )
         for item, book in items
     ]
     db.session.add(order)
@@ -112,9 +119,7 @@ def order_for_user(order_id: int, user: User) -> Order | None:
 def orders_for_user(user: User) -> list[tuple[Order, int]]:
     """The reader's orders, newest first, each with its number of copies (one query)."""
     copies = (
-        select(OrderLine.order_id, func.sum(OrderLine.quantity).label("copies"))
-        .group_by(OrderLine.order_id)
-        .subquery()
+        select(OrderLine.order_id, func.sum(OrderLine.quantity).label("copies")).group_by(OrderLine.order_id).subquery()
     )
     rows = db.session.execute(
         select(Order, copies.c.copies)

@@ -1,6 +1,6 @@
 """Checkout and order pages."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.accounts.forms import ConfirmForm

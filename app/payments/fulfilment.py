@@ -115,7 +115,10 @@ def handle_event(gateway: str, event: dict) -> str:
             db.session.commit()
             log.warning("payment event %s names no known reference %r", record.event_id, reference)
             return "unknown reference"
-        if event_type == "checkout.session.completed" and obj.get("payment_status") not in ("paid", "no_payment_required"):
+        if event_type == "checkout.session.completed" and obj.get("payment_status") not in (
+            "paid",
+            "no_payment_required",
+        ):
             result = target.processing(obj)
         elif event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
             result = target.paid(obj, after)

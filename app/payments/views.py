@@ -55,7 +55,9 @@ def simulated_page(session_id: str):
         if action not in ("pay", "decline"):
             abort(400)
         if action == "pay":
-            event = simulated_event("checkout.session.completed", session_id, f"order:{order.id}", order.total_cents, True)
+            event = simulated_event(
+                "checkout.session.completed", session_id, f"order:{order.id}", order.total_cents, True
+            )
         else:
             event = simulated_event(
                 "checkout.session.async_payment_failed", session_id, f"order:{order.id}", order.total_cents, False
