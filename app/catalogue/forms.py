@@ -21,7 +21,7 @@ class CatalogueForm(FlaskForm):
     per_page = SelectField("Per page", choices=[SelectChoice(str(n)) for n in PAGE_SIZES], default="24")
 
     def set_genres(self, genres) -> None:
-        self.genre.choices = [SelectChoice("", "All genres")] + [SelectChoice(g.slug, g.name) for g in genres]
+        self.genre.choices = [SelectChoice("", "All genres")] + [SelectChoice(slug, name) for slug, name in genres]
 
     def validate_max_price(self, field):
         if field.data is not None and self.min_price.data is not None and field.data < self.min_price.data:

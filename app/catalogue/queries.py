@@ -102,8 +102,17 @@ def list_books(params: CatalogueParams) -> BookPage:
     return BookPage(books=list(books), total=total, page=page, per_page=params.per_page, params=params)
 
 
-def all_genres() -> list[Genre]:
-    return list(db.session.scalars(select(Genre).order_by(Genre.name)))
+def all_genres() -> list[tuple[str, str]]:
+    """(slug, name) of every genre, for the filter; cached with the listings."""
+    from app.catalogue.caching import listing_key
+    from app.extensions import cache
+
+    key = listing_key({"genres": True})
+    genres = cache.get(key)
+    if genres is None:
+        genres = [(g.slug, g.name) for g in db.session.scalars(select(Genre).order_by(Genre.name))]
+        cache.set(key, genres)
+    return genres
 
 
 def get_book(book_id: int) -> Book | None:
