@@ -66,6 +66,8 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
     from app.cart import bp as cart_bp
     from app.catalogue import bp as catalogue_bp
+    from app.clubs import bp as clubs_bp
+    from app.donations import bp as donations_bp
     from app.main import bp as main_bp
     from app.orders import bp as orders_bp
     from app.payments import bp as payments_bp
@@ -76,6 +78,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cart_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(clubs_bp)
+    app.register_blueprint(donations_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

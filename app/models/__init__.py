@@ -2,10 +2,23 @@
 
 from app.models.accounts import User
 from app.models.catalogue import Author, Book, Genre, book_authors, book_genres
+from app.models.clubs import BookOffer, Club, Membership, MemberStatus, Role, ShelfBook, Visibility, WishlistItem
+from app.models.donations import Donation, DonationStatus, FundEntry
 from app.models.mail import EmailMessage
 from app.models.orders import CartItem, Order, OrderLine, OrderStatus, PaymentEvent
 
 __all__ = [
+    "BookOffer",
+    "Club",
+    "Donation",
+    "DonationStatus",
+    "FundEntry",
+    "MemberStatus",
+    "Membership",
+    "Role",
+    "ShelfBook",
+    "Visibility",
+    "WishlistItem",
     "Author",
     "Book",
     "CartItem",

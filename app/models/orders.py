@@ -62,6 +62,9 @@ class Order(TimestampMixin, db.Model):
     refunded_cents: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the books are bought for a club (a wishlist gift, or the owner buying for it):
+    # once paid, they land on that club's shelf.
+    club_id: Mapped[int | None] = mapped_column(ForeignKey("clubs.id"), index=True)
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan", lazy="raise_on_sql"

@@ -9,7 +9,7 @@ from app.cart.services import clear_books_from_cart
 from app.catalogue.caching import invalidate_books
 from app.extensions import db
 from app.jobs import enqueue
-from app.models import Book, Order, OrderStatus, User
+from app.models import Book, Club, Order, OrderStatus, User
 from app.models.base import utcnow
 from app.notifications.email import dispatch, record_email
 from app.payments.fulfilment import AfterCommit, Target, register_target
@@ -112,6 +112,22 @@ class OrderTarget(Target):
         )
         return cls(order) if order else None
 
+    @classmethod
+    def find_by_session(cls, session_id: str) -> OrderTarget | None:
+        order = db.session.scalar(select(Order).where(Order.checkout_session_id == session_id))
+        return cls(order) if order else None
+
+    @property
+    def summary(self) -> dict:
+        return {
+            "reference": f"order:{self.order.id}",
+            "title": f"Order #{self.order.id}",
+            "amount_cents": self.order.total_cents,
+            "currency": self.order.currency,
+            "user_id": self.order.user_id,
+            "endpoint": ("orders.show", {"order_id": self.order.id}),
+        }
+
     def _is_current_session(self, session: dict) -> bool:
         return session.get("id") == self.order.checkout_session_id
 
@@ -138,12 +154,19 @@ class OrderTarget(Target):
         order.stock_taken = True
         order.closed_at = utcnow()
         clear_books_from_cart(order.user_id, [line.book_id for line in order.lines])
+        club = None
+        if order.club_id is not None:  # bought for a club: the books go on its shelf
+            from app.donations.shelf import place_on_shelf
+
+            place_on_shelf(order, after)
+            club = db.session.get(Club, order.club_id)
         _email(
             order,
             "order_receipt",
             f"Your Book Commerce receipt for order #{order.id}",
             f"order-receipt:{order.id}",
             after,
+            club=club,
         )
         book_ids = [line.book_id for line in order.lines]
         after.append(lambda: invalidate_books(book_ids))

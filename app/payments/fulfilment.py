@@ -42,6 +42,12 @@ class Target:
     @classmethod
     def find_by_payment_intent(cls, payment_intent_id: str) -> Target | None: ...
 
+    @classmethod
+    def find_by_session(cls, session_id: str) -> Target | None: ...
+
+    # reference, title, amount_cents, currency, user_id, endpoint: (name, args) of its page
+    summary: dict
+
     def paid(self, session: dict, after: AfterCommit) -> str: ...
 
     def processing(self, session: dict) -> str: ...
@@ -74,6 +80,15 @@ def _target_for_payment_intent(payment_intent_id: str | None) -> Target | None:
         return None
     for cls in TARGETS.values():
         target = cls.find_by_payment_intent(payment_intent_id)
+        if target is not None:
+            return target
+    return None
+
+
+def target_for_session(session_id: str) -> Target | None:
+    """Whatever a checkout session pays for (the simulated payment page needs it)."""
+    for cls in TARGETS.values():
+        target = cls.find_by_session(session_id)
         if target is not None:
             return target
     return None

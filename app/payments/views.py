@@ -4,13 +4,11 @@ import logging
 
 from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app.accounts.forms import ConfirmForm
-from app.extensions import csrf, db
-from app.models import Order
+from app.extensions import csrf
 from app.payments import bp
-from app.payments.fulfilment import handle_event
+from app.payments.fulfilment import handle_event, target_for_session
 from app.payments.gateway import WebhookError
 from app.payments.simulated import simulated_event
 
@@ -36,32 +34,31 @@ def stripe_webhook():
     return jsonify(status=result)
 
 
-def _simulated_order(session_id: str) -> Order:
+def _simulated_target(session_id: str):
     if current_app.config.get("STRIPE_SECRET_KEY"):
         abort(404)  # with Stripe configured, there is no simulated page
-    order = db.session.scalar(select(Order).where(Order.checkout_session_id == session_id))
-    if order is None or order.user_id != current_user.id:
+    target = target_for_session(session_id)
+    if target is None or target.summary["user_id"] != current_user.id:
         abort(404)
-    return order
+    return target
 
 
 @bp.route("/payments/simulated/<session_id>", methods=["GET", "POST"])
 @login_required
 def simulated_page(session_id: str):
-    order = _simulated_order(session_id)
+    summary = _simulated_target(session_id).summary
+    endpoint, args = summary["endpoint"]
     form = ConfirmForm()
     if form.validate_on_submit():
         action = request.form.get("action")
         if action not in ("pay", "decline"):
             abort(400)
-        if action == "pay":
-            event = simulated_event(
-                "checkout.session.completed", session_id, f"order:{order.id}", order.total_cents, True
-            )
-        else:
-            event = simulated_event(
-                "checkout.session.async_payment_failed", session_id, f"order:{order.id}", order.total_cents, False
-            )
-        handle_event("simulated", event)
-        return redirect(url_for("orders.show", order_id=order.id), code=303)
-    return render_template("payments/simulated.html", order=order, form=form)
+        event_type = "checkout.session.completed" if action == "pay" else "checkout.session.async_payment_failed"
+        handle_event(
+            "simulated",
+            simulated_event(event_type, session_id, summary["reference"], summary["amount_cents"], action == "pay"),
+        )
+        return redirect(url_for(endpoint, **args), code=303)
+    return render_template(
+        "payments/simulated.html", summary=summary, form=form, cancel_url=url_for(endpoint, cancelled=1, **args)
+    )

@@ -1,0 +1,1 @@
+"""Club pages (being written)."""

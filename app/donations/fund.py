@@ -1,0 +1,107 @@
+"""The club fund: a ledger of credits and debits whose sum is the balance.
+
+Every change first bumps ``clubs.fund_version`` with an UPDATE: that write takes the club's row
+lock (PostgreSQL) or the database write lock (SQLite), so concurrent debits run one after the
+other and each sees the balance the previous one left. A debit the balance cannot cover is
+refused, so the ledger never goes below zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import Club, Donation, FundEntry, User
+
+
+class FundError(ValueError):
+    """The fund cannot cover this; the message says by how much."""
+
+
+def lock_fund(club_id: int) -> None:
+    """Serialise fund changes for one club until the transaction ends."""
+    db.session.execute(
+        update(Club)
+        .where(Club.id == club_id)
+        .values(fund_version=Club.fund_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def fund_balance(club_id: int) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(FundEntry.amount_cents), 0)).where(FundEntry.club_id == club_id)
+    )
+
+
+def add_entry(club_id: int, kind: str, amount_cents: int, description: str, **refs) -> FundEntry | None:
+    """Add one ledger line after ``lock_fund`` (caller's transaction; no commit).
+
+    Returns None if the same entry (kind and donation or order) exists already. Raises FundError
+    if the balance would go below zero.
+    """
+    ref_column = FundEntry.donation_id if "donation_id" in refs else FundEntry.order_id
+    ref_value = refs.get("donation_id", refs.get("order_id"))
+    if ref_value is not None and db.session.scalar(
+        select(FundEntry.id).where(FundEntry.kind == kind, ref_column == ref_value)
+    ):
+        return None
+    balance = fund_balance(club_id) + amount_cents
+    if balance < 0:
+        short = -balance
+        raise FundError(f"The club fund is {short / 100:.2f} short for this.")
+    entry = FundEntry(
+        club_id=club_id,
+        kind=kind,
+        amount_cents=amount_cents,
+        balance_after_cents=balance,
+        description=description[:300],
+        **refs,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def donated_total(club_id: int) -> int:
+    """Money given to the club, net of refunds (what the goal's progress bar shows)."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(FundEntry.amount_cents), 0)).where(
+            FundEntry.club_id == club_id, FundEntry.kind.in_((FundEntry.DONATION, FundEntry.REVERSAL))
+        )
+    )
+
+
+def ledger(club_id: int) -> list[tuple[FundEntry, str | None]]:
+    """Every ledger line, newest first, with the donor's name (None when anonymous). One query."""
+    rows = db.session.execute(
+        select(FundEntry, Donation.anonymous, User.name)
+        .outerjoin(Donation, Donation.id == FundEntry.donation_id)
+        .outerjoin(User, User.id == Donation.user_id)
+        .where(FundEntry.club_id == club_id)
+        .order_by(FundEntry.id.desc())
+    ).all()
+    return [(entry, None if anonymous else name) for entry, anonymous, name in rows]
+
+
+def ledger_csv(club_id: int) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["date", "kind", "amount", "balance_after", "donor", "donation_id", "order_id", "description"])
+    for entry, donor in reversed(ledger(club_id)):
+        writer.writerow(
+            [
+                entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                entry.kind,
+                f"{entry.amount_cents / 100:.2f}",
+                f"{entry.balance_after_cents / 100:.2f}",
+                donor or ("Anonymous" if entry.donation_id else ""),
+                entry.donation_id or "",
+                entry.order_id or "",
+                entry.description,
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,120 @@
+"""Giving money to a club: the donation, its checkout, and the lists that show donations.
+
+Anonymous donors are never named: every list here returns None for their name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Club, Donation, DonationStatus, User
+from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
+
+
+class DonationError(ValueError):
+    """The donation cannot go ahead; the message says why."""
+
+
+@dataclass
+class DonationRow:
+    donation: Donation
+    donor_name: str | None  # None when anonymous
+    club: Club | None = None
+
+
+def donation_bounds() -> tuple[int, int]:
+    return current_app.config["DONATION_MIN_CENTS"], current_app.config["DONATION_MAX_CENTS"]
+
+
+def create_donation(club: Club, donor: User, amount_cents: int, message: str = "", anonymous: bool = False) -> Donation:
+    """A pending donation within the configured bounds."""
+    low, high = donation_bounds()
+    if club.closed_at is not None:
+        raise DonationError("This club is closed and no longer takes donations.")
+    if not low <= amount_cents <= high:
+        raise DonationError(f"Give between {low / 100:.2f} and {high / 100:.2f}.")
+    donation = Donation(
+        club_id=club.id,
+        user_id=donor.id,
+        amount_cents=amount_cents,
+        message=message.strip()[:500],
+        anonymous=anonymous,
+        gateway=get_gateway().name,
+    )
+    db.session.add(donation)
+    db.session.commit()
+    return donation
+
+
+def start_donation_checkout(donation: Donation, donor: User) -> str:
+    """The gateway's payment page for a donation (same idempotency rules as orders)."""
+    if donation.status in (DonationStatus.FAILED, DonationStatus.EXPIRED):
+        donation.status = DonationStatus.PENDING
+        donation.checkout_attempt += 1
+        donation.checkout_session_id = None
+        donation.checkout_url = None
+        db.session.commit()
+    if donation.status != DonationStatus.PENDING:
+        raise DonationError(f"This donation is {donation.status_label.lower()}; there is nothing to pay.")
+    if donation.checkout_url:
+        return donation.checkout_url
+    club = db.session.get(Club, donation.club_id)
+    gateway = get_gateway()
+    session = gateway.create_checkout(
+        CheckoutRequest(
+            reference=f"donation:{donation.id}",
+            line_items=[LineItem(f"Donation to {club.name}", donation.amount_cents, 1)],
+            customer_email=donor.email,
+            success_url=url_for("donations.show", donation_id=donation.id, _external=True)
+            + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=url_for("donations.show", donation_id=donation.id, cancelled=1, _external=True),
+            idempotency_key=f"donation-{donation.id}-attempt-{donation.checkout_attempt}",
+            currency=donation.currency,
+            metadata={"donation_id": str(donation.id), "club": club.slug},
+        )
+    )
+    donation.gateway = gateway.name
+    donation.checkout_session_id = session.id
+    donation.checkout_url = session.url
+    db.session.commit()
+    return session.url
+
+
+def donation_for_user(donation_id: int, user: User) -> tuple[Donation, Club] | None:
+    row = db.session.execute(
+        select(Donation, Club)
+        .join(Club, Club.id == Donation.club_id)
+        .where(Donation.id == donation_id, Donation.user_id == user.id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def donations_by_user(user: User) -> list[DonationRow]:
+    """A reader's own donations with their clubs (one query)."""
+    rows = db.session.execute(
+        select(Donation, Club)
+        .join(Club, Club.id == Donation.club_id)
+        .where(Donation.user_id == user.id)
+        .order_by(Donation.id.desc())
+    ).all()
+    return [DonationRow(donation=d, donor_name=user.name, club=c) for d, c in rows]
+
+
+def donations_to_club(club: Club, limit: int | None = None) -> list[DonationRow]:
+    """Received donations to a club, newest first, anonymous donors unnamed (one query)."""
+    query = (
+        select(Donation, User.name)
+        .join(User, User.id == Donation.user_id)
+        .where(Donation.club_id == club.id, Donation.status.in_((DonationStatus.PAID, DonationStatus.REFUNDED)))
+        .order_by(Donation.paid_at.desc(), Donation.id.desc())
+    )
+    if limit:
+        query = query.limit(limit)
+    return [DonationRow(donation=d, donor_name=None if d.anonymous else name) for d, name in db.session.execute(query)]
+
+
+__all__ = ["DonationError", "GatewayError", "create_donation", "start_donation_checkout"]

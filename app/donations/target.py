@@ -1,0 +1,180 @@
+"""What payment events do to a donation: credit the fund, thank the donor, tell the owner."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.donations.fund import add_entry, fund_balance, lock_fund
+from app.extensions import db
+from app.models import Club, Donation, DonationStatus, FundEntry, User
+from app.models.base import utcnow
+from app.notifications.email import dispatch, record_email
+from app.payments.fulfilment import AfterCommit, Target, register_target
+
+
+def _email(after: AfterCommit, **kwargs) -> None:
+    message = record_email(**kwargs)
+    after.append(lambda: dispatch(message))
+
+
+@register_target
+class DonationTarget(Target):
+    kind = "donation"
+
+    def __init__(self, donation: Donation):
+        self.donation = donation
+
+    order_id = None  # payment events name orders only
+
+    @property
+    def payment_intent_id(self) -> str | None:
+        return self.donation.payment_intent_id
+
+    @property
+    def is_paid(self) -> bool:
+        return self.donation.paid_at is not None
+
+    @classmethod
+    def find(cls, ref_id: int) -> DonationTarget | None:
+        donation = db.session.scalar(
+            select(Donation).where(Donation.id == ref_id).with_for_update().execution_options(populate_existing=True)
+        )
+        return cls(donation) if donation else None
+
+    @classmethod
+    def find_by_payment_intent(cls, payment_intent_id: str) -> DonationTarget | None:
+        donation = db.session.scalar(
+            select(Donation).where(Donation.payment_intent_id == payment_intent_id).with_for_update()
+        )
+        return cls(donation) if donation else None
+
+    @classmethod
+    def find_by_session(cls, session_id: str) -> DonationTarget | None:
+        donation = db.session.scalar(select(Donation).where(Donation.checkout_session_id == session_id))
+        return cls(donation) if donation else None
+
+    @property
+    def summary(self) -> dict:
+        club = db.session.get(Club, self.donation.club_id)
+        return {
+            "reference": f"donation:{self.donation.id}",
+            "title": f"Donation to {club.name}",
+            "amount_cents": self.donation.amount_cents,
+            "currency": self.donation.currency,
+            "user_id": self.donation.user_id,
+            "endpoint": ("donations.show", {"donation_id": self.donation.id}),
+        }
+
+    def _is_current_session(self, session: dict) -> bool:
+        return session.get("id") == self.donation.checkout_session_id
+
+    def paid(self, session: dict, after: AfterCommit) -> str:
+        donation = self.donation
+        if donation.paid_at is not None:
+            return "already paid"
+        donation.paid_at = utcnow()
+        donation.status = DonationStatus.PAID
+        donation.payment_intent_id = session.get("payment_intent")
+        donation.checkout_session_id = session.get("id") or donation.checkout_session_id
+        lock_fund(donation.club_id)
+        add_entry(
+            donation.club_id,
+            FundEntry.DONATION,
+            donation.amount_cents,
+            f"Donation #{donation.id}",
+            donation_id=donation.id,
+        )
+        club = db.session.get(Club, donation.club_id)
+        donor = db.session.get(User, donation.user_id)
+        if donor is not None and donor.deleted_at is None:
+            _email(
+                after,
+                key=f"donation-receipt:{donation.id}",
+                template="donation_receipt",
+                to=donor.email,
+                subject=f"Thank you for your donation to {club.name}",
+                user=donor,
+                club=club,
+                donation=donation,
+            )
+        from app.clubs.services import owner_of
+
+        owner = owner_of(club)
+        if owner is not None:
+            _email(
+                after,
+                key=f"donation-notice:{donation.id}",
+                template="donation_notice",
+                to=owner.email,
+                subject=f"{club.name} received a donation",
+                user=owner,
+                club=club,
+                donation=donation,
+                donor_name=None if donation.anonymous else (donor.name if donor else None),
+            )
+        return "donation paid"
+
+    def processing(self, session: dict) -> str:
+        if self.donation.status == DonationStatus.PENDING and self._is_current_session(session):
+            self.donation.status = DonationStatus.PROCESSING
+            return "processing"
+        return "unchanged"
+
+    def failed(self, session: dict, after: AfterCommit) -> str:
+        donation = self.donation
+        if donation.status not in DonationStatus.OPEN or not self._is_current_session(session):
+            return "unchanged"
+        donation.status = DonationStatus.FAILED
+        donor = db.session.get(User, donation.user_id)
+        club = db.session.get(Club, donation.club_id)
+        _email(
+            after,
+            key=f"donation-failed:{donation.id}:{donation.checkout_attempt}",
+            template="donation_failed",
+            to=donor.email,
+            subject=f"Your donation to {club.name} did not go through",
+            user=donor,
+            club=club,
+            donation=donation,
+        )
+        return "failed"
+
+    def expired(self, session: dict) -> str:
+        if self.donation.status in DonationStatus.OPEN and self._is_current_session(session):
+            self.donation.status = DonationStatus.EXPIRED
+            return "expired"
+        return "unchanged"
+
+    def refunded(self, amount_refunded: int, after: AfterCommit) -> str:
+        """Reverse the credit. If the fund was already spent, reverse what is left (never below zero)."""
+        donation = self.donation
+        if amount_refunded <= donation.refunded_cents:
+            return "refund already recorded"
+        newly = min(amount_refunded, donation.amount_cents) - donation.refunded_cents
+        donation.refunded_cents += newly
+        if donation.refunded_cents >= donation.amount_cents:
+            donation.status = DonationStatus.REFUNDED
+        lock_fund(donation.club_id)
+        reversal = min(newly, fund_balance(donation.club_id))
+        if reversal > 0:  # min() above keeps the balance at zero or more
+            add_entry(
+                donation.club_id,
+                FundEntry.REVERSAL,
+                -reversal,
+                f"Refund of donation #{donation.id}",
+                donation_id=donation.id,
+            )
+        donor = db.session.get(User, donation.user_id)
+        club = db.session.get(Club, donation.club_id)
+        if donor is not None and donor.deleted_at is None:
+            _email(
+                after,
+                key=f"donation-refund:{donation.id}:{donation.refunded_cents}",
+                template="donation_refunded",
+                to=donor.email,
+                subject=f"Your donation to {club.name} was refunded",
+                user=donor,
+                club=club,
+                donation=donation,
+            )
+        return "donation refunded"

@@ -1,0 +1,1 @@
+"""Donation pages (being written)."""

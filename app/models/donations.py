@@ -1,0 +1,89 @@
+"""Money given to clubs, and each club's fund ledger."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.base import TimestampMixin, UTCDateTime, utcnow
+
+
+class DonationStatus:
+    PENDING = "pending"
+    PROCESSING = "processing"
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+    OPEN = (PENDING, PROCESSING)
+    LABELS = {
+        PENDING: "Waiting for payment",
+        PROCESSING: "Payment processing",
+        PAID: "Received",
+        FAILED: "Payment failed",
+        EXPIRED: "Checkout expired",
+        REFUNDED: "Refunded",
+    }
+
+
+class Donation(TimestampMixin, db.Model):
+    __tablename__ = "donations"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        Index("ix_donations_club_status", "club_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("clubs.id"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), default="usd", nullable=False)
+    message: Mapped[str] = mapped_column(String(500), default="", nullable=False)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=DonationStatus.PENDING, nullable=False)
+    gateway: Mapped[str] = mapped_column(String(16), nullable=False)
+    checkout_attempt: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    checkout_url: Mapped[str | None] = mapped_column(String(1000))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    refunded_cents: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def status_label(self) -> str:
+        return DonationStatus.LABELS.get(self.status, self.status)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in DonationStatus.OPEN
+
+
+class FundEntry(db.Model):
+    """One line of a club's fund: credits positive, debits negative; the balance is their sum.
+
+    The unique keys make each donation credit, each reversal and each purchase debit happen once.
+    """
+
+    __tablename__ = "fund_entries"
+    __table_args__ = (
+        UniqueConstraint("kind", "donation_id", name="uq_fund_entries_kind_donation"),
+        UniqueConstraint("kind", "order_id", name="uq_fund_entries_kind_order"),
+        CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
+        Index("ix_fund_entries_club_created", "club_id", "created_at"),
+    )
+
+    DONATION = "donation"  # + money given
+    REVERSAL = "reversal"  # - a refunded donation
+    PURCHASE = "purchase"  # - books bought from the fund
+    PURCHASE_REFUND = "purchase_refund"  # + a fund purchase that could not be fulfilled
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("clubs.id"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    amount_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    balance_after_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    donation_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    description: Mapped[str] = mapped_column(String(300), default="", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
