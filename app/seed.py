@@ -36,6 +36,9 @@ def seed_demo() -> list[str]:
     db.session.commit()
     lines = [f"Demo users: {len(created)} created, {len(DEMO_USERS) - len(created)} already there."]
     lines.append(seed_books())
+    from app.seed_clubs import seed_clubs
+
+    lines.append(seed_clubs(DEMO_PASSWORD))
     lines.append(f"Log in as {', '.join(e for e, _, _ in DEMO_USERS)} with password {DEMO_PASSWORD!r}.")
     return lines
 

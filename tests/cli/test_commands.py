@@ -87,6 +87,7 @@ def test_seed_demo_is_idempotent(app):
     assert "3 created" in first.output and "0 created, 3 already there" in second.output
     assert re.search(r"Demo books: [1-9]\d+ imported", first.output)
     assert "already in the catalogue, none imported" in second.output
+    assert "Demo clubs: 5 created" in first.output and "Demo clubs: 5 already there" in second.output
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 3
 
