@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from app.cart import bp as cart_bp
     from app.catalogue import bp as catalogue_bp
     from app.clubs import bp as clubs_bp
+    from app.contests import bp as contests_bp
     from app.donations import bp as donations_bp
     from app.main import bp as main_bp
     from app.orders import bp as orders_bp
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(clubs_bp)
     app.register_blueprint(donations_bp)
+    app.register_blueprint(contests_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

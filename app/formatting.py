@@ -1,7 +1,7 @@
 """Template filters: money in cents, dates in the reader's time zone."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 from flask_login import current_user
@@ -24,6 +24,20 @@ def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
         return value.astimezone(ZoneInfo(zone)).strftime(fmt)
     except (KeyError, ValueError):
         return value.strftime(fmt) + " UTC"
+
+
+def zone_of(user) -> tzinfo:
+    """The reader's time zone (UTC when unknown or signed out)."""
+    name = getattr(user, "time_zone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def local_today(user, now: datetime | None = None) -> date:
+    """Today's date where the reader lives."""
+    return (now or datetime.now(UTC)).astimezone(zone_of(user)).date()
 
 
 def register(app: Flask) -> None:

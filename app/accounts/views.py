@@ -17,8 +17,10 @@ from app.accounts.forms import (
 )
 from app.accounts.sessions import end_session, start_session
 from app.accounts.tokens import TokenError
+from app.contests.reading import year_progress
 from app.extensions import limiter
-from app.htmx import redirect_after_post, render_page_or_fragment
+from app.formatting import local_today
+from app.htmx import is_partial, redirect_after_post, render_page_or_fragment
 
 INVALID_LOGIN = "Invalid email or password."
 
@@ -161,7 +163,10 @@ def account():
         if email_pending:
             flash(f"We sent a link to {form.email.data.strip().lower()}; your email changes when you open it.", "info")
         return redirect_after_post(url_for("accounts.account"))
-    return render_form("accounts/account.html", "accounts/_profile_form.html", form, confirm_form=ConfirmForm())
+    progress = None if is_partial() else year_progress(current_user, local_today(current_user).year)
+    return render_form(
+        "accounts/account.html", "accounts/_profile_form.html", form, confirm_form=ConfirmForm(), progress=progress
+    )
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -3,11 +3,33 @@
 from app.models.accounts import User
 from app.models.catalogue import Author, Book, Genre, book_authors, book_genres
 from app.models.clubs import BookOffer, Club, Membership, MemberStatus, Role, ShelfBook, Visibility, WishlistItem
+from app.models.contests import (
+    Contest,
+    ContestEntry,
+    ContestFlag,
+    ContestKind,
+    ContestRun,
+    ContestStatus,
+    Metric,
+    ReadingGoal,
+    ReadingLog,
+    Scoring,
+)
 from app.models.donations import Donation, DonationStatus, FundEntry
 from app.models.mail import EmailMessage
 from app.models.orders import CartItem, Order, OrderLine, OrderStatus, PaymentEvent
 
 __all__ = [
+    "Contest",
+    "ContestEntry",
+    "ContestFlag",
+    "ContestKind",
+    "ContestRun",
+    "ContestStatus",
+    "Metric",
+    "ReadingGoal",
+    "ReadingLog",
+    "Scoring",
     "BookOffer",
     "Club",
     "Donation",

@@ -1,0 +1,241 @@
+"""Standings: one set-based query per contest, whatever the number of entrants.
+
+Events are confirmed reading-log entries, received donations and donated books whose moment
+falls inside the window, both ends included. A club scores what its active members read and
+what it was given; a reader scores what they read and gave. Per-member scoring divides a club's
+total by its active members, with a floor (3 by default) so a one-person club cannot win on one
+reader. Ties go to the higher participation rate, then to whoever reached the score first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, literal, select
+
+from app.extensions import db
+from app.models import (
+    Club,
+    Contest,
+    ContestEntry,
+    ContestFlag,
+    Donation,
+    DonationStatus,
+    Membership,
+    MemberStatus,
+    Metric,
+    ReadingLog,
+    Scoring,
+    ShelfBook,
+    User,
+)
+
+TIE_BREAK_RULE = (
+    "Ties go to the higher participation rate (the share of members who took part), "
+    "then to whoever reached the score first."
+)
+
+
+@dataclass
+class Standing:
+    rank: int
+    entrant_id: int
+    name: str
+    score: float  # what ranks: the total, or the total per member
+    total: int  # the raw total (books, pages, cents)
+    members: int
+    participants: int
+    participation: float
+    reached_at: str | None  # ISO time of the last counted event
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def formula(contest: Contest) -> str:
+    """The scoring rule in words, for the contest page."""
+    what = Metric.LABELS[contest.metric].lower()
+    if contest.is_club_contest and contest.scoring == Scoring.PER_MEMBER:
+        return (
+            f"Score = {what} by the club ÷ its active members (counted as at least "
+            f"{contest.member_floor}, so a tiny club cannot win on one reader)."
+        )
+    if contest.is_club_contest:
+        return (
+            f"Score = total {what} by the club's active members."
+            if contest.metric in (Metric.BOOKS_READ, Metric.PAGES_READ)
+            else f"Score = total {what} to the club."
+        )
+    return f"Score = your total {what}."
+
+
+def _window(column, contest: Contest):
+    return and_(column >= contest.starts_at, column <= contest.ends_at)
+
+
+def _events(contest: Contest):
+    """(entrant_id, user_id, value, at) for every event that counts, as one SELECT."""
+    entries = select(ContestEntry).where(ContestEntry.contest_id == contest.id).subquery()
+    upheld = select(ContestFlag.reading_log_id).where(
+        ContestFlag.contest_id == contest.id, ContestFlag.status == ContestFlag.UPHELD
+    )
+    reading_ok = and_(
+        ReadingLog.confirmed.is_(True), ReadingLog.id.not_in(upheld), _window(ReadingLog.finished_at, contest)
+    )
+    value = {Metric.BOOKS_READ: literal(1), Metric.PAGES_READ: ReadingLog.pages}
+    clubs = contest.is_club_contest
+    if contest.metric in value:
+        if clubs:
+            return (
+                select(
+                    entries.c.club_id.label("entrant_id"),
+                    ReadingLog.user_id,
+                    value[contest.metric].label("value"),
+                    ReadingLog.finished_at.label("at"),
+                )
+                .join(
+                    Membership, and_(Membership.club_id == entries.c.club_id, Membership.status == MemberStatus.ACTIVE)
+                )
+                .join(ReadingLog, ReadingLog.user_id == Membership.user_id)
+                .where(reading_ok)
+            )
+        return (
+            select(
+                entries.c.user_id.label("entrant_id"),
+                ReadingLog.user_id,
+                value[contest.metric].label("value"),
+                ReadingLog.finished_at.label("at"),
+            )
+            .join(ReadingLog, ReadingLog.user_id == entries.c.user_id)
+            .where(reading_ok)
+        )
+    if contest.metric == Metric.MONEY_DONATED:
+        paid = and_(
+            Donation.status.in_((DonationStatus.PAID, DonationStatus.REFUNDED)), _window(Donation.paid_at, contest)
+        )
+        net = (Donation.amount_cents - Donation.refunded_cents).label("value")
+        link = Donation.club_id == entries.c.club_id if clubs else Donation.user_id == entries.c.user_id
+        entrant = entries.c.club_id if clubs else entries.c.user_id
+        return (
+            select(entrant.label("entrant_id"), Donation.user_id, net, Donation.paid_at.label("at"))
+            .join(Donation, link)
+            .where(paid)
+        )
+    # Books donated: accepted offers and gifts bought for a club, when they reached the shelf.
+    given = and_(ShelfBook.source.in_(("offer", "gift")), _window(ShelfBook.added_at, contest))
+    link = ShelfBook.club_id == entries.c.club_id if clubs else ShelfBook.given_by_id == entries.c.user_id
+    entrant = entries.c.club_id if clubs else entries.c.user_id
+    return (
+        select(
+            entrant.label("entrant_id"),
+            ShelfBook.given_by_id.label("user_id"),
+            literal(1).label("value"),
+            ShelfBook.added_at.label("at"),
+        )
+        .join(ShelfBook, link)
+        .where(given)
+    )
+
+
+def compute_standings(contest: Contest) -> list[Standing]:
+    """Rank every entrant (those without events too) in one query."""
+    events = _events(contest).subquery("events")
+    totals = (
+        select(
+            events.c.entrant_id,
+            func.sum(events.c.value).label("total"),
+            func.count(func.distinct(events.c.user_id)).label("participants"),
+            func.max(events.c.at).label("reached_at"),
+        )
+        .group_by(events.c.entrant_id)
+        .subquery("totals")
+    )
+    clubs = contest.is_club_contest
+    if clubs:
+        members = (
+            select(Membership.club_id, func.count(Membership.id).label("members"))
+            .where(Membership.status == MemberStatus.ACTIVE)
+            .group_by(Membership.club_id)
+            .subquery("members")
+        )
+        query = (
+            select(
+                ContestEntry.club_id,
+                Club.name,
+                func.coalesce(totals.c.total, 0),
+                func.coalesce(totals.c.participants, 0),
+                totals.c.reached_at,
+                func.coalesce(members.c.members, 0),
+            )
+            .join(Club, Club.id == ContestEntry.club_id)
+            .outerjoin(totals, totals.c.entrant_id == ContestEntry.club_id)
+            .outerjoin(members, members.c.club_id == ContestEntry.club_id)
+        )
+    else:
+        query = (
+            select(
+                ContestEntry.user_id,
+                User.name,
+                func.coalesce(totals.c.total, 0),
+                func.coalesce(totals.c.participants, 0),
+                totals.c.reached_at,
+                literal(1),
+            )
+            .join(User, User.id == ContestEntry.user_id)
+            .outerjoin(totals, totals.c.entrant_id == ContestEntry.user_id)
+        )
+    rows = db.session.execute(query.where(ContestEntry.contest_id == contest.id)).all()
+    return rank(contest, rows)
+
+
+def rank(contest: Contest, rows) -> list[Standing]:
+    """Order and number the entrants: score, then participation, then the earlier finish."""
+    per_member = contest.is_club_contest and contest.scoring == Scoring.PER_MEMBER
+    scored = []
+    for entrant_id, name, total, participants, reached_at, members in rows:
+        total, members, participants = int(total), int(members), int(participants)
+        divisor = max(members, contest.member_floor) if per_member else 1
+        score = round(total / divisor, 4)
+        participation = round(participants / members, 4) if members else 0.0
+        reached = _as_utc(reached_at)
+        scored.append((entrant_id, name, score, total, members, participants, participation, reached))
+    far = datetime.max.replace(tzinfo=None)
+    scored.sort(key=lambda s: (-s[2], -s[6], (s[7].replace(tzinfo=None) if s[7] else far), s[1].lower(), s[0]))
+    standings: list[Standing] = []
+    for position, (entrant_id, name, score, total, members, participants, participation, reached) in enumerate(
+        scored, start=1
+    ):
+        previous = standings[-1] if standings else None
+        same = previous and (previous.score, previous.participation, previous.reached_at) == (
+            score,
+            participation,
+            reached.isoformat() if reached else None,
+        )
+        standings.append(
+            Standing(
+                rank=previous.rank if same else position,
+                entrant_id=entrant_id,
+                name=name,
+                score=score,
+                total=total,
+                members=members,
+                participants=participants,
+                participation=participation,
+                reached_at=reached.isoformat() if reached else None,
+            )
+        )
+    return standings
+
+
+def _as_utc(value) -> datetime | None:
+    from datetime import UTC
+
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns max() of a timestamp as text
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+__all__ = ["TIE_BREAK_RULE", "Standing", "compute_standings", "formula"]
