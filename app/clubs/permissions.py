@@ -19,6 +19,7 @@ from app.models import Club, Membership, MemberStatus, Role
 # The least standing each action needs.
 VIEW_PRIVATE = "member"
 ACTIONS = {
+    "view_listing": "anonymous",  # a club's name and place, as the directory shows them to anyone
     "view": None,  # anyone, for public clubs; members for private ones
     "view_members": "member",
     "leave": "member",
@@ -80,6 +81,8 @@ class Standing:
             return self.signed_in and self.membership is None and self.club.closed_at is None
         if action in ("donate", "offer_book") and self.is_banned:
             return False
+        if action == "donate" and not self.can_see:
+            return False  # a private club takes money only from its members
         if needed is None:
             return self.can_see
         return self.level >= LEVEL[needed]

@@ -87,9 +87,10 @@ def directory(params: DirectoryParams) -> Directory:
     stmt = select(Club, func.coalesce(members.c.members, 0)).outerjoin(members, members.c.club_id == Club.id)
     stmt = stmt.where(Club.closed_at.is_(None))
     if params.q.strip():
-        like = f"%{params.q.strip().lower()}%"
+        term = params.q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{term}%"
         stmt = stmt.where(
-            or_(*(func.lower(col).like(like) for col in (Club.name, Club.city, Club.region, Club.country)))
+            or_(*(func.lower(col).like(like, escape="\\") for col in (Club.name, Club.city, Club.region, Club.country)))
         )
     if params.city:
         stmt = stmt.where(func.lower(Club.city) == params.city.lower())

@@ -7,11 +7,14 @@ from sqlalchemy.exc import IntegrityError
 
 from app.catalogue.services import slugify
 from app.extensions import db
+from app.formatting import money
 from app.models import Club, Membership, MemberStatus, Role, User, Visibility
 from app.models.base import utcnow
 from app.notifications.email import dispatch, record_email
 
 MAX_QUESTIONS = 5
+# Slugs that name a page under /clubs/ rather than a club.
+RESERVED_SLUGS = {"new"}
 
 
 class ClubError(ValueError):
@@ -20,7 +23,7 @@ class ClubError(ValueError):
 
 def _unique_slug(name: str) -> str:
     base = slugify(name, max_length=60)
-    taken = set(db.session.scalars(select(Club.slug).where(Club.slug.like(f"{base}%"))))
+    taken = set(db.session.scalars(select(Club.slug).where(Club.slug.like(f"{base}%")))) | RESERVED_SLUGS
     if base not in taken:
         return base
     n = 2
@@ -213,7 +216,7 @@ def close_club(club: Club) -> None:
     balance = fund_balance(club.id)
     if balance != 0:
         raise ClubError(
-            f"The club fund still holds {balance / 100:.2f}. Spend it on books for the club "
+            f"The club fund still holds {money(balance)}. Spend it on books for the club "
             "(or have donations refunded) before closing."
         )
     club.closed_at = utcnow()

@@ -60,9 +60,11 @@ def start_donation_checkout(donation: Donation, donor: User) -> str:
         db.session.commit()
     if donation.status != DonationStatus.PENDING:
         raise DonationError(f"This donation is {donation.status_label.lower()}; there is nothing to pay.")
+    club = db.session.get(Club, donation.club_id)
+    if club.closed_at is not None:  # a closed club's fund must stay empty (see close_club)
+        raise DonationError("This club is closed and no longer takes donations.")
     if donation.checkout_url:
         return donation.checkout_url
-    club = db.session.get(Club, donation.club_id)
     gateway = get_gateway()
     session = gateway.create_checkout(
         CheckoutRequest(

@@ -102,13 +102,16 @@ def buy_from_fund(club: Club, owner: User, item_ids: list[int]) -> Order:
 
     Refused whole, with the reason, when the fund or the stock cannot cover it.
     """
+    lock_fund(club.id)  # before reading the wishlist: a concurrent gift of the same book waits or wins
     items = [_wish(club, i) for i in item_ids]
+    for item in items:
+        db.session.refresh(item)
     if not items or any(i.given_at is not None for i in items):
+        db.session.rollback()
         raise ShelfError("Choose books that are still wanted.")
     books = list(db.session.scalars(select(Book).where(Book.id.in_([i.book_id for i in items]))))
     order = _club_order(club, owner, books, "fund")
     db.session.flush()
-    lock_fund(club.id)
     try:
         add_entry(
             club.id,
@@ -143,6 +146,8 @@ def place_on_shelf(order: Order, after: list) -> None:
     Part of the paying transaction (no commit); unique keys make a second call a no-op.
     """
     club = db.session.get(Club, order.club_id)
+    if order.gateway != "fund":
+        lock_fund(club.id)  # serialise with fund purchases reading the same wishlist
     buyer = db.session.get(User, order.user_id)
     lines = db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)).all()
     already = set(

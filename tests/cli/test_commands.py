@@ -89,7 +89,7 @@ def test_seed_demo_is_idempotent(app):
     assert "already in the catalogue, none imported" in second.output
     assert "Demo clubs: 5 created" in first.output and "Demo clubs: 5 already there" in second.output
     with app.app_context():
-        assert db.session.scalar(select(func.count(User.id))) == 3
+        assert db.session.scalar(select(func.count(User.id))) == 9  # 3 demo accounts + 6 club members
 
 
 def test_demo_reader_can_log_in(app):

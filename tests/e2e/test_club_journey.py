@@ -1,0 +1,226 @@
+"""Two readers and a private club, in a real browser: ask to join, approve, donate, offer a book."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.helpers import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+
+OWNER = ("ada@example.com", "Ada Owner")
+MEMBER = ("ben@example.com", "Ben Bookworm")
+CLUB = "Night Owls Readers"
+QUESTION = "Which book kept you up all night?"
+ANSWER = "The Moonstone, twice."
+
+
+# ---- Setting the scene ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def readers(app):
+    """Two verified readers: the club's future owner and a reader who will ask to join."""
+    with app.app_context():
+        for email, name in (OWNER, MEMBER):
+            make_user(email=email, name=name)
+
+
+# ---- What a reader does ---------------------------------------------------------------------
+
+
+def mark_the_page(page: Page) -> None:
+    """Leave a marker on ``window``: it survives an htmx swap and vanishes on a page load."""
+    page.evaluate("window.__marker = true")
+
+
+def is_same_page(page: Page) -> bool:
+    return page.evaluate("window.__marker === true")
+
+
+def log_in(page: Page, reader: tuple[str, str]) -> None:
+    email, name = reader
+    page.goto("/auth/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/$"))
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name=name)).to_be_visible()
+
+
+def click_in_place(page: Page, target: str, button: str):
+    """Click ``button`` inside ``target`` and wait until htmx has swapped ``target``; return the response.
+
+    ``target`` is marked first, so the wait ends only when the marked element has been replaced.
+    """
+    page.locator(target).evaluate("element => { element.dataset.stale = 'yes' }")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.locator(target).get_by_role("button", name=button).click()
+    page.wait_for_function("() => document.querySelector('[data-stale]') === null")
+    return answer.value
+
+
+def email_with_subject(inbox, address: str, subject: str, timeout: float = 10.0):
+    """The one email to ``address`` whose subject is ``subject``, waiting for it to arrive."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [m for m in inbox.to(address) if m["Subject"] == subject]
+        if found:
+            assert len(found) == 1, f"{len(found)} emails {subject!r} to {address}"
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no email {subject!r} to {address}; got {[m['Subject'] for m in inbox.to(address)]}")
+
+
+def text_of(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+# ---- The journey ----------------------------------------------------------------------------
+
+
+def test_private_club_join_approve_donate_offer_and_accept(
+    page: Page, browser: Browser, live_server, readers, inbox, screenshot_dir
+):
+    owner_page = page
+
+    # Ada starts a private club with a $100 goal and one question for those who ask to join.
+    log_in(owner_page, OWNER)
+    owner_page.goto("/clubs/new")
+    expect(owner_page.get_by_role("heading", name="Start a club")).to_be_visible()
+    owner_page.fill("#name", CLUB)
+    owner_page.fill("#description", "We read mysteries after dark.")
+    owner_page.fill("#city", "Porto")
+    owner_page.fill("#country", "Portugal")
+    owner_page.get_by_role("radio", name=re.compile("^Private")).check()
+    owner_page.fill("#donation_goal", "100")
+    owner_page.fill("#join_questions", QUESTION)
+    owner_page.get_by_role("button", name="Start the club").click()
+    owner_page.wait_for_url(re.compile(r"/clubs/night-owls-readers$"))
+    club_path = "/clubs/night-owls-readers"
+    expect(owner_page.get_by_role("heading", name=CLUB)).to_contain_text("Private")
+    expect(owner_page.locator(".flashes")).to_contain_text(f"{CLUB} is open.")
+    expect(owner_page.locator("#goal-label")).to_have_text("$0.00 of $100.00")
+
+    member_context = browser.new_context(base_url=live_server, viewport={"width": 1200, "height": 900})
+    member_context.set_default_timeout(10_000)
+    try:
+        member_page = member_context.new_page()
+
+        # Ben sees only the name and the place, and the form to ask to join.
+        log_in(member_page, MEMBER)
+        member_page.goto(club_path)
+        expect(member_page.get_by_role("heading", name=CLUB)).to_be_visible()
+        expect(member_page.locator(".club-place")).to_have_text("Porto, Portugal")
+        expect(member_page.get_by_text("This club is private")).to_be_visible()
+        expect(member_page.locator("#goal-progress")).to_have_count(0)
+        expect(member_page.get_by_role("heading", name="The shelf")).to_have_count(0)
+        expect(member_page.get_by_role("navigation", name="Club")).to_have_count(0)
+        assert member_page.request.get(f"{club_path}/members").status == 404
+
+        # He answers the club's question and asks to join.
+        join_form = member_page.locator("#join-form")
+        join_form.get_by_label(QUESTION).fill(ANSWER)
+        join_form.get_by_role("button", name="Ask to join").click()
+        expect(member_page.locator(".flashes")).to_contain_text("Your request is sent.")
+        expect(member_page.locator("#membership")).to_contain_text("Your request is waiting")
+        expect(member_page.locator("#join-form")).to_have_count(0)
+
+        # Ada hears of it by email, with the answer, and approves Ben inline on the members page.
+        request_email = email_with_subject(inbox, OWNER[0], f"{MEMBER[1]} asks to join {CLUB}")
+        assert QUESTION in text_of(request_email)
+        assert ANSWER in text_of(request_email)
+        assert f"{club_path}/members" in text_of(request_email)
+        owner_page.goto(f"{club_path}/members")
+        expect(owner_page.get_by_role("heading", name=f"Members of {CLUB}")).to_be_visible()
+        request_row = owner_page.locator(".request-row", has_text=MEMBER[1])
+        expect(request_row).to_contain_text(QUESTION)
+        expect(request_row).to_contain_text(ANSWER)
+        owner_page.screenshot(path=str(screenshot_dir / "members.png"), full_page=True)
+        row_id = request_row.get_attribute("id")
+        mark_the_page(owner_page)
+        answer = click_in_place(owner_page, f"#{row_id}", "Approve")
+        assert answer.status == 200
+        expect(owner_page.locator(f"#{row_id}")).to_have_text(f"{MEMBER[1]} is now a member.")
+        expect(owner_page.locator(f"#{row_id}").get_by_role("button")).to_have_count(0)
+        expect(owner_page.locator("#toasts")).to_contain_text(f"{MEMBER[1]} is now a member.")
+        assert is_same_page(owner_page), "approving reloaded the members page"
+        welcome = text_of(email_with_subject(inbox, MEMBER[0], f"Your request to join {CLUB}"))
+        assert f"{CLUB} accepted your request" in welcome
+
+        # Ben reloads the club page: now he sees the inside.
+        member_page.reload()
+        expect(member_page.locator("#membership")).to_contain_text("You are a member of this club.")
+        expect(member_page.get_by_role("heading", name="The shelf")).to_be_visible()
+        expect(member_page.locator("#goal-label")).to_have_text("$0.00 of $100.00")
+
+        # He gives $25 with a message, paying on the simulated gateway.
+        member_page.get_by_role("navigation", name="Club").get_by_role("button", name="Donate").click()
+        member_page.wait_for_url(f"**{club_path}/donate")
+        member_page.fill("#amount", "25")
+        member_page.fill("#message", "For the next mystery.")
+        expect(member_page.locator("#anonymous")).not_to_be_checked()
+        member_page.get_by_role("button", name="Continue to payment").click()
+        member_page.wait_for_url(re.compile(r"/payments/simulated/cs_sim_\w+$"))
+        expect(member_page.get_by_role("heading", name="Simulated payment")).to_be_visible()
+        member_page.get_by_role("button", name="Pay $25.00").click()
+        member_page.wait_for_url(re.compile(r"/donations/\d+$"))
+        expect(member_page.locator("#donation-status")).to_contain_text("Thank you!")
+        expect(member_page.locator("#donation-status")).to_contain_text("Your $25.00 is in")
+
+        # The club page's progress bar shows 25 of 100.
+        member_page.goto(club_path)
+        progress = member_page.locator("#goal-progress")
+        expect(progress).to_have_attribute("value", "2500")
+        expect(progress).to_have_attribute("max", "10000")
+        assert progress.evaluate("bar => bar.position") == pytest.approx(0.25)
+        expect(member_page.locator("#goal-label")).to_have_text("$25.00 of $100.00")
+        expect(member_page.locator(".recent-donations")).to_contain_text(f"{MEMBER[1]} gave $25.00")
+        expect(member_page.locator(".recent-donations")).to_contain_text("For the next mystery.")
+
+        # Ada hears of the gift, with Ben's name (he did not give anonymously) and the amount.
+        notice = text_of(email_with_subject(inbox, OWNER[0], f"{CLUB} received a donation"))
+        assert f"{MEMBER[1]} gave $25.00 to {CLUB}" in notice
+        assert "For the next mystery." in notice
+
+        # Ben offers a book by title, author and condition.
+        member_page.get_by_role("navigation", name="Club").get_by_role("button", name="Offer a book").click()
+        member_page.wait_for_url(f"**{club_path}/offers")
+        member_page.fill("#title", "The Woman in White")
+        member_page.fill("#author", "Wilkie Collins")
+        member_page.select_option("#condition", "good")
+        answer = click_in_place(member_page, "#offer-section", "Offer this book")
+        assert answer.status == 200
+        expect(member_page.locator(".my-offers")).to_contain_text("“The Woman in White”")
+        expect(member_page.locator(".my-offers")).to_contain_text("Pending")
+        expect(member_page.locator("#title")).to_have_value("")
+
+        # Ada accepts it inline on the offers page.
+        owner_page.goto(f"{club_path}/offers")
+        offer_row = owner_page.locator("table.offers tbody tr", has_text="The Woman in White")
+        expect(offer_row).to_contain_text(MEMBER[1])
+        expect(offer_row).to_contain_text("Wilkie Collins")
+        row_id = offer_row.get_attribute("id")
+        mark_the_page(owner_page)
+        answer = click_in_place(owner_page, f"#{row_id}", "Accept “The Woman in White”")
+        assert answer.status == 200
+        expect(owner_page.locator(f"#{row_id}")).to_have_text("Accepted “The Woman in White”: it is on the shelf.")
+        assert is_same_page(owner_page), "accepting the offer reloaded the offers page"
+
+        # The book is on the club's shelf, and Ben hears the news.
+        member_page.goto(club_path)
+        expect(member_page.locator(".club-shelf")).to_contain_text("The Woman in White")
+        expect(member_page.locator(".club-shelf")).to_contain_text("by Wilkie Collins")
+        expect(member_page.locator("#goal-label")).to_have_text("$25.00 of $100.00")
+        member_page.screenshot(path=str(screenshot_dir / "club.png"), full_page=True)
+        decision = text_of(email_with_subject(inbox, MEMBER[0], f"{CLUB} accepted your book “The Woman in White”"))
+        assert "It is on the club's shelf now." in decision
+    finally:
+        member_context.close()
+
+    for screenshot in ("club.png", "members.png"):
+        assert (screenshot_dir / screenshot).stat().st_size > 0
