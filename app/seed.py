@@ -39,6 +39,9 @@ def seed_demo() -> list[str]:
     from app.seed_clubs import seed_clubs
 
     lines.append(seed_clubs(DEMO_PASSWORD))
+    from app.seed_contests import seed_contests
+
+    lines.append(seed_contests())
     lines.append(f"Log in as {', '.join(e for e, _, _ in DEMO_USERS)} with password {DEMO_PASSWORD!r}.")
     return lines
 

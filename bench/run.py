@@ -307,11 +307,21 @@ def main() -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     text = report(settings, measured, timing, load)
+    scoring_failed = False
+    if os.environ.get("BENCH_SCORING", "1") != "0":
+        say("Scoring a contest over 1,000 clubs and 1,000,000 donations (PostgreSQL)...")
+        scoring = subprocess.run([sys.executable, "-m", "bench.scoring"], cwd=ROOT, capture_output=True, text=True)
+        text += "\n".join(line for line in scoring.stdout.splitlines() if not line.startswith("INFO")) + "\n"
+        scoring_failed = scoring.returncode != 0
+        if scoring_failed:
+            text += scoring.stderr[-2000:]
     print(text, end="")
     RESULTS_PATH.write_text(text)
     say(f"Written to {RESULTS_PATH.relative_to(ROOT)}")
-    failed = any(result.errors for _, result in measured) or (
-        timing is not None and (timing.rejected or timing.inserted + timing.updated != timing.rows)
+    failed = (
+        scoring_failed
+        or any(result.errors for _, result in measured)
+        or (timing is not None and (timing.rejected or timing.inserted + timing.updated != timing.rows))
     )
     return 1 if failed else 0
 

@@ -26,13 +26,14 @@ from app.models import (
     ContestRun,
     ContestStatus,
     EmailMessage,
+    Membership,
     Metric,
     ReadingLog,
     Role,
     Scoring,
     User,
 )
-from app.notifications.email import dispatch, record_email
+from app.notifications.email import dispatch, record_emails
 
 log = logging.getLogger(__name__)
 
@@ -259,39 +260,55 @@ def score_contest(
     return "rescored" if rescore_by else "finished"
 
 
+def _result_recipients(contest: Contest, standings: list[dict]) -> dict[int, User]:
+    """Who hears about each entrant's result: the club's owner, or the reader (one query)."""
+    ids = [s["entrant_id"] for s in standings]
+    if not ids:
+        return {}
+    if contest.is_club_contest:
+        rows = db.session.execute(
+            select(Membership.club_id, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.club_id.in_(ids), Membership.role == Role.OWNER)
+        ).all()
+        return {club_id: user for club_id, user in rows}
+    return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
 def _record_result_emails(contest: Contest, standings: list[dict], winner: dict | None) -> None:
     """One results email per entrant and one winner email, each under its own key."""
-    from app.clubs.services import owner_of
-
+    recipients = _result_recipients(contest, standings)
+    messages = []
     for standing in standings:
-        if contest.is_club_contest:
-            club = db.session.get(Club, standing["entrant_id"])
-            person = owner_of(club)
-        else:
-            person = db.session.get(User, standing["entrant_id"])
+        person = recipients.get(standing["entrant_id"])
         if person is None or person.deleted_at is not None:
             continue
-        record_email(
-            key=f"contest-results:{contest.id}:{standing['entrant_id']}",
-            template="contest_results",
-            to=person.email,
-            subject=f"Results of “{contest.title}”",
-            user=person,
-            contest=contest,
-            standing=standing,
-            standings=standings,
-            winner=winner,
-        )
-        if winner is not None and standing["entrant_id"] == winner["entrant_id"]:
-            record_email(
-                key=f"contest-winner:{contest.id}:{standing['entrant_id']}",
-                template="contest_winner",
+        messages.append(
+            dict(
+                key=f"contest-results:{contest.id}:{standing['entrant_id']}",
+                template="contest_results",
                 to=person.email,
-                subject=f"You won “{contest.title}”!",
+                subject=f"Results of “{contest.title}”",
                 user=person,
                 contest=contest,
                 standing=standing,
+                standings=standings,
+                winner=winner,
             )
+        )
+        if winner is not None and standing["entrant_id"] == winner["entrant_id"]:
+            messages.append(
+                dict(
+                    key=f"contest-winner:{contest.id}:{standing['entrant_id']}",
+                    template="contest_winner",
+                    to=person.email,
+                    subject=f"You won “{contest.title}”!",
+                    user=person,
+                    contest=contest,
+                    standing=standing,
+                )
+            )
+    record_emails(messages)
 
 
 def rescore(contest: Contest, requested_by: str, note: str = "") -> str:

@@ -58,6 +58,40 @@ def record_email(
     return message
 
 
+def record_emails(messages: list[dict]) -> list[EmailMessage]:
+    """Record many emails at once (e.g. contest results): one lookup for keys already recorded,
+    one flush. The caller holds a lock that keeps the same keys from being recorded concurrently."""
+    if not messages:
+        return []
+    keys = [m["key"] for m in messages]
+    existing = {
+        m.idempotency_key: m
+        for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500))
+        for m in db.session.scalars(select(EmailMessage).where(EmailMessage.idempotency_key.in_(chunk)))
+    }
+    recorded = []
+    for fields in messages:
+        if fields["key"] in existing:
+            recorded.append(existing[fields["key"]])
+            continue
+        context = dict(fields)
+        key, template, to, subject = (context.pop(k) for k in ("key", "template", "to", "subject"))
+        user = context.get("user")
+        message = EmailMessage(
+            idempotency_key=key,
+            template=template,
+            recipient=to,
+            subject=subject,
+            user_id=user.id if user is not None else None,
+            body_text=render_template(f"email/{template}.txt", **context),
+            body_html=render_template(f"email/{template}.html", subject=subject, **context),
+        )
+        db.session.add(message)
+        recorded.append(message)
+    db.session.flush()
+    return recorded
+
+
 def dispatch(message: EmailMessage) -> None:
     """Hand a committed email to the mail queue (or send it now on the embedded default)."""
     if message.status != EmailMessage.STATUS_SENT:

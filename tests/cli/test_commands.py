@@ -88,6 +88,8 @@ def test_seed_demo_is_idempotent(app):
     assert re.search(r"Demo books: [1-9]\d+ imported", first.output)
     assert "already in the catalogue, none imported" in second.output
     assert "Demo clubs: 5 created" in first.output and "Demo clubs: 5 already there" in second.output
+    assert "Demo contests: 1 finished (with results), 2 open" in first.output
+    assert "Demo contests: already there" in second.output
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 9  # 3 demo accounts + 6 club members
 
