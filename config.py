@@ -54,6 +54,7 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Book Commerce <noreply@bookcommerce.local>")
+    MAIL_CLAIM_STALE_SECONDS = _env_int("MAIL_CLAIM_STALE_SECONDS", 120)
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox")
 
     # Links in emails and jobs that run outside a request are built from this.

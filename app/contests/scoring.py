@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, literal, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import (
@@ -141,17 +142,29 @@ def _events(contest: Contest):
 def compute_standings(contest: Contest) -> list[Standing]:
     """Rank every entrant (those without events too) in one query."""
     events = _events(contest).subquery("events")
+    clubs = contest.is_club_contest
+    participant = events.c.user_id
+    totals = select(events.c.entrant_id, func.sum(events.c.value).label("total"))
+    if clubs:
+        # Participation counts the club's own members: outside donors add money, not members.
+        member = aliased(Membership)
+        totals = totals.outerjoin(
+            member,
+            and_(
+                member.club_id == events.c.entrant_id,
+                member.user_id == events.c.user_id,
+                member.status == MemberStatus.ACTIVE,
+            ),
+        )
+        participant = member.user_id
     totals = (
-        select(
-            events.c.entrant_id,
-            func.sum(events.c.value).label("total"),
-            func.count(func.distinct(events.c.user_id)).label("participants"),
+        totals.add_columns(
+            func.count(func.distinct(participant)).label("participants"),
             func.max(events.c.at).label("reached_at"),
         )
         .group_by(events.c.entrant_id)
         .subquery("totals")
     )
-    clubs = contest.is_club_contest
     if clubs:
         members = (
             select(Membership.club_id, func.count(Membership.id).label("members"))

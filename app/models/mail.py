@@ -13,6 +13,7 @@ class EmailMessage(TimestampMixin, db.Model):
     __tablename__ = "email_messages"
 
     STATUS_PENDING = "pending"
+    STATUS_SENDING = "sending"  # claimed by a worker
     STATUS_SENT = "sent"
     STATUS_FAILED = "failed"
 

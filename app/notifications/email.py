@@ -8,11 +8,12 @@ so a retried or duplicated job sends one message.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app, render_template
 from flask_mail import Message
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db, mail
@@ -106,16 +107,41 @@ def send_email(**kwargs) -> EmailMessage:
     return message
 
 
+class DeliveryInProgress(Exception):
+    """Another worker is sending this email right now; retry later (it will be sent, or reclaimed)."""
+
+
+def _claim(email_id: int) -> bool:
+    """Mark the email as being sent, atomically: of two workers, only one gets it.
+
+    A conditional UPDATE works the same on PostgreSQL and SQLite (which has no row locks). A claim
+    older than MAIL_CLAIM_STALE_SECONDS is taken to be from a worker that died mid-send.
+    """
+    stale = utcnow() - timedelta(seconds=current_app.config["MAIL_CLAIM_STALE_SECONDS"])
+    claimable = or_(
+        EmailMessage.status.in_((EmailMessage.STATUS_PENDING, EmailMessage.STATUS_FAILED)),
+        and_(EmailMessage.status == EmailMessage.STATUS_SENDING, EmailMessage.updated_at < stale),
+    )
+    claimed = db.session.execute(
+        update(EmailMessage)
+        .where(EmailMessage.id == email_id, claimable)
+        .values(status=EmailMessage.STATUS_SENDING, attempts=EmailMessage.attempts + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
 def deliver_email(email_id: int) -> str:
     """The mail job: send the recorded email unless it was sent already. Raises to be retried."""
-    message = db.session.get(EmailMessage, email_id, with_for_update=True, populate_existing=True)
-    if message is None:
-        db.session.rollback()
-        return "missing"
-    if message.status == EmailMessage.STATUS_SENT:
-        db.session.rollback()
-        return "already sent"
-    message.attempts += 1
+    if not _claim(email_id):
+        message = db.session.get(EmailMessage, email_id, populate_existing=True)
+        if message is None:
+            return "missing"
+        if message.status == EmailMessage.STATUS_SENT:
+            return "already sent"
+        raise DeliveryInProgress(f"email {email_id} is being sent by another worker")
+    message = db.session.get(EmailMessage, email_id, populate_existing=True)
     try:
         _transmit(message)
     except Exception as exc:

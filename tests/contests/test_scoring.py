@@ -277,3 +277,15 @@ def test_the_window_is_checked_when_a_contest_is_created(app_ctx):
             starts_at=START,
             ends_at=END,
         )
+
+
+def test_outside_donors_add_money_but_not_participation(people):
+    paris = club_with(people["ada"], [people["bo"]], "Paris")  # 2 members
+    c = contest()
+    enter_contest(c, people["ada"], paris)
+    for outsider in ("cy", "di", "ed"):
+        donate(paris, people[outsider], 1000, START + timedelta(hours=1))
+    donate(paris, people["bo"], 500, START + timedelta(hours=2))
+    (standing,) = compute_standings(c)
+    assert standing.total == 3500
+    assert (standing.participants, standing.participation) == (1, 0.5)

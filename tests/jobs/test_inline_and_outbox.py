@@ -36,3 +36,52 @@ def test_outbox_write_happens_once_per_key(app, base_settings, tmp_path):
         for _ in range(2):
             send_email(key="k1", template="password_changed", to="a@example.com", subject="S", reset_link="x")
     assert len(list(outbox.glob("*.eml"))) == 1
+
+
+def test_two_workers_delivering_the_same_email_send_it_once(app, inbox):
+    """Of two concurrent deliveries only one claims the email (no row locks needed, so SQLite too)."""
+    import threading
+
+    import pytest
+
+    from app.notifications.email import DeliveryInProgress, _claim, deliver_email, record_email
+
+    with app.app_context():
+        from app.extensions import db
+
+        message = record_email(
+            key="race", template="password_changed", to="race@example.com", subject="Once", reset_link="x"
+        )
+        db.session.commit()
+        email_id = message.id
+        assert _claim(email_id) is True  # a first worker holds it (and is still sending)
+        with pytest.raises(DeliveryInProgress):
+            deliver_email(email_id)
+    assert inbox.to("race@example.com") == []
+
+    results = []
+
+    def worker():
+        with app.app_context():
+            try:
+                results.append(deliver_email(email_id))
+            except DeliveryInProgress:
+                results.append("busy")
+
+    with app.app_context():  # the first worker died an hour ago: its claim is stale
+        from datetime import timedelta
+
+        from sqlalchemy import update
+
+        from app.models import EmailMessage
+        from app.models.base import utcnow
+
+        db.session.execute(update(EmailMessage).values(updated_at=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(inbox.wait_for("race@example.com")) == 1
+    assert sorted(results).count("sent") == 1
