@@ -201,3 +201,16 @@ def delete_account():
             flash("Your account is deleted. Thank you for reading with us.", "info")
             return redirect_after_post(url_for("main.index"))
     return render_form("accounts/delete.html", "accounts/_delete_form.html", form, error=error)
+
+
+@bp.route("/auth/app/<token>")
+def app_sign_in(token: str):
+    """The shell's one-time link: sign the webview in and go on to the page it asked for."""
+    from app.api.tokens import TokenInvalid, redeem_web_session_ticket
+
+    try:
+        user, next_path = redeem_web_session_ticket(token)
+    except TokenInvalid as exc:
+        return render_template("accounts/link_error.html", message=str(exc), form=ConfirmForm()), 400
+    start_session(user)
+    return redirect(next_path)

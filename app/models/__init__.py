@@ -1,6 +1,7 @@
 """All models, one module per domain; importing this package registers them all."""
 
 from app.models.accounts import User
+from app.models.api import Device, Notification, RefreshToken, WebSessionTicket
 from app.models.catalogue import Author, Book, Genre, book_authors, book_genres
 from app.models.clubs import BookOffer, Club, Membership, MemberStatus, Role, ShelfBook, Visibility, WishlistItem
 from app.models.contests import (
@@ -20,6 +21,10 @@ from app.models.mail import EmailMessage
 from app.models.orders import CartItem, Order, OrderLine, OrderStatus, PaymentEvent
 
 __all__ = [
+    "Device",
+    "Notification",
+    "RefreshToken",
+    "WebSessionTicket",
     "Contest",
     "ContestEntry",
     "ContestFlag",

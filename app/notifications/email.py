@@ -20,6 +20,7 @@ from app.extensions import db, mail
 from app.jobs import enqueue
 from app.models import EmailMessage, User
 from app.models.base import utcnow
+from app.notifications.inbox import notify_for_email
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def record_email(
     try:
         with db.session.begin_nested():
             db.session.add(message)
+            notify_for_email(template, key, user, subject, context)
     except IntegrityError:
         # Another request recorded the same key first: theirs is the one that counts.
         return db.session.scalars(select(EmailMessage).where(EmailMessage.idempotency_key == key)).one()
@@ -88,6 +90,7 @@ def record_emails(messages: list[dict]) -> list[EmailMessage]:
             body_html=render_template(f"email/{template}.html", subject=subject, **context),
         )
         db.session.add(message)
+        notify_for_email(template, key, user, subject, context)
         recorded.append(message)
     db.session.flush()
     return recorded

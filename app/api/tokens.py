@@ -1,0 +1,187 @@
+"""API credentials: short-lived JWT access tokens, rotating refresh tokens, web-session tickets.
+
+Refresh tokens are random strings stored as SHA-256 hashes. Each refresh marks the presented
+token used and issues a new one in the same family; if a used token is ever presented again
+(it was stolen, or replayed), the whole family is revoked and the reader must sign in again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jwt
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import RefreshToken, User, WebSessionTicket
+from app.models.base import utcnow
+
+ALGORITHM = "HS256"
+AUDIENCE = "bookcommerce-api"
+
+
+class TokenInvalid(Exception):
+    """Missing, malformed, expired or revoked credentials; the message is safe to show."""
+
+
+@dataclass
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def access_token_for(user: User) -> tuple[str, int]:
+    lifetime = current_app.config["API_ACCESS_TOKEN_SECONDS"]
+    now = utcnow()
+    claims = {
+        "sub": str(user.id),
+        "sv": user.session_version,  # a password change or log out everywhere ends API access too
+        "aud": AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
+    }
+    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), lifetime
+
+
+def user_for_access_token(token: str) -> User:
+    try:
+        claims = jwt.decode(token, current_app.config["SECRET_KEY"], algorithms=[ALGORITHM], audience=AUDIENCE)
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenInvalid("The access token has expired; refresh it.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise TokenInvalid("The access token is not valid.") from exc
+    user = db.session.get(User, int(claims["sub"]))
+    if user is None or not user.is_active or user.session_version != claims.get("sv"):
+        raise TokenInvalid("The access token has been revoked; sign in again.")
+    return user
+
+
+def _new_refresh(user: User, family: str) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        RefreshToken(
+            user_id=user.id,
+            token_hash=_hash(token),
+            family=family,
+            expires_at=utcnow() + timedelta(seconds=current_app.config["API_REFRESH_TOKEN_SECONDS"]),
+        )
+    )
+    return token
+
+
+def issue_tokens(user: User) -> TokenPair:
+    """A new access token and a new refresh-token family (at sign in)."""
+    refresh = _new_refresh(user, family=secrets.token_hex(16))
+    db.session.commit()
+    access, lifetime = access_token_for(user)
+    return TokenPair(access, refresh, lifetime)
+
+
+def refresh_tokens(refresh_token: str) -> TokenPair:
+    """Rotate a refresh token. A token used before revokes its whole family."""
+    now = utcnow()
+    row = db.session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token)).with_for_update()
+    )
+    if row is None:
+        raise TokenInvalid("The refresh token is not valid; sign in again.")
+    if row.revoked_at is not None:
+        raise TokenInvalid("The refresh token has been revoked; sign in again.")
+    if row.used_at is not None:
+        revoke_family(row.family)
+        raise TokenInvalid("This refresh token was already used, so every session from it is now ended; sign in again.")
+    if row.expires_at <= now:
+        raise TokenInvalid("The refresh token has expired; sign in again.")
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise TokenInvalid("This account cannot sign in.")
+    # Conditional update: of two concurrent refreshes with the same token, only one wins.
+    won = db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        db.session.rollback()
+        revoke_family(row.family)
+        raise TokenInvalid("This refresh token was already used, so every session from it is now ended; sign in again.")
+    new = _new_refresh(user, row.family)
+    db.session.commit()
+    access, lifetime = access_token_for(user)
+    return TokenPair(access, new, lifetime)
+
+
+def revoke_family(family: str) -> None:
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def revoke_refresh_token(refresh_token: str) -> bool:
+    """Log out: revoke the token's family. Returns False if the token is unknown."""
+    row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token)))
+    if row is None:
+        return False
+    revoke_family(row.family)
+    return True
+
+
+def revoke_all_for(user: User) -> None:
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def create_web_session_ticket(user: User, next_path: str = "/") -> str:
+    """A one-time token for a link that logs the webview in (valid a short time)."""
+    if not next_path.startswith("/") or next_path.startswith("//"):
+        next_path = "/"
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        WebSessionTicket(
+            user_id=user.id,
+            token_hash=_hash(token),
+            next_path=next_path[:500],
+            expires_at=utcnow() + timedelta(seconds=current_app.config["API_WEB_SESSION_SECONDS"]),
+        )
+    )
+    db.session.commit()
+    return token
+
+
+def redeem_web_session_ticket(token: str) -> tuple[User, str]:
+    """The user and where to go, once; a used or expired ticket is refused."""
+    now = utcnow()
+    ticket = db.session.scalar(select(WebSessionTicket).where(WebSessionTicket.token_hash == _hash(token)))
+    if ticket is None or ticket.expires_at <= now:
+        raise TokenInvalid("This sign-in link has expired. Open the page from the app again.")
+    won = db.session.execute(
+        update(WebSessionTicket)
+        .where(WebSessionTicket.id == ticket.id, WebSessionTicket.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not won:
+        raise TokenInvalid("This sign-in link was already used. Open the page from the app again.")
+    user = db.session.get(User, ticket.user_id)
+    if user is None or not user.is_active:
+        raise TokenInvalid("This account cannot sign in.")
+    return user, ticket.next_path
