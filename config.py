@@ -127,7 +127,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
-    SECRET_KEY = "testing-only-not-secret"
+    SECRET_KEY = "testing-only-not-secret-0123456789abcdef"
     SQLALCHEMY_DATABASE_URI = _database_url("sqlite://")
     WTF_CSRF_ENABLED = False
     JOB_RETRY_INTERVALS = [0, 0, 0]
@@ -153,6 +153,8 @@ class ProductionConfig(Config):
     def check(cls) -> None:
         if not cls.SECRET_KEY:
             raise RuntimeError("refusing to start: SECRET_KEY is not set (export a long random value)")
+        if len(cls.SECRET_KEY) < 32:
+            raise RuntimeError("refusing to start: SECRET_KEY is shorter than 32 characters")
         if cls.DEBUG:
             raise RuntimeError("refusing to start: debug mode is on in production (unset FLASK_DEBUG)")
 

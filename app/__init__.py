@@ -71,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     from app.contests import bp as contests_bp
     from app.donations import bp as donations_bp
     from app.main import bp as main_bp
+    from app.notifications.web import bp as notifications_bp
     from app.orders import bp as orders_bp
     from app.payments import bp as payments_bp
 
@@ -84,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(donations_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(contests_bp)
+    app.register_blueprint(notifications_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -93,10 +95,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from app import formatting
+    from app import formatting, shell
     from app.htmx import add_vary_header
 
     formatting.register(app)
+    shell.register(app)
     app.after_request(add_vary_header)
 
 

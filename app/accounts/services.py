@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from flask import url_for
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.passwords import burn_time, hash_password, verify_password
@@ -150,8 +150,11 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def end_all_sessions(user: User) -> None:
-    """Make every session and remember-me cookie of ``user`` stop working."""
+    """Make every session and remember-me cookie of ``user`` stop working, and the app's tokens."""
+    from app.api.tokens import revoke_all_for
+
     db.session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
+    revoke_all_for(user)  # "every device" includes the app
     db.session.commit()
     db.session.refresh(user)
 
@@ -182,8 +185,11 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def _set_password(user: User, new: str) -> None:
+    from app.api.tokens import revoke_all_for
+
     user.password_hash = hash_password(new)
     user.session_version = User.session_version + 1
+    revoke_all_for(user)  # the app on a lost phone must sign in again too
     notice = record_email(
         key=f"password-changed:{user.id}:{_bucket(60)}",
         template="password_changed",
@@ -260,6 +266,12 @@ def delete_account(user: User, password: str) -> None:
         .where(EmailMessage.user_id == user.id)
         .values(recipient=user.email, body_text="", body_html="")
     )
+    from app.api.tokens import revoke_all_for
+    from app.models import Device, Notification
+
+    revoke_all_for(user)
+    db.session.execute(delete(Device).where(Device.user_id == user.id))
+    db.session.execute(delete(Notification).where(Notification.user_id == user.id))
     db.session.commit()
 
 

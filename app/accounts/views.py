@@ -33,7 +33,8 @@ def render_form(page: str, fragment: str, form, **context):
 
 def _safe_next(default: str) -> str:
     target = request.args.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    unsafe = "\\" in target or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    if target.startswith("/") and not target.startswith("//") and not unsafe:
         return target
     return default
 
@@ -61,13 +62,13 @@ def check_email():
 
 
 @bp.route("/auth/login", methods=["GET", "POST"])
-@limiter.limit(
+@limiter.shared_limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
     methods=["POST"],
     scope="login-ip",
     deduct_when=lambda r: r.status_code == 422,
 )
-@limiter.limit(
+@limiter.shared_limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     methods=["POST"],
     key_func=_login_account_key,

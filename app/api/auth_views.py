@@ -34,10 +34,10 @@ def _pair(tokens) -> dict:
 
 
 @bp.route("/auth/token", methods=["POST"])
-@limiter.limit(
+@limiter.shared_limit(  # one guessing budget with the web log in (same scopes and keys)
     lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login-ip", deduct_when=lambda r: r.status_code == 401
 )
-@limiter.limit(
+@limiter.shared_limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     key_func=_token_account_key,
     scope="login-account",

@@ -149,9 +149,18 @@ def revoke_all_for(user: User) -> None:
     )
 
 
+def _on_this_site(path: str) -> bool:
+    # Browsers drop tabs and newlines from URLs and read a backslash as "/": "/<tab>/evil.example" leaves.
+    return (
+        path.startswith("/")
+        and not path.startswith("//")
+        and not any(char == "\\" or ord(char) <= 32 or ord(char) == 127 for char in path)
+    )
+
+
 def create_web_session_ticket(user: User, next_path: str = "/") -> str:
     """A one-time token for a link that logs the webview in (valid a short time)."""
-    if not next_path.startswith("/") or next_path.startswith("//"):
+    if not _on_this_site(next_path):
         next_path = "/"
     token = secrets.token_urlsafe(32)
     db.session.add(

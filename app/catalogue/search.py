@@ -23,16 +23,17 @@ def search_terms(query: str) -> list[str]:
     return re.findall(r"\w+", query.lower())[:MAX_TERMS]
 
 
-def apply_search(stmt: Select, query: str) -> tuple[Select, object]:
+def apply_search(stmt: Select, query: str) -> tuple[Select, object | None]:
     """Restrict ``stmt`` (a select of Book) to books matching ``query``; returns it and a rank.
 
-    The rank is an SQL expression where a smaller value is a better match.
+    The rank is an SQL expression where a smaller value is a better match, or None when the
+    query has no words to rank by (a bare "0" in ORDER BY would name a column position).
     """
     isbn = looks_like_isbn(query)
     terms = search_terms(query)
     exact = Book.isbn13 == isbn if isbn else None
     if not terms:
-        return stmt.where(exact if exact is not None else literal_column("1") == 0), literal_column("0")
+        return stmt.where(exact if exact is not None else literal_column("1") == 0), None
 
     if db.engine.dialect.name == "postgresql":
         tsquery = func.to_tsquery("simple", " & ".join(f"{t}:*" for t in terms))

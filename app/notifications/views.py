@@ -1,0 +1,47 @@
+"""Notifications for the site: the list, "mark all as read", and the unread badge in the nav."""
+
+from flask import make_response, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.accounts.forms import ConfirmForm
+from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_fragment, trigger
+from app.notifications import inbox
+from app.notifications.web import bp
+
+PER_PAGE = 20
+
+
+def _page(before: int | None) -> dict:
+    """One page of the reader's notifications, newest first, and the cursor for older ones."""
+    found = inbox.notifications_for(current_user, before_id=before, limit=PER_PAGE + 1)
+    older = found[PER_PAGE - 1].id if len(found) > PER_PAGE else None
+    return {"notifications": found[:PER_PAGE], "older": older, "before": before, "form": ConfirmForm()}
+
+
+@bp.route("/notifications")
+@login_required
+def index():
+    before = request.args.get("before", type=int)
+    return render_page_or_fragment("notifications/index.html", "notifications/_list.html", **_page(before))
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@login_required
+def mark_all_read():
+    changed = inbox.mark_read(current_user) if ConfirmForm().validate_on_submit() else 0
+    if not is_partial():
+        return redirect_after_post(url_for("notifications.index"))
+    response = make_response(render_template("notifications/_list.html", **_page(None)))
+    trigger(response, "notifications-read")  # the nav badge listens for this
+    if changed:
+        add_toast(response, "All notifications are marked as read.")
+    return response
+
+
+@bp.route("/notifications/badge")
+def badge():
+    """The unread count for the nav (htmx polls it); nothing for a visitor."""
+    unread = inbox.unread_count(current_user) if current_user.is_authenticated else 0
+    response = make_response(render_template("notifications/_badge.html", unread=unread))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,26 @@
+"""Shell mode: pages opened inside the mobile app's webview leave out the site's own navigation.
+
+The shell marks its requests with ``BookCommerceShell`` in the User-Agent; it draws its own tabs.
+"""
+
+from flask import Flask, Response, has_request_context, request
+
+SHELL_MARKER = "BookCommerceShell"
+
+
+def in_shell() -> bool:
+    # Emails and jobs render templates with no request: they are never in the shell.
+    return has_request_context() and SHELL_MARKER in request.headers.get("User-Agent", "")
+
+
+def register(app: Flask) -> None:
+    @app.context_processor
+    def shell_context() -> dict:
+        return {"in_shell": in_shell()}
+
+    @app.after_request
+    def vary_on_user_agent(response: Response) -> Response:
+        # The same URL renders with or without the header and footer, depending on who asks.
+        if response.mimetype == "text/html":
+            response.vary.add("User-Agent")
+        return response

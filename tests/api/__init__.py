@@ -1,0 +1,41 @@
+"""API tests, and the helpers they share: signing in for a token and sending it like the shell does."""
+
+from __future__ import annotations
+
+from tests.helpers import PASSWORD
+
+API = "/api/v1"
+
+
+def api_login(client, email: str = "reader@example.com", password: str = PASSWORD) -> str:
+    """Sign in through the API, as the shell does; the access token."""
+    response = client.post(f"{API}/auth/token", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["access_token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The headers that authorise a call with ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def problem_of(response, status: int) -> dict:
+    """The problem details of an error answer, after checking its status and media type."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status
+    return body
+
+
+def assert_shape(body, schema: str) -> None:
+    """The body is what the published contract promises (the schema in /api/v1/openapi.json)."""
+    import jsonschema_rs
+
+    from app.api.openapi import COMPONENTS
+
+    validator = jsonschema_rs.Draft202012Validator(
+        {"$ref": f"#/components/schemas/{schema}", "components": COMPONENTS}, validate_formats=True
+    )
+    errors = [error.message for error in validator.iter_errors(body)]
+    assert not errors, errors
