@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import current_app, g
+from flask import g
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
@@ -21,7 +21,6 @@ from app.contests import queries, services
 from app.contests.leaderboard import live_leaderboard
 from app.contests.permissions import can_see, is_admin, owned_clubs
 from app.contests.scoring import TIE_BREAK_RULE, formula
-from app.contests.views import _score_if_due, _scoring
 from app.extensions import db
 from app.models import Club, Contest, ContestStatus
 
@@ -38,7 +37,7 @@ def _contest(contest_id: int) -> Contest:
     found = db.session.get(Contest, contest_id)
     if found is None or not can_see(found, _viewer()):
         raise ApiError(404, "Not Found", "There is no contest here.")
-    _score_if_due(found)
+    services.score_ended_contests(found)
     return found
 
 
@@ -50,9 +49,7 @@ def contests():
     status = args.choice("status", LISTED, None)
     page, per_page = args.pages()
     args.check()
-    if not current_app.config.get("REDIS_URL"):
-        with _scoring:
-            services.close_due()  # as the site's list does: the embedded default has no scheduler
+    services.score_ended_contests()  # as the site's list does: the embedded default has no scheduler
     listing = queries.contest_listing(include_drafts=is_admin(_viewer()))
     cards = [card for card in listing.all() if status is None or card.contest.status == status]
     echo = {"status": status} if status else {}

@@ -6,17 +6,14 @@ import re
 from collections.abc import Callable
 
 from flask import g
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.api import bp, serializers
 from app.api.common import token_required
 from app.api.inputs import LIST_HEADERS, PAGE_PARAMS, JsonFields, QueryArgs, list_page
 from app.api.openapi import SECURED, describe, json_content, problems, ref
+from app.clubs.queries import clubs_of
 from app.donations.services import donations_by_user
-from app.extensions import db
-from app.models import Club, Device, Membership, User
-from app.models.base import utcnow
+from app.notifications.devices import register_device
 from app.notifications.inbox import unread_count
 from app.orders.services import orders_for_user
 
@@ -29,41 +26,6 @@ def _page_of(rows: list, serialize: Callable, endpoint: str):
     page, per_page = args.pages()
     args.check()
     return list_page(rows, page, per_page, serialize, endpoint)
-
-
-def clubs_of(user: User) -> list[tuple[Club, Membership]]:
-    """Every club the reader is in or asked to join, by name (one query)."""
-    return list(
-        db.session.execute(
-            select(Club, Membership)
-            .join(Membership, Membership.club_id == Club.id)
-            .where(Membership.user_id == user.id)
-            .order_by(Club.name, Club.id)
-        ).tuples()
-    )
-
-
-def register_device(user: User, platform: str, push_token: str, retry: bool = True) -> tuple[Device, bool]:
-    """Register a phone for push by its token; True when it is new for this reader.
-
-    A token is one phone: registered again by another reader (the phone changed accounts), it
-    moves to them, so pushes never reach the previous reader.
-    """
-    now = utcnow()
-    device = db.session.scalar(select(Device).where(Device.push_token == push_token).with_for_update())
-    created = device is None or device.user_id != user.id
-    if device is None:
-        device = Device(user_id=user.id, platform=platform, push_token=push_token, created_at=now)
-        db.session.add(device)
-    device.user_id, device.platform, device.last_seen_at = user.id, platform, now
-    try:
-        db.session.commit()
-    except IntegrityError:  # registered at the same moment by a concurrent call: update that row
-        db.session.rollback()
-        if not retry:
-            raise
-        return register_device(user, platform, push_token, retry=False)
-    return device, created
 
 
 @bp.route("/me")

@@ -137,3 +137,15 @@ def members_of(club: Club) -> list[tuple[Membership, User]]:
     rank = {"owner": 0, "moderator": 1, "member": 2}
     status_rank = {MemberStatus.ACTIVE: 0, MemberStatus.PENDING: 1, MemberStatus.BANNED: 2}
     return sorted(rows, key=lambda r: (status_rank[r[0].status], rank[r[0].role], r[1].name.lower()))
+
+
+def clubs_of(user: User) -> list[tuple[Club, Membership]]:
+    """Every club the reader is in or asked to join, by name (one query)."""
+    return list(
+        db.session.execute(
+            select(Club, Membership)
+            .join(Membership, Membership.club_id == Club.id)
+            .where(Membership.user_id == user.id)
+            .order_by(Club.name, Club.id)
+        ).tuples()
+    )

@@ -8,6 +8,7 @@ what is still unsent. Running it twice, or after a worker died mid-way, changes 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -161,6 +162,23 @@ def enter_contest(contest: Contest, user: User, club: Club | None = None) -> Con
         raise ContestError("Already entered.") from None
     forget_live(contest.id)
     return entry
+
+
+# Without Redis, page views score the contests that have ended. SQLite ignores SELECT ... FOR UPDATE,
+# so readers arriving together at the end would each score the contest: in that mode, score in one
+# request at a time (the embedded default serves from one process; with Redis the scheduler scores).
+_inline_scoring = threading.Lock()
+
+
+def score_ended_contests(contest: Contest | None = None) -> None:
+    """For the embedded default (no scheduler): score ``contest`` or every contest that has ended."""
+    if current_app.config.get("REDIS_URL"):
+        return
+    with _inline_scoring:
+        if contest is None:
+            close_due()
+        else:
+            score_if_due(contest)
 
 
 def close_due(now: datetime | None = None) -> list[int]:

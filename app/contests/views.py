@@ -1,6 +1,5 @@
 """Contest pages: the list, a contest with its live leaderboard, creating, entering and flags."""
 
-import threading
 from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, render_template, url_for
@@ -21,19 +20,6 @@ from app.models import Club, Contest, ContestFlag, ContestStatus
 def contest_score(standing, contest: Contest) -> str:
     """A standing's score as the contest counts it (books, pages, dollars); standings may be stored dicts."""
     return score_label(contest, standing if isinstance(standing, Standing) else Standing(**standing))
-
-
-# Without Redis, page views score the contests that have ended. SQLite ignores SELECT ... FOR UPDATE,
-# so readers arriving together at the end would each score the contest and send the results emails
-# again: score in one request at a time (the embedded default serves from one process).
-_scoring = threading.Lock()
-
-
-def _score_if_due(contest: Contest) -> None:
-    if current_app.config.get("REDIS_URL"):
-        return
-    with _scoring:
-        services.score_if_due(contest)
 
 
 def _contest_or_404(contest_id: int) -> Contest:
@@ -75,9 +61,7 @@ def _page(contest: Contest, **extra) -> dict:
 
 @bp.route("/contests")
 def index():
-    if not current_app.config.get("REDIS_URL"):
-        with _scoring:
-            services.close_due()  # the embedded default has no scheduler: score what has ended
+    services.score_ended_contests()  # the embedded default has no scheduler
     listing = queries.contest_listing(include_drafts=is_admin(current_user))
     return render_template("contests/index.html", listing=listing, can_create=can_create(current_user))
 
@@ -85,14 +69,14 @@ def index():
 @bp.route("/contests/<int:contest_id>")
 def show(contest_id: int):
     contest = _contest_or_404(contest_id)
-    _score_if_due(contest)
+    services.score_ended_contests(contest)
     return render_template("contests/show.html", **_page(contest))
 
 
 @bp.route("/contests/<int:contest_id>/leaderboard")
 def leaderboard(contest_id: int):
     contest = _contest_or_404(contest_id)
-    _score_if_due(contest)
+    services.score_ended_contests(contest)
     if is_partial():
         return render_template("contests/_leaderboard.html", contest=contest, rows=live_leaderboard(contest))
     return render_template("contests/show.html", **_page(contest))
