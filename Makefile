@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test worker migrate seed lint format clean bench
+.PHONY: run test worker migrate seed lint format clean bench loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ format: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+loadtest: $(VENV)/.installed
+	$(BIN)/python bench/loadtest.py
 
 clean:
 	rm -rf $(VENV) instance/.seeded .pytest_cache .ruff_cache

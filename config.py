@@ -79,10 +79,19 @@ class Config:
     CACHE_DEFAULT_TIMEOUT = 60
     CATALOGUE_CACHE_SECONDS = 300
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: count limits in this process's memory until it is back, and never turn a
+    # storage error into a 500 (Flask-Limiter reads both from the first app it is bound to).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per minute;300 per hour")
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;30 per hour")
     REGISTER_LIMIT_PER_IP = os.environ.get("REGISTER_LIMIT_PER_IP", "20 per hour")
     RESET_LIMIT_PER_IP = os.environ.get("RESET_LIMIT_PER_IP", "10 per hour")
+    SEARCH_LIMIT_PER_IP = os.environ.get("SEARCH_LIMIT_PER_IP", "120 per minute")
+    WEBHOOK_LIMIT = os.environ.get("WEBHOOK_LIMIT", "600 per minute")
+    # Hops of reverse proxy in front of the app whose X-Forwarded-* headers are believed (nginx: 1).
+    # Only the last hop's values are read, so a client cannot choose its own address or scheme.
+    PROXY_COUNT = _env_int("PROXY_COUNT", 1)
 
     API_ACCESS_TOKEN_SECONDS = _env_int("API_ACCESS_TOKEN_SECONDS", 15 * 60)
     API_REFRESH_TOKEN_SECONDS = _env_int("API_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
@@ -98,12 +107,20 @@ class Config:
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
+    # Observability: who may read /metrics (unset: only direct requests from this host), the log
+    # line format (json or text; unset: json in production, text elsewhere), error reports.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    LOG_FORMAT = os.environ.get("LOG_FORMAT") or None
+    SENTRY_DSN = os.environ.get("SENTRY_DSN") or None
+    SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0)
+
     @classmethod
     def derived(cls) -> dict:
         """Settings that depend on others (the cache and limiter follow REDIS_URL)."""
         if cls.REDIS_URL:
             return {
-                "CACHE_TYPE": "RedisCache",
+                # RedisCache that treats an unreachable Redis as a miss (app/extensions.py).
+                "CACHE_TYPE": "app.extensions.ResilientRedisCache",
                 "CACHE_REDIS_URL": cls.REDIS_URL,
                 "RATELIMIT_STORAGE_URI": cls.REDIS_URL,
             }
@@ -135,6 +152,8 @@ class TestingConfig(Config):
     LOGIN_LIMIT_PER_ACCOUNT = "5 per minute"
     REGISTER_LIMIT_PER_IP = "1000 per hour"
     RESET_LIMIT_PER_IP = "1000 per hour"
+    SEARCH_LIMIT_PER_IP = "10000 per minute"
+    WEBHOOK_LIMIT = "10000 per minute"
     BASE_URL = "http://localhost"
     MAIL_SUPPRESS_SEND = False  # tests that set MAIL_SERVER talk to a real SMTP server
     # Argon2 at full strength makes the suite slow; the parameters are still Argon2id.

@@ -4,6 +4,8 @@ import logging
 
 from flask import Flask
 
+from app.observability import register_observability
+from app.security import register_security
 from config import INSTANCE_DIR, Config, config_for
 
 
@@ -27,15 +29,20 @@ def create_app(config: type[Config] | str | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_security(app)  # after the blueprints: it rate-limits some of their views
     register_errorhandlers(app)
     register_request_hooks(app)
+    register_observability(app)
     register_commands(app)
     return app
 
 
 def configure_logging(app: Flask) -> None:
-    """Plain log lines on stderr; mail in the embedded default is logged here too."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Log lines on stderr, JSON or text (LOG_FORMAT), each with its request id; mail in the
+    embedded default is logged here too."""
+    from app.observability.logging import configure_log_output
+
+    configure_log_output(app)
     app.logger.setLevel(logging.INFO)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 

@@ -2,6 +2,8 @@
 
 With ``REDIS_URL`` set, jobs go to RQ and a worker (``make worker``) runs them, retrying with
 backoff. Without it (the embedded default) the function runs at once, in the caller's process.
+When Redis is configured but cannot be reached, ``enqueue`` logs a warning and runs the job
+inline too, so the request succeeds and the job is not lost (jobs are idempotent).
 Callers enqueue only after the transaction the job depends on has committed.
 """
 
@@ -14,9 +16,16 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app
-from rq import Queue, Retry, SimpleWorker, Worker
+from rq import Queue, Retry
 from rq.job import Job
 from rq.registry import FailedJobRegistry
+
+from app.observability.request_id import (
+    RequestIdSimpleWorker,
+    RequestIdWorker,
+    bound_request_id,
+    current_request_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +65,33 @@ def enqueue(
     request that triggered the job still succeeds; the job's own records show what went wrong.
     """
     if redis_connection() is None:
-        try:
-            func(*args, **kwargs)
-        except Exception:
-            log.exception("inline job %s failed", func.__name__)
+        _run_inline(func, args, kwargs)
         return None
     intervals = current_app.config["JOB_RETRY_INTERVALS"]
-    return get_queue(queue).enqueue(
-        func,
-        args=args,
-        kwargs=kwargs,
-        job_id=job_id,
-        retry=Retry(max=len(intervals), interval=intervals) if retry else None,
-        result_ttl=24 * 3600,
-        failure_ttl=30 * 24 * 3600,
-    )
+    try:
+        return get_queue(queue).enqueue(
+            func,
+            args=args,
+            kwargs=kwargs,
+            job_id=job_id,
+            retry=Retry(max=len(intervals), interval=intervals) if retry else None,
+            result_ttl=24 * 3600,
+            failure_ttl=30 * 24 * 3600,
+            meta={"request_id": current_request_id()},  # the worker logs the job under it
+        )
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        # Redis is down: do the work now rather than fail the request or drop the job.
+        log.warning("Redis unavailable (%s): running job %s inline instead of queueing it", exc, func.__name__)
+        _run_inline(func, args, kwargs)
+        return None
+
+
+def _run_inline(func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    try:
+        with bound_request_id(current_request_id()):
+            func(*args, **kwargs)
+    except Exception:
+        log.exception("inline job %s failed", func.__name__)
 
 
 def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bool = False) -> bool:
@@ -87,7 +108,7 @@ def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bo
             raise RuntimeError("the worker needs REDIS_URL")
         engine = db.engine
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-        worker_class = SimpleWorker if simple else Worker
+        worker_class = RequestIdSimpleWorker if simple else RequestIdWorker
         worker = worker_class([Queue(q, connection=connection) for q in queues], connection=connection)
         return worker.work(burst=burst, with_scheduler=True)
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from app.contests.services import create_contest, enter_contest, open_contest, score_contest
+from app.donations.fund import add_entry, lock_fund
 from app.extensions import db
 from app.models import (
     Club,
@@ -18,6 +19,7 @@ from app.models import (
     ContestStatus,
     Donation,
     DonationStatus,
+    FundEntry,
     Metric,
     ReadingGoal,
     ReadingLog,
@@ -83,17 +85,19 @@ def seed_contests() -> str:
         ("Brooklyn Sci-Fi Society", "sam@example.com", 1200, 20),
     ]
     for club_name, email, cents, days_ago in gifts:
-        db.session.add(
-            Donation(
-                club_id=clubs[club_name].id,
-                user_id=users[email].id,
-                amount_cents=cents,
-                status=DonationStatus.PAID,
-                gateway="simulated",
-                paid_at=now - timedelta(days=days_ago),
-                message="October drive",
-            )
+        donation = Donation(
+            club_id=clubs[club_name].id,
+            user_id=users[email].id,
+            amount_cents=cents,
+            status=DonationStatus.PAID,
+            gateway="simulated",
+            paid_at=now - timedelta(days=days_ago),
+            message="October drive",
         )
+        db.session.add(donation)
+        db.session.flush()
+        lock_fund(donation.club_id)  # every paid donation is in its club's fund ledger
+        add_entry(donation.club_id, FundEntry.DONATION, cents, f"Donation #{donation.id}", donation_id=donation.id)
     past.status = ContestStatus.OPEN
     db.session.commit()
     score_contest(past.id)

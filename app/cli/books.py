@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.catalogue import services
 from app.catalogue.importer import import_books
 from app.cli import CommandGroup
+from app.cli.audit import record_admin_action
 from app.extensions import db
 from app.formatting import money
 from app.models import Book
@@ -49,6 +50,14 @@ def import_(path: Path, batch_size: int, rejects_path: Path | None) -> None:
             summary = import_books(path, batch_size=batch_size, rejects_path=rejects_path, progress=advance)
         except services.CatalogueError as exc:
             raise _fail(exc) from exc
+    record_admin_action(
+        "books import",
+        f"file:{path.name}",
+        path=str(path.resolve()),
+        inserted=summary.inserted,
+        updated=summary.updated,
+        rejected=summary.rejected,
+    )
     click.echo(f"Imported {path}: {summary.inserted} inserted, {summary.updated} updated, {summary.rejected} rejected.")
     for reject in summary.rejects[:REJECTS_SHOWN]:
         click.echo(f"  line {reject.line}: {reject.reason}")
@@ -92,6 +101,7 @@ def add(isbn, title, authors, price, stock, genres, description, publisher, year
         )
     services.upsert_books([data])
     book = db.session.scalar(select(Book).where(Book.isbn13 == data.isbn13))
+    record_admin_action("books add", f"book:{book.id}", isbn13=book.isbn13, title=book.title)
     click.echo(f"Added {book.title} (id {book.id}, ISBN {book.isbn13}).")
 
 
@@ -104,6 +114,7 @@ def set_price(isbn_or_id: str, price: str) -> None:
         book = services.set_price(isbn_or_id, price)
     except services.CatalogueError as exc:
         raise _fail(exc) from exc
+    record_admin_action("books set-price", f"book:{book.id}", isbn13=book.isbn13, price_cents=book.price_cents)
     click.echo(f"{book.title} (id {book.id}) now costs {money(book.price_cents)}.")
 
 
@@ -121,6 +132,7 @@ def set_stock(isbn_or_id: str, stock: str) -> None:
         book = services.set_stock(isbn_or_id, count)
     except services.CatalogueError as exc:
         raise _fail(exc) from exc
+    record_admin_action("books set-stock", f"book:{book.id}", isbn13=book.isbn13, stock=book.stock)
     click.echo(f"{book.title} (id {book.id}) now has {book.stock} in stock.")
 
 
@@ -132,4 +144,5 @@ def remove(isbn_or_id: str) -> None:
         book = services.remove_book(isbn_or_id)
     except services.CatalogueError as exc:
         raise _fail(exc) from exc
+    record_admin_action("books remove", f"book:{book.id}", isbn13=book.isbn13, title=book.title)
     click.echo(f"Removed {book.title} (id {book.id}, ISBN {book.isbn13}) from the catalogue.")

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.accounts.services import find_user_by_email
 from app.cli import CommandGroup
+from app.cli.audit import record_admin_action
 from app.contests import services
 from app.contests.leaderboard import score_label
 from app.contests.scoring import TIE_BREAK_RULE, Standing, compute_standings, formula
@@ -97,6 +98,7 @@ def create(
         )
     except services.ContestError as exc:
         raise _fail(exc) from exc
+    record_admin_action("contests create", f"contest:{contest.id}", title=contest.title)
     click.echo(
         f"Created draft contest #{contest.id} “{contest.title}”: {contest.kind_label.lower()}, "
         f"{contest.metric_label.lower()}, {_utc(contest.starts_at)} to {_utc(contest.ends_at)}. "
@@ -170,6 +172,7 @@ def open_(contest_id: int) -> None:
         services.open_contest(contest)
     except services.ContestError as exc:
         raise _fail(exc) from exc
+    record_admin_action("contests open", f"contest:{contest.id}", title=contest.title)
     click.echo(f"Contest #{contest.id} is open for entries until {_utc(contest.ends_at)}.")
 
 
@@ -182,6 +185,7 @@ def cancel(contest_id: int) -> None:
         services.cancel_contest(contest)
     except services.ContestError as exc:
         raise _fail(exc) from exc
+    record_admin_action("contests cancel", f"contest:{contest.id}", title=contest.title)
     click.echo(f"Contest #{contest.id} is cancelled.")
 
 
@@ -192,6 +196,8 @@ def close_due() -> None:
     if not scored:
         click.echo("No contest is due.")
         return
+    for contest_id in scored:
+        record_admin_action("contests close-due", f"contest:{contest_id}")
     click.echo(f"Scored {len(scored)} contest(s): {', '.join(f'#{i}' for i in scored)}")
 
 
@@ -211,6 +217,13 @@ def rescore(contest_id: int, by_email: str, note: str) -> None:
         raise _fail(exc) from exc
     contest = _contest_or_fail(contest_id)
     winner = (contest.standings or {}).get("winner")
+    record_admin_action(
+        "contests rescore",
+        f"contest:{contest.id}",
+        requested_by=person.email,
+        note=note,
+        winner=winner["name"] if winner else None,
+    )
     if winner:
         click.echo(
             f"Rescored contest #{contest.id}. Winner: {winner['name']} ({score_label(contest, Standing(**winner))})."

@@ -5,6 +5,7 @@ from flask import current_app
 
 from app import jobs as job_queue
 from app.cli import CommandGroup
+from app.cli.audit import record_admin_action
 
 jobs = CommandGroup("jobs", help="Background jobs on RQ (needs REDIS_URL).")
 
@@ -49,4 +50,6 @@ def requeue(job_id: str | None, all_jobs: bool) -> None:
     done = job_queue.requeue_failed(current_app.config["RQ_QUEUES"], None if all_jobs else job_id)
     if job_id and not done:
         raise click.ClickException(f"no failed job with id {job_id}")
+    for requeued_id in done:
+        record_admin_action("jobs requeue", f"job:{requeued_id}")
     click.echo(f"Requeued {len(done)} job(s).")

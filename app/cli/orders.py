@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.cli import CommandGroup
+from app.cli.audit import record_admin_action
 from app.extensions import db
 from app.formatting import money
 from app.models import Order, OrderStatus, User
@@ -66,4 +67,7 @@ def refund(order_id: int) -> None:
         raise click.ClickException(f"the gateway refused the refund: {exc}") from exc
     db.session.expire_all()
     order = _order_or_fail(order_id)
+    record_admin_action(
+        "orders refund", f"order:{order_id}", refund=reference, amount_cents=order.total_cents, status=order.status
+    )
     click.echo(f"Refund {reference} requested for order #{order_id}; status now: {order.status_label}.")

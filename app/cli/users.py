@@ -6,6 +6,7 @@ from sqlalchemy import select
 from app.accounts import services
 from app.accounts.passwords import hash_password
 from app.cli import CommandGroup
+from app.cli.audit import record_admin_action
 from app.extensions import db
 from app.models import User
 from app.models.base import utcnow
@@ -42,6 +43,7 @@ def create_admin(email: str, name: str, password: str | None) -> None:
         created = False
     user.is_admin = True
     db.session.commit()
+    record_admin_action("users create-admin", f"user:{user.id}", email=user.email, created=created)
     click.echo(f"{'Created' if created else 'Promoted'} admin {user.email} (id {user.id}).")
 
 
@@ -71,6 +73,7 @@ def disable(email: str) -> None:
     user.is_disabled = True
     db.session.commit()
     services.end_all_sessions(user)
+    record_admin_action("users disable", f"user:{user.id}", email=user.email)
     click.echo(f"Disabled {user.email}; their sessions are ended.")
 
 
@@ -81,4 +84,5 @@ def enable(email: str) -> None:
     user = _user_or_fail(email)
     user.is_disabled = False
     db.session.commit()
+    record_admin_action("users enable", f"user:{user.id}", email=user.email)
     click.echo(f"Enabled {user.email}.")

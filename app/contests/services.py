@@ -12,6 +12,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -112,14 +113,24 @@ def open_contest(contest: Contest) -> Contest:
 
 def schedule_scoring(contest: Contest, at: datetime | None = None) -> None:
     """Ask RQ's scheduler to score the contest when it ends (no-op without Redis: cron runs close-due)."""
-    from rq import Retry
-
-    from app.jobs import get_queue, redis_connection
+    from app.jobs import redis_connection
 
     if redis_connection() is None:
         return
     when = at or contest.ends_at
     intervals = current_app.config["JOB_RETRY_INTERVALS"]
+    try:
+        _enqueue_scoring(contest, when, intervals)
+    except RedisError:
+        # Redis is down: the contest stays open and `flask contests close-due` (cron) scores it.
+        log.warning("could not schedule scoring of contest %s; close-due will score it", contest.id)
+
+
+def _enqueue_scoring(contest: Contest, when: datetime, intervals: list[int]) -> None:
+    from rq import Retry
+
+    from app.jobs import get_queue
+
     get_queue("default").enqueue_at(
         when,
         score_contest,

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Club, Donation, DonationStatus, FundEntry, User
 from app.models.base import utcnow
 from app.notifications.email import dispatch, record_email
+from app.observability.metrics import count_after_commit
 from app.payments.fulfilment import AfterCommit, Target, register_target
 
 
@@ -73,6 +74,7 @@ class DonationTarget(Target):
         if donation.paid_at is not None:
             return "already paid"
         donation.paid_at = utcnow()
+        after.append(count_after_commit("donation", donation.amount_cents))
         donation.status = DonationStatus.PAID
         donation.payment_intent_id = session.get("payment_intent")
         donation.checkout_session_id = session.get("id") or donation.checkout_session_id

@@ -2,6 +2,7 @@
 
 from app.models.accounts import User
 from app.models.api import Device, Notification, RefreshToken, WebSessionTicket
+from app.models.audit import AuditEntry
 from app.models.catalogue import Author, Book, Genre, book_authors, book_genres
 from app.models.clubs import BookOffer, Club, Membership, MemberStatus, Role, ShelfBook, Visibility, WishlistItem
 from app.models.contests import (
@@ -21,6 +22,7 @@ from app.models.mail import EmailMessage
 from app.models.orders import CartItem, Order, OrderLine, OrderStatus, PaymentEvent
 
 __all__ = [
+    "AuditEntry",
     "Device",
     "Notification",
     "RefreshToken",

@@ -12,6 +12,7 @@ from app.jobs import enqueue
 from app.models import Book, Club, Order, OrderStatus, User
 from app.models.base import utcnow
 from app.notifications.email import dispatch, record_email
+from app.observability.metrics import count_after_commit
 from app.payments.fulfilment import AfterCommit, Target, register_target
 
 
@@ -136,6 +137,7 @@ class OrderTarget(Target):
         if order.paid_at is not None:
             return "already paid"
         order.paid_at = utcnow()
+        after.append(count_after_commit("payment", order.total_cents))  # even if a refund follows
         order.payment_intent_id = session.get("payment_intent")
         order.checkout_session_id = session.get("id") or order.checkout_session_id
         db.session.flush()

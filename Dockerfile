@@ -1,0 +1,40 @@
+# Book Commerce: one image for the web processes (gunicorn), the RQ workers and the migrations.
+#   docker build -t bookcommerce .
+#   docker run --env-file .env bookcommerce                       # gunicorn -c gunicorn.conf.py wsgi:app
+#   docker run --env-file .env bookcommerce flask jobs worker     # an RQ worker with the scheduler
+#   docker run --env-file .env bookcommerce flask db upgrade      # migrations (once per release)
+# docker-compose.yml runs all of them with PostgreSQL, Redis and nginx; docs/deploy.md explains.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    APP_ENV=production \
+    FLASK_APP=wsgi:app \
+    GUNICORN_BIND=0.0.0.0:8000
+
+# The app runs as an unprivileged user that cannot change its own code: only instance/ (the
+# embedded default's SQLite file and mail outbox, unused when DATABASE_URL and MAIL_SERVER are set)
+# is writable.
+RUN groupadd --system app \
+    && useradd --system --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them (every pin has a manylinux wheel:
+# psycopg[binary] and argon2-cffi need no compiler).
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+RUN mkdir -p instance && chown app:app instance
+
+USER app
+EXPOSE 8000
+
+# Liveness: the process answers. docker-compose.yml asks /readyz (database and Redis) instead.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]

@@ -1,0 +1,95 @@
+"""Security headers, the proxy in front of the app, and the rate limits that views do not declare.
+
+Behind nginx the app sees plain HTTP from 127.0.0.1; ``ProxyFix`` restores the client's address,
+scheme and host from the last proxy hop only (``PROXY_COUNT``), so a client cannot pick its own.
+Whether a request is HTTPS is decided from that: HSTS and ``Secure`` cookies follow
+``request.is_secure``. Talisman never redirects to HTTPS itself: the proxy terminates TLS and
+redirects plain HTTP.
+"""
+
+from flask import Flask, Response, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.extensions import limiter
+
+# No inline script or style anywhere: htmx runs with includeIndicatorCSS and allowEval off.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data: https:",
+    "connect-src": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "object-src": "'none'",
+}
+PERMISSIONS_POLICY = {"browsing-topics": "()", "camera": "()", "microphone": "()", "geolocation": "()"}
+HSTS = "max-age=31536000; includeSubDomains"
+
+# Rate-limited views that are declared here rather than in their blueprints: endpoint -> limit.
+SEARCH_ENDPOINTS = ("catalogue.books", "api.books")
+WEBHOOK_ENDPOINTS = ("payments.stripe_webhook",)
+
+
+def register_security(app: Flask) -> None:
+    """Trust the proxy, send the security headers, and limit search and the payment webhook."""
+    trust_proxy(app)
+    Talisman(
+        app,
+        force_https=False,  # nginx redirects HTTP to HTTPS; the app never sees the client's TLS
+        strict_transport_security=False,  # sent by add_hsts, from the scheme ProxyFix restored
+        session_cookie_secure=False,  # see HttpsAwareSessionInterface
+        session_cookie_samesite=app.config.get("SESSION_COOKIE_SAMESITE", "Lax"),
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        permissions_policy=PERMISSIONS_POLICY,
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+    )
+    app.session_interface = HttpsAwareSessionInterface()
+    app.after_request(add_hsts)
+    for endpoint in SEARCH_ENDPOINTS:
+        app.view_functions[endpoint] = search_limit(app.view_functions[endpoint])
+    for endpoint in WEBHOOK_ENDPOINTS:
+        app.view_functions[endpoint] = webhook_limit(app.view_functions[endpoint])
+
+
+def trust_proxy(app: Flask) -> None:
+    hops = app.config.get("PROXY_COUNT", 1)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def add_hsts(response: Response) -> Response:
+    # Only over HTTPS (RFC 6797 §7.2): a plain-HTTP answer cannot be trusted to set it.
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = HSTS
+    return response
+
+
+class HttpsAwareSessionInterface(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` when configured so, and always when the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
+# The limits are built once, so apps created again (as in tests) do not stack duplicates.
+def _search_limit() -> str:
+    return current_app.config["SEARCH_LIMIT_PER_IP"]
+
+
+def _webhook_limit() -> str:
+    return current_app.config["WEBHOOK_LIMIT"]
+
+
+def _not_a_search() -> bool:
+    # Browsing the shelves is cheap and cached; only a text search costs a full-text query.
+    return not request.args.get("q", "").strip()
+
+
+# One budget per client address for searching on the site and through the API.
+search_limit = limiter.shared_limit(_search_limit, scope="search", exempt_when=_not_a_search)
+webhook_limit = limiter.shared_limit(_webhook_limit, scope="stripe-webhook")

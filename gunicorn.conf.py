@@ -1,0 +1,55 @@
+"""Gunicorn settings for Book Commerce behind nginx: ``gunicorn -c gunicorn.conf.py wsgi:app``.
+
+Every value can be changed from the environment, so the same file serves a laptop, a VM and a container.
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+# nginx proxies to 127.0.0.1:8000; a container sets GUNICORN_BIND=0.0.0.0:8000 (or PORT).
+bind = os.environ.get("GUNICORN_BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{_int('PORT', 8000)}"
+
+# Sync workers: each request holds one worker, so size them by CPU (the usual 2 × cores + 1).
+workers = _int("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 12))
+threads = _int("GUNICORN_THREADS", 1)
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then so a slow leak cannot grow forever; the jitter avoids all restarting together.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+
+# Each worker builds its own app and database pool: no connections shared across fork.
+preload_app = False
+
+# Only nginx on this host may tell us the client's scheme. The app itself reads X-Forwarded-*
+# through ProxyFix (PROXY_COUNT hops); this setting covers gunicorn's own view (wsgi.url_scheme).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Heartbeat files in memory: a container's overlay filesystem can stall workers into timeouts.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# The client as nginx saw it, and the request id nginx generated (a "-" when a request has none).
+access_log_format = (
+    '%(h)s fwd="%({x-forwarded-for}i)s" %(t)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s" rid=%({x-request-id}i)s'
+)
+
+
+# Prometheus across workers: with PROMETHEUS_MULTIPROC_DIR set (an empty directory, cleared at each
+# deploy), every worker writes its metrics there and /metrics adds them up; a dead worker's live
+# gauges must be dropped.
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,275 @@
+"""deploy/nginx.conf in front of gunicorn.conf.py, for real: TLS, forwarded headers, static files.
+
+nginx runs the deployment file itself, with only its placeholders filled in (ports, a throw-away
+certificate, this checkout's static folder), so a change there that breaks the proxy fails here.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from config import Config
+from tests.conftest import free_port, need
+from tests.factories import make_books
+
+pytestmark = pytest.mark.nginx
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY_CONF = ROOT / "deploy" / "nginx.conf"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+SEARCH_LIMIT = 5
+
+
+def fill_placeholders(text: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        assert old in text, f"deploy/nginx.conf no longer contains {old!r}: update this test with it"
+        text = text.replace(old, new)
+    return text
+
+
+def wait_until(check, what: str, process: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"{what} did not start in {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class Stack:
+    def __init__(self, https_port: int, http_port: int, app_port: int, logs: Path) -> None:
+        self.https_port, self.http_port, self.app_port, self.logs = https_port, http_port, app_port, logs
+
+    def request(self, method: str, path: str, *, tls: bool = True, source: str = "127.0.0.1", **kwargs):
+        if tls:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE  # the certificate is made up for this test
+            conn = http.client.HTTPSConnection(
+                "127.0.0.1", self.https_port, context=context, timeout=10, source_address=(source, 0)
+            )
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10, source_address=(source, 0))
+        try:
+            conn.request(method, path, **kwargs)
+            response = conn.getresponse()
+            response.body = response.read()
+            return response
+        finally:
+            conn.close()
+
+    def direct(self, path: str, headers: dict | None = None):
+        """Straight to gunicorn, as nginx would reach it, without nginx."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.app_port, timeout=10)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            response = conn.getresponse()
+            response.body = response.read()
+            return response
+        finally:
+            conn.close()
+
+    def gunicorn_access_log(self) -> str:
+        return (self.logs / "gunicorn-access.log").read_text()
+
+    def wait_for_access_log(self, text: str, timeout: float = 5.0) -> str:
+        """The access-log line containing ``text`` (gunicorn writes it just after the response)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [line for line in self.gunicorn_access_log().splitlines() if text in line]
+            if found:
+                return found[-1]
+            time.sleep(0.05)
+        raise AssertionError(f"no access-log line with {text!r}:\n{self.gunicorn_access_log()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def stack(app, tmp_path_factory):
+    need("nginx", bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")), "apt-get install nginx")
+    need("openssl", bool(shutil.which("openssl")), "apt-get install openssl")
+    tmp = tmp_path_factory.mktemp("nginx")
+    https_port, http_port, app_port = free_port(), free_port(), free_port()
+    processes: list[subprocess.Popen] = []
+    try:
+        # gunicorn with the deployment settings, on the test database, one worker (one rate-limit memory).
+        gunicorn_log = tmp / "gunicorn.log"
+        env = {
+            **os.environ,
+            "APP_ENV": "production",
+            "SECRET_KEY": "nginx-test-secret-key-0123456789abcdef",
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": "",
+            "MAIL_SERVER": "",
+            "OUTBOX_DIR": str(tmp / "outbox"),
+            "STRIPE_SECRET_KEY": "",
+            "FLASK_DEBUG": "",
+            "SEARCH_LIMIT_PER_IP": f"{SEARCH_LIMIT} per minute",
+            "GUNICORN_BIND": f"127.0.0.1:{app_port}",
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_ACCESS_LOG": str(tmp / "gunicorn-access.log"),
+            "GUNICORN_ERROR_LOG": str(gunicorn_log),
+        }
+        env.pop("PROXY_COUNT", None)  # the default (one proxy) is what is under test
+        gunicorn = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(gunicorn)
+
+        def gunicorn_up() -> bool:
+            conn = http.client.HTTPConnection("127.0.0.1", app_port, timeout=2)
+            conn.request("GET", "/")
+            return conn.getresponse().status == 200
+
+        gunicorn_log.touch()
+        wait_until(gunicorn_up, "gunicorn", gunicorn, gunicorn_log)
+
+        cert, key = tmp / "cert.pem", tmp / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+             "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        site = fill_placeholders(
+            DEPLOY_CONF.read_text(),
+            {
+                "server 127.0.0.1:8000;": f"server 127.0.0.1:{app_port};",
+                "listen 80;": f"listen 127.0.0.1:{http_port};",
+                "listen [::]:80;": "",
+                "listen 443 ssl": f"listen 127.0.0.1:{https_port} ssl",
+                "listen [::]:443 ssl http2;": "",
+                "/etc/ssl/bookcommerce/fullchain.pem": str(cert),
+                "/etc/ssl/bookcommerce/privkey.pem": str(key),
+                "/srv/bookcommerce/static/": f"{ROOT / 'static'}/",
+                "/var/www/acme": str(tmp / "acme"),
+            },
+        )
+        temp_paths = "\n".join(
+            f"    {name}_temp_path {tmp / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        (tmp / "nginx.conf").write_text(
+            f"""{"user root;" if os.geteuid() == 0 else ""}
+worker_processes 1;
+daemon off;
+pid {tmp / "nginx.pid"};
+error_log {tmp / "nginx-error.log"} warn;
+events {{ worker_connections 128; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log {tmp / "nginx-access.log"};
+{temp_paths}
+{site}
+}}
+"""
+        )
+        nginx_log = tmp / "nginx-error.log"
+        nginx_log.touch()
+        check = subprocess.run([NGINX, "-t", "-c", str(tmp / "nginx.conf"), "-p", str(tmp)], capture_output=True)
+        assert check.returncode == 0, check.stderr.decode()
+        nginx = subprocess.Popen(
+            [NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        processes.append(nginx)
+        result = Stack(https_port, http_port, app_port, tmp)
+
+        def nginx_up() -> bool:
+            return result.request("GET", "/static/css/app.css").status == 200
+
+        wait_until(nginx_up, "nginx", nginx, nginx_log)
+        yield result
+    finally:
+        for process in reversed(processes):
+            stop(process)
+
+
+def test_plain_http_redirects_to_https(stack):
+    response = stack.request("GET", "/books?q=austen", tls=False)
+    assert response.status == 301
+    assert response.getheader("Location") == "https://127.0.0.1/books?q=austen"
+
+
+def test_the_app_sees_https_and_sends_hsts_only_then(app, stack):
+    with app.app_context():
+        make_books([{"title": "Middlemarch"}, {"title": "Persuasion"}])
+    # The client claims plain HTTP; nginx says what it really was.
+    response = stack.request("GET", "/api/v1/books?per_page=1", headers={"X-Forwarded-Proto": "http"})
+    assert response.status == 200, response.body
+    assert response.getheader("Strict-Transport-Security") == "max-age=31536000; includeSubDomains"
+    assert response.getheader("Content-Security-Policy", "").startswith("default-src 'self'")
+    assert re.search(r"<https://127\.0\.0\.1/api/v1/books\?[^>]*page=2", response.getheader("Link", ""))
+    assert b'"url":"https://127.0.0.1/books/' in response.body.replace(b" ", b"")
+    # Without the proxy there is no HTTPS, so no HSTS.
+    plain = stack.direct("/api/v1/books?per_page=1")
+    assert plain.status == 200 and plain.getheader("Strict-Transport-Security") is None
+    assert b'"url":"http://127.0.0.1' in plain.body.replace(b" ", b"")
+
+
+def test_a_spoofed_forwarded_for_does_not_change_the_client(app, stack):
+    """The search limit is per client: forged addresses share the real client's budget."""
+    statuses = [
+        stack.request("GET", f"/books?q=spoof{i}", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status
+        for i in range(SEARCH_LIMIT + 1)
+    ]
+    assert statuses == [200] * SEARCH_LIMIT + [429]
+    # Another real address (127.0.0.2 reaches the same nginx) has its own budget.
+    assert stack.request("GET", "/books?q=spoof", source="127.0.0.2").status == 200
+
+
+def test_static_files_come_from_nginx_with_long_cache_headers(stack):
+    path = "/static/vendor/htmx-4.0.1/htmx.min.js"
+    response = stack.request("GET", path)
+    assert response.status == 200
+    assert response.body == (ROOT / "static/vendor/htmx-4.0.1/htmx.min.js").read_bytes()
+    assert response.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    own = stack.request("GET", "/static/js/app.js")
+    assert own.status == 200 and "max-age=86400" in own.getheader("Cache-Control")
+    stack.request("GET", "/?from=static-test")  # one request that does reach the app
+    stack.wait_for_access_log("static-test")
+    assert "/static/" not in stack.gunicorn_access_log()
+
+
+def test_the_access_log_carries_the_request_id(stack):
+    stack.request("GET", "/?from=rid-test")
+    line = stack.wait_for_access_log("rid-test")
+    assert re.search(r"rid=[0-9a-f]{32}$", line), line
+    assert 'fwd="127.0.0.1"' in line
+
+
+def test_body_size_limit_matches_the_app(stack):
+    limit = re.search(r"client_max_body_size (\d+)m;", DEPLOY_CONF.read_text())
+    assert limit and int(limit.group(1)) * 1024 * 1024 == Config.MAX_CONTENT_LENGTH
+    too_big = stack.request(
+        "POST", "/auth/login", body=b"x" * (Config.MAX_CONTENT_LENGTH + 1), headers={"Content-Type": "text/plain"}
+    )
+    assert too_big.status == 413

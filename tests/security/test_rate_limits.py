@@ -1,0 +1,63 @@
+"""Search and the payment webhook are limited per client address, without touching other pages."""
+
+import pytest
+
+from app import create_app
+from app.extensions import limiter
+from tests.conftest import make_config
+
+
+@pytest.fixture
+def strict_app(app, base_settings):
+    """The same database as ``app``, with small limits; fresh counters."""
+    application = create_app(
+        make_config(**base_settings, SEARCH_LIMIT_PER_IP="3 per minute", WEBHOOK_LIMIT="2 per minute")
+    )
+    with application.app_context():
+        limiter.reset()
+    yield application
+    with application.app_context():
+        limiter.reset()
+
+
+def from_address(address: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_search_is_limited_per_address_across_site_and_api(strict_app):
+    client = strict_app.test_client()
+    me = from_address("192.0.2.10")
+    assert client.get("/books?q=austen", **me).status_code == 200
+    assert client.get("/api/v1/books?q=austen", **me).status_code == 200
+    assert client.get("/books?q=eliot", **me).status_code == 200
+    limited = client.get("/books?q=woolf", **me)
+    assert limited.status_code == 429 and "Retry-After" in limited.headers
+    api = client.get("/api/v1/books?q=woolf", **me)
+    assert api.status_code == 429 and api.mimetype == "application/problem+json"
+    # Browsing without a search term is not a search, and other readers have their own budget.
+    assert client.get("/books", **me).status_code == 200
+    assert client.get("/books?q=", **me).status_code == 200
+    assert client.get("/books?q=woolf", **from_address("192.0.2.11")).status_code == 200
+
+
+def test_the_proxy_address_is_not_the_key(strict_app):
+    """Behind nginx every request comes from 127.0.0.1: the limit follows X-Forwarded-For's last hop."""
+    client = strict_app.test_client()
+    for _ in range(3):
+        assert client.get("/books?q=x", headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 200
+    assert client.get("/books?q=x", headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 429
+    assert client.get("/books?q=x", headers={"X-Forwarded-For": "198.51.100.2"}).status_code == 200
+
+
+def test_stripe_webhook_is_limited_per_address(strict_app):
+    client = strict_app.test_client()
+    statuses = [
+        client.post("/payments/stripe/webhook", data=b"{}", **from_address("192.0.2.20")).status_code for _ in range(3)
+    ]
+    assert 429 not in statuses[:2] and statuses[2] == 429
+    assert client.post("/payments/stripe/webhook", data=b"{}", **from_address("192.0.2.21")).status_code != 429
+
+
+def test_the_test_settings_do_not_limit_search(client):
+    for _ in range(30):
+        assert client.get("/books?q=anything").status_code == 200
