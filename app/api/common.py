@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from typing import Any
 
 from flask import g, jsonify, request, url_for
@@ -113,11 +112,13 @@ def paginated(items: list, total: int, page: int, per_page: int, endpoint: str, 
     return response
 
 
-def with_etag(payload: Any):
-    """A JSON response with a strong ETag; 304 when the client already has it."""
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
-    response = jsonify(payload)
-    response.set_etag(etag)
+def conditional(response):
+    """A strong ETag over the response body; 304 when the client already has this version."""
+    response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)
+
+
+def with_etag(payload: Any):
+    """A JSON response with a strong ETag; 304 when the client already has it."""
+    return conditional(jsonify(payload))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Club, Donation, DonationStatus, User
+from app.payments.checkout import open_session, start_new_attempt_if_closed
 from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
 
 
@@ -52,21 +53,15 @@ def create_donation(club: Club, donor: User, amount_cents: int, message: str = "
 
 def start_donation_checkout(donation: Donation, donor: User) -> str:
     """The gateway's payment page for a donation (same idempotency rules as orders)."""
-    if donation.status in (DonationStatus.FAILED, DonationStatus.EXPIRED):
-        donation.status = DonationStatus.PENDING
-        donation.checkout_attempt += 1
-        donation.checkout_session_id = None
-        donation.checkout_url = None
-        db.session.commit()
+    start_new_attempt_if_closed(donation)
     if donation.status != DonationStatus.PENDING:
         raise DonationError(f"This donation is {donation.status_label.lower()}; there is nothing to pay.")
     club = db.session.get(Club, donation.club_id)
     if club.closed_at is not None:  # a closed club's fund must stay empty (see close_club)
         raise DonationError("This club is closed and no longer takes donations.")
-    if donation.checkout_url:
-        return donation.checkout_url
-    gateway = get_gateway()
-    session = gateway.create_checkout(
+    return open_session(
+        donation,
+        get_gateway(),
         CheckoutRequest(
             reference=f"donation:{donation.id}",
             line_items=[LineItem(f"Donation to {club.name}", donation.amount_cents, 1)],
@@ -77,13 +72,8 @@ def start_donation_checkout(donation: Donation, donor: User) -> str:
             idempotency_key=f"donation-{donation.id}-attempt-{donation.checkout_attempt}",
             currency=donation.currency,
             metadata={"donation_id": str(donation.id), "club": club.slug},
-        )
+        ),
     )
-    donation.gateway = gateway.name
-    donation.checkout_session_id = session.id
-    donation.checkout_url = session.url
-    db.session.commit()
-    return session.url
 
 
 def donation_for_user(donation_id: int, user: User) -> tuple[Donation, Club] | None:

@@ -66,8 +66,25 @@ class DonationTarget(Target):
             "endpoint": ("donations.show", {"donation_id": self.donation.id}),
         }
 
-    def _is_current_session(self, session: dict) -> bool:
-        return session.get("id") == self.donation.checkout_session_id
+    @property
+    def payable(self) -> Donation:
+        return self.donation
+
+    def _tell_donor(self, after: AfterCommit, key: str, template: str, subject: str) -> None:
+        """Email the donor (unless their account is gone) about this donation, once under ``key``."""
+        donor = db.session.get(User, self.donation.user_id)
+        club = db.session.get(Club, self.donation.club_id)
+        if donor is not None and donor.deleted_at is None:
+            _email(
+                after,
+                key=key,
+                template=template,
+                to=donor.email,
+                subject=subject.format(club=club.name),
+                user=donor,
+                club=club,
+                donation=self.donation,
+            )
 
     def paid(self, session: dict, after: AfterCommit) -> str:
         donation = self.donation
@@ -86,19 +103,11 @@ class DonationTarget(Target):
             f"Donation #{donation.id}",
             donation_id=donation.id,
         )
+        self._tell_donor(
+            after, f"donation-receipt:{donation.id}", "donation_receipt", "Thank you for your donation to {club}"
+        )
         club = db.session.get(Club, donation.club_id)
         donor = db.session.get(User, donation.user_id)
-        if donor is not None and donor.deleted_at is None:
-            _email(
-                after,
-                key=f"donation-receipt:{donation.id}",
-                template="donation_receipt",
-                to=donor.email,
-                subject=f"Thank you for your donation to {club.name}",
-                user=donor,
-                club=club,
-                donation=donation,
-            )
         from app.clubs.services import owner_of
 
         owner = owner_of(club)
@@ -116,36 +125,18 @@ class DonationTarget(Target):
             )
         return "donation paid"
 
-    def processing(self, session: dict) -> str:
-        if self.donation.status == DonationStatus.PENDING and self._is_current_session(session):
-            self.donation.status = DonationStatus.PROCESSING
-            return "processing"
-        return "unchanged"
-
     def failed(self, session: dict, after: AfterCommit) -> str:
         donation = self.donation
-        if donation.status not in DonationStatus.OPEN or not self._is_current_session(session):
+        if not self.is_open_for(session):
             return "unchanged"
         donation.status = DonationStatus.FAILED
-        donor = db.session.get(User, donation.user_id)
-        club = db.session.get(Club, donation.club_id)
-        _email(
+        self._tell_donor(
             after,
-            key=f"donation-failed:{donation.id}:{donation.checkout_attempt}",
-            template="donation_failed",
-            to=donor.email,
-            subject=f"Your donation to {club.name} did not go through",
-            user=donor,
-            club=club,
-            donation=donation,
+            f"donation-failed:{donation.id}:{donation.checkout_attempt}",
+            "donation_failed",
+            "Your donation to {club} did not go through",
         )
         return "failed"
-
-    def expired(self, session: dict) -> str:
-        if self.donation.status in DonationStatus.OPEN and self._is_current_session(session):
-            self.donation.status = DonationStatus.EXPIRED
-            return "expired"
-        return "unchanged"
 
     def refunded(self, amount_refunded: int, after: AfterCommit) -> str:
         """Reverse the credit. If the fund was already spent, reverse what is left (never below zero)."""
@@ -166,17 +157,10 @@ class DonationTarget(Target):
                 f"Refund of donation #{donation.id}",
                 donation_id=donation.id,
             )
-        donor = db.session.get(User, donation.user_id)
-        club = db.session.get(Club, donation.club_id)
-        if donor is not None and donor.deleted_at is None:
-            _email(
-                after,
-                key=f"donation-refund:{donation.id}:{donation.refunded_cents}",
-                template="donation_refunded",
-                to=donor.email,
-                subject=f"Your donation to {club.name} was refunded",
-                user=donor,
-                club=club,
-                donation=donation,
-            )
+        self._tell_donor(
+            after,
+            f"donation-refund:{donation.id}:{donation.refunded_cents}",
+            "donation_refunded",
+            "Your donation to {club} was refunded",
+        )
         return "donation refunded"

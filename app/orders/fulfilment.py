@@ -129,8 +129,9 @@ class OrderTarget(Target):
             "endpoint": ("orders.show", {"order_id": self.order.id}),
         }
 
-    def _is_current_session(self, session: dict) -> bool:
-        return session.get("id") == self.order.checkout_session_id
+    @property
+    def payable(self) -> Order:
+        return self.order
 
     def paid(self, session: dict, after: AfterCommit) -> str:
         order = self.order
@@ -174,15 +175,9 @@ class OrderTarget(Target):
         after.append(lambda: invalidate_books(book_ids))
         return "paid"
 
-    def processing(self, session: dict) -> str:
-        if self.order.status == OrderStatus.PENDING and self._is_current_session(session):
-            self.order.status = OrderStatus.PROCESSING
-            return "processing"
-        return "unchanged"
-
     def failed(self, session: dict, after: AfterCommit) -> str:
         order = self.order
-        if order.status not in OrderStatus.OPEN or not self._is_current_session(session):
+        if not self.is_open_for(session):
             return "unchanged"
         order.status = OrderStatus.FAILED
         _email(
@@ -193,13 +188,6 @@ class OrderTarget(Target):
             after,
         )
         return "failed"
-
-    def expired(self, session: dict) -> str:
-        order = self.order
-        if order.status not in OrderStatus.OPEN or not self._is_current_session(session):
-            return "unchanged"
-        order.status = OrderStatus.EXPIRED
-        return "expired"
 
     def refunded(self, amount_refunded: int, after: AfterCommit) -> str:
         order = self.order

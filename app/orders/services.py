@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Book, CartItem, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
+from app.payments.checkout import open_session, start_new_attempt_if_closed
 from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
 
 REUSE_WINDOW = timedelta(hours=1)
@@ -72,25 +73,16 @@ def create_order_from_cart(user: User) -> Order:
 
 
 def start_checkout(order: Order, user: User) -> str:
-    """The gateway's payment page for ``order``. Raises GatewayError, leaving the order pending.
-
-    The idempotency key names the order and its attempt: retrying after an error or timeout
-    reuses it (the gateway returns the same session); a new attempt only follows a failure or
-    an expiry.
-    """
-    if order.status in (OrderStatus.FAILED, OrderStatus.EXPIRED):
-        order.status = OrderStatus.PENDING
-        order.checkout_attempt += 1
-        order.checkout_session_id = None
-        order.checkout_url = None
-        db.session.commit()
+    """The gateway's payment page for ``order``. Raises GatewayError, leaving the order pending."""
+    start_new_attempt_if_closed(order)
     if order.status != OrderStatus.PENDING:
         raise OrderError(f"This order is {order.status_label.lower()}; there is nothing to pay.")
     if order.checkout_url:
         return order.checkout_url
     lines = db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
-    gateway = get_gateway()
-    session = gateway.create_checkout(
+    return open_session(
+        order,
+        get_gateway(),
         CheckoutRequest(
             reference=f"order:{order.id}",
             line_items=[LineItem(line.title, line.unit_price_cents, line.quantity) for line in lines],
@@ -100,13 +92,8 @@ def start_checkout(order: Order, user: User) -> str:
             idempotency_key=f"order-{order.id}-attempt-{order.checkout_attempt}",
             currency=order.currency,
             metadata={"order_id": str(order.id)},
-        )
+        ),
     )
-    order.gateway = gateway.name
-    order.checkout_session_id = session.id
-    order.checkout_url = session.url
-    db.session.commit()
-    return session.url
 
 
 def order_for_user(order_id: int, user: User) -> Order | None:

@@ -50,11 +50,31 @@ class Target:
 
     def paid(self, session: dict, after: AfterCommit) -> str: ...
 
-    def processing(self, session: dict) -> str: ...
+    # The order or donation being paid: both have status, checkout_session_id and the same
+    # status names ("pending", "processing", "expired", ...).
+    @property
+    def payable(self): ...
+
+    def is_current_session(self, session: dict) -> bool:
+        """Events about an older checkout session (a retried payment) do not move the payable."""
+        return session.get("id") == self.payable.checkout_session_id
+
+    def processing(self, session: dict) -> str:
+        if self.payable.status == "pending" and self.is_current_session(session):
+            self.payable.status = "processing"
+            return "processing"
+        return "unchanged"
+
+    def is_open_for(self, session: dict) -> bool:
+        return self.payable.status in ("pending", "processing") and self.is_current_session(session)
 
     def failed(self, session: dict, after: AfterCommit) -> str: ...
 
-    def expired(self, session: dict) -> str: ...
+    def expired(self, session: dict) -> str:
+        if not self.is_open_for(session):
+            return "unchanged"
+        self.payable.status = "expired"
+        return "expired"
 
     def refunded(self, amount_refunded: int, after: AfterCommit) -> str: ...
 
