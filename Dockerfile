@@ -35,6 +35,6 @@ EXPOSE 8000
 
 # Liveness: the process answers. docker-compose.yml asks /readyz (database and Redis) instead.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+    CMD ["python", "healthcheck.py", "/healthz"]
 
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]

@@ -5,9 +5,15 @@ Code reads ``current_app.config``; nothing else looks at ``os.environ``.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = BASE_DIR / "instance"
+# Writable per-installation files: the embedded default's SQLite database, mail outbox, dev secret key.
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH") or BASE_DIR / "instance")
+
+
+class ConfigError(RuntimeError):
+    """Settings that must not run; the message is one line, for the operator."""
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -20,6 +26,11 @@ def _env_bool(name: str, default: bool = False) -> bool:
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
+
+
+def _env_list(name: str) -> list[str] | None:
+    value = os.environ.get(name)
+    return [item.strip() for item in value.split(",") if item.strip()] if value else None
 
 
 def _database_url(default: str) -> str:
@@ -36,7 +47,11 @@ class Config:
     """Defaults shared by every environment (the embedded default)."""
 
     ENV_NAME = "base"
+    # The master secret; sessions, email links and JWTs each sign with a key derived from it (app/keys.py).
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Without SECRET_KEY, make a random one in the instance folder and keep it (development only).
+    SECRET_KEY_FILE: str | None = None
+    INSTANCE_PATH = str(INSTANCE_DIR)
     DEBUG = False
     TESTING = False
 
@@ -57,8 +72,13 @@ class Config:
     MAIL_CLAIM_STALE_SECONDS = _env_int("MAIL_CLAIM_STALE_SECONDS", 120)
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox")
 
-    # Links in emails and jobs that run outside a request are built from this.
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # The public address. Every absolute link (emails, API urls, Stripe return URLs, the web-session
+    # link) is built from it, never from the request's Host (app/urls.py). Required in production.
+    BASE_URL = os.environ.get("BASE_URL") or None
+    # Host names the app answers to (others get a 400); unset: BASE_URL's host (see derived()).
+    TRUSTED_HOSTS = _env_list("TRUSTED_HOSTS")
+    # Hosts trusted besides BASE_URL's when TRUSTED_HOSTS is not given.
+    LOCAL_HOSTS: tuple[str, ...] = ()
 
     # Payments (used from the catalogue issue on).
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY") or None
@@ -66,6 +86,8 @@ class Config:
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None  # tests point it at a local stub
     STRIPE_MAX_RETRIES = _env_int("STRIPE_MAX_RETRIES", 2)
     STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
+    # Production without Stripe keys refuses to start unless this is set (then every page says so).
+    ALLOW_SIMULATED_PAYMENTS = _env_bool("ALLOW_SIMULATED_PAYMENTS")
 
     READING_MAX_ENTRIES_PER_DAY = _env_int("READING_MAX_ENTRIES_PER_DAY", 5)
     READING_MAX_PAGES_PER_DAY = _env_int("READING_MAX_PAGES_PER_DAY", 3000)
@@ -89,9 +111,14 @@ class Config:
     RESET_LIMIT_PER_IP = os.environ.get("RESET_LIMIT_PER_IP", "10 per hour")
     SEARCH_LIMIT_PER_IP = os.environ.get("SEARCH_LIMIT_PER_IP", "120 per minute")
     WEBHOOK_LIMIT = os.environ.get("WEBHOOK_LIMIT", "600 per minute")
-    # Hops of reverse proxy in front of the app whose X-Forwarded-* headers are believed (nginx: 1).
-    # Only the last hop's values are read, so a client cannot choose its own address or scheme.
-    PROXY_COUNT = _env_int("PROXY_COUNT", 1)
+    # Hops of reverse proxy in front of the app whose X-Forwarded-For/Proto are believed: 0 unless
+    # a proxy is really there (gunicorn.conf.py and docker-compose.yml set 1 for nginx). Only the
+    # last hop's values are read, so a client cannot choose its own address or scheme.
+    PROXY_COUNT = _env_int("PROXY_COUNT", 0)
+    # Production without REDIS_URL counts rate limits per process: allowed only for one gunicorn
+    # worker (WEB_CONCURRENCY=1, the variable gunicorn.conf.py reads) and with this set on purpose.
+    ALLOW_IN_MEMORY_LIMITS = _env_bool("ALLOW_IN_MEMORY_LIMITS")
+    WEB_CONCURRENCY = _env_int("WEB_CONCURRENCY", 0)  # 0: gunicorn's default, several workers
 
     API_ACCESS_TOKEN_SECONDS = _env_int("API_ACCESS_TOKEN_SECONDS", 15 * 60)
     API_REFRESH_TOKEN_SECONDS = _env_int("API_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
@@ -116,26 +143,37 @@ class Config:
 
     @classmethod
     def derived(cls) -> dict:
-        """Settings that depend on others (the cache and limiter follow REDIS_URL)."""
+        """Settings that depend on others (the cache and limiter follow REDIS_URL, the trusted
+        hosts follow BASE_URL)."""
+        settings: dict = {
+            "TRUSTED_HOSTS": _trusted_hosts(cls.BASE_URL, cls.LOCAL_HOSTS),
+            "SIMULATED_PAYMENTS_BANNER": cls.ENV_NAME == "production" and not cls.STRIPE_SECRET_KEY,
+        }
         if cls.REDIS_URL:
             return {
+                **settings,
                 # RedisCache that treats an unreachable Redis as a miss (app/extensions.py).
                 "CACHE_TYPE": "app.extensions.ResilientRedisCache",
                 "CACHE_REDIS_URL": cls.REDIS_URL,
                 "RATELIMIT_STORAGE_URI": cls.REDIS_URL,
             }
-        return {"CACHE_TYPE": "SimpleCache", "RATELIMIT_STORAGE_URI": "memory://"}
+        return {**settings, "CACHE_TYPE": "SimpleCache", "RATELIMIT_STORAGE_URI": "memory://"}
 
     @classmethod
     def check(cls) -> None:
         """Refuse settings that are unsafe for this environment (override per class)."""
+        if cls.BASE_URL:
+            _check_base_url(cls.BASE_URL)
 
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = _env_bool("FLASK_DEBUG", False)
-    # A fixed development key keeps sessions across restarts; never used in production.
-    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+    # No public constant: a random key made on first run in instance/secret_key keeps sessions
+    # across restarts without letting anyone who has read this file forge a session or a JWT.
+    SECRET_KEY_FILE = "secret_key"
+    BASE_URL = os.environ.get("BASE_URL") or "http://127.0.0.1:5000"  # `make run` sets it from PORT
+    LOCAL_HOSTS = ("localhost", "127.0.0.1")
     # The in-process cache cannot hear about changes made by `flask books ...` in another
     # process; keep catalogue pages fresh within half a minute (Redis has no such lag).
     CATALOGUE_CACHE_SECONDS = _env_int("CATALOGUE_CACHE_SECONDS", 30)
@@ -155,6 +193,7 @@ class TestingConfig(Config):
     SEARCH_LIMIT_PER_IP = "10000 per minute"
     WEBHOOK_LIMIT = "10000 per minute"
     BASE_URL = "http://localhost"
+    LOCAL_HOSTS = ("localhost", "127.0.0.1")
     MAIL_SUPPRESS_SEND = False  # tests that set MAIL_SERVER talk to a real SMTP server
     # Argon2 at full strength makes the suite slow; the parameters are still Argon2id.
     ARGON2_TIME_COST = 1
@@ -171,11 +210,37 @@ class ProductionConfig(Config):
     @classmethod
     def check(cls) -> None:
         if not cls.SECRET_KEY:
-            raise RuntimeError("refusing to start: SECRET_KEY is not set (export a long random value)")
+            raise ConfigError("refusing to start: SECRET_KEY is not set (export a long random value)")
         if len(cls.SECRET_KEY) < 32:
-            raise RuntimeError("refusing to start: SECRET_KEY is shorter than 32 characters")
+            raise ConfigError("refusing to start: SECRET_KEY is shorter than 32 characters")
         if cls.DEBUG:
-            raise RuntimeError("refusing to start: debug mode is on in production (unset FLASK_DEBUG)")
+            raise ConfigError("refusing to start: debug mode is on in production (unset FLASK_DEBUG)")
+        if not cls.BASE_URL:
+            raise ConfigError("refusing to start: BASE_URL is not set (the public address, e.g. https://books.example.com)")
+        super().check()
+        if not (cls.STRIPE_SECRET_KEY and cls.STRIPE_WEBHOOK_SECRET) and not cls.ALLOW_SIMULATED_PAYMENTS:
+            raise ConfigError(
+                "refusing to start: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are required in production"
+                " (or set ALLOW_SIMULATED_PAYMENTS=1 to take no real payments)"
+            )
+        if not cls.REDIS_URL and not (cls.ALLOW_IN_MEMORY_LIMITS and cls.WEB_CONCURRENCY == 1):
+            raise ConfigError(
+                "refusing to start: REDIS_URL is required in production (rate limits are per process"
+                " without it; for a single worker set WEB_CONCURRENCY=1 and ALLOW_IN_MEMORY_LIMITS=1)"
+            )
+
+
+def _check_base_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"refusing to start: BASE_URL {url!r} is not an http(s) address like https://books.example.com")
+
+
+def _trusted_hosts(base_url: str | None, local_hosts: tuple[str, ...]) -> list[str] | None:
+    """BASE_URL's host name plus ``local_hosts``; None (any host) only when nothing is known."""
+    hosts = [urlsplit(base_url).hostname] if base_url else []
+    hosts += [host for host in local_hosts if host not in hosts]
+    return [host for host in hosts if host] or None
 
 
 CONFIGS = {
@@ -191,4 +256,4 @@ def config_for(name: str | None = None) -> type[Config]:
     try:
         return CONFIGS[name]
     except KeyError:
-        raise RuntimeError(f"unknown APP_ENV {name!r}; use one of {', '.join(CONFIGS)}") from None
+        raise ConfigError(f"unknown APP_ENV {name!r}; use one of {', '.join(CONFIGS)}") from None

@@ -28,9 +28,11 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
 # Each worker builds its own app and database pool: no connections shared across fork.
 preload_app = False
 
-# Only nginx on this host may tell us the client's scheme. The app itself reads X-Forwarded-*
+# Only nginx on this host may tell us the client's scheme. The app itself reads X-Forwarded-For/Proto
 # through ProxyFix (PROXY_COUNT hops); this setting covers gunicorn's own view (wsgi.url_scheme).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# This file runs the app behind nginx: one proxy hop (the app's own default, 0, is for direct access).
+os.environ.setdefault("PROXY_COUNT", "1")
 
 # Heartbeat files in memory: a container's overlay filesystem can stall workers into timeouts.
 if os.path.isdir("/dev/shm"):
@@ -43,6 +45,15 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = (
     '%(h)s fwd="%({x-forwarded-for}i)s" %(t)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s" rid=%({x-request-id}i)s'
 )
+
+
+def on_starting(server):
+    # The app checks WEB_CONCURRENCY; this catches `gunicorn -w N` too: in-memory rate limits
+    # would let each worker count its own budget.
+    if os.environ.get("APP_ENV") == "production" and not os.environ.get("REDIS_URL") and server.cfg.workers > 1:
+        raise SystemExit(
+            f"refusing to start: {server.cfg.workers} workers without REDIS_URL would each keep their own rate limits"
+        )
 
 
 # Prometheus across workers: with PROMETHEUS_MULTIPROC_DIR set (an empty directory, cleared at each

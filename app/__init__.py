@@ -1,12 +1,15 @@
 """Book Commerce: the application factory."""
 
 import logging
+from pathlib import Path
 
 from flask import Flask
 
+from app.keys import configure_keys
 from app.observability import register_observability
 from app.security import register_security
-from config import INSTANCE_DIR, Config, config_for
+from app.urls import BookCommerce
+from config import Config, config_for
 
 
 def create_app(config: type[Config] | str | None = None) -> Flask:
@@ -14,17 +17,20 @@ def create_app(config: type[Config] | str | None = None) -> Flask:
     settings = config if isinstance(config, type) else config_for(config)
     settings.check()
 
-    app = Flask(
+    app = BookCommerce(
         __name__,
         template_folder="../templates",
         static_folder="../static",
-        instance_path=str(INSTANCE_DIR),
+        instance_path=settings.INSTANCE_PATH,
     )
+    # The embedded default keeps its database, outbox and key here: a fresh clone has no instance/.
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_object(settings)
     for key, value in settings.derived().items():
         # A setting given explicitly on the class wins over the one derived from REDIS_URL.
         if getattr(settings, key, None) is None:
             app.config[key] = value
+    configure_keys(app)
 
     configure_logging(app)
     register_extensions(app)

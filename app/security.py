@@ -1,18 +1,24 @@
 """Security headers, the proxy in front of the app, and the rate limits that views do not declare.
 
-Behind nginx the app sees plain HTTP from 127.0.0.1; ``ProxyFix`` restores the client's address,
-scheme and host from the last proxy hop only (``PROXY_COUNT``), so a client cannot pick its own.
+Behind nginx the app sees plain HTTP from 127.0.0.1; ``ProxyFix`` restores the client's address
+and scheme from the last proxy hop only (``PROXY_COUNT``, 0 when reached directly), so a client
+cannot pick its own. X-Forwarded-Host is never believed, and a request for a Host name that is not in
+``TRUSTED_HOSTS`` is refused with a 400 before any view runs (links never follow the Host anyway:
+app/urls.py builds them from BASE_URL).
 Whether a request is HTTPS is decided from that: HSTS and ``Secure`` cookies follow
 ``request.is_secure``. Talisman never redirects to HTTPS itself: the proxy terminates TLS and
 redirects plain HTTP.
 """
 
-from flask import Flask, Response, current_app, has_request_context, request
+from flask import Flask, Response, abort, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_talisman import Talisman
+from itsdangerous import URLSafeTimedSerializer
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import limiter
+from app.keys import SESSION, derive_key
 
 # No inline script or style anywhere: htmx runs with includeIndicatorCSS and allowEval off.
 CONTENT_SECURITY_POLICY = {
@@ -35,8 +41,11 @@ WEBHOOK_ENDPOINTS = ("payments.stripe_webhook",)
 
 
 def register_security(app: Flask) -> None:
-    """Trust the proxy, send the security headers, and limit search and the payment webhook."""
+    """Trust the proxy, refuse unknown hosts, send the security headers, and limit search and the
+    payment webhook."""
     trust_proxy(app)
+    # First of all before-request hooks: nothing (rate limits, sessions, views) runs for an unknown Host.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_untrusted_host)
     Talisman(
         app,
         force_https=False,  # nginx redirects HTTP to HTTPS; the app never sees the client's TLS
@@ -57,9 +66,17 @@ def register_security(app: Flask) -> None:
 
 
 def trust_proxy(app: Flask) -> None:
-    hops = app.config.get("PROXY_COUNT", 1)
+    hops = app.config.get("PROXY_COUNT", 0)
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # x_host=0: the Host header nginx passes is the one checked against TRUSTED_HOSTS.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
+
+
+def refuse_untrusted_host() -> None:
+    # Flask (TRUSTED_HOSTS) records the refusal as the routing error, raised only after the
+    # before-request hooks; raise it here instead, as the 400 error page or problem+json.
+    if isinstance(request.routing_exception, SecurityError):
+        abort(400)
 
 
 def add_hsts(response: Response) -> Response:
@@ -74,6 +91,17 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        # The session signs with its own key derived from SECRET_KEY (app/keys.py), not SECRET_KEY itself.
+        if not app.secret_key:
+            return None
+        return URLSafeTimedSerializer(
+            derive_key(app.secret_key, SESSION),
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
+        )
 
 
 # The limits are built once, so apps created again (as in tests) do not stack duplicates.

@@ -1,7 +1,8 @@
 """Signed, expiring links for email verification and password reset."""
 
-from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from app.keys import EMAIL_LINKS, signing_key
 
 VERIFY_SALT = "accounts.verify-email"
 RESET_SALT = "accounts.reset-password"
@@ -12,7 +13,7 @@ class TokenError(Exception):
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    return URLSafeTimedSerializer(signing_key(EMAIL_LINKS), salt=salt)
 
 
 def make_token(salt: str, payload: dict) -> str:

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.extensions import db
+from app.keys import API_JWT, signing_key
 from app.models import RefreshToken, User, WebSessionTicket
 from app.models.base import utcnow
 
@@ -49,12 +50,12 @@ def access_token_for(user: User) -> tuple[str, int]:
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
     }
-    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), lifetime
+    return jwt.encode(claims, signing_key(API_JWT), algorithm=ALGORITHM), lifetime
 
 
 def user_for_access_token(token: str) -> User:
     try:
-        claims = jwt.decode(token, current_app.config["SECRET_KEY"], algorithms=[ALGORITHM], audience=AUDIENCE)
+        claims = jwt.decode(token, signing_key(API_JWT), algorithms=[ALGORITHM], audience=AUDIENCE)
     except jwt.ExpiredSignatureError as exc:
         raise TokenInvalid("The access token has expired; refresh it.") from exc
     except jwt.InvalidTokenError as exc:

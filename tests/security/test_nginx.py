@@ -29,6 +29,19 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_CONF = ROOT / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SEARCH_LIMIT = 5
+SITE = "bookcommerce.example.com"  # the server_name in deploy/nginx.conf, and BASE_URL's host
+
+
+class SniConnection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 that names ``server_name`` in TLS (SNI), as a browser for that site does."""
+
+    def __init__(self, *args, server_name: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.server_name = server_name
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.server_name)
 
 
 def fill_placeholders(text: str, replacements: dict[str, str]) -> str:
@@ -66,29 +79,45 @@ class Stack:
     def __init__(self, https_port: int, http_port: int, app_port: int, logs: Path) -> None:
         self.https_port, self.http_port, self.app_port, self.logs = https_port, http_port, app_port, logs
 
-    def request(self, method: str, path: str, *, tls: bool = True, source: str = "127.0.0.1", **kwargs):
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        tls: bool = True,
+        source: str = "127.0.0.1",
+        host: str = SITE,
+        server_name: str = SITE,
+        headers: dict | None = None,
+        **kwargs,
+    ):
         if tls:
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE  # the certificate is made up for this test
-            conn = http.client.HTTPSConnection(
-                "127.0.0.1", self.https_port, context=context, timeout=10, source_address=(source, 0)
+            conn = SniConnection(
+                "127.0.0.1",
+                self.https_port,
+                context=context,
+                timeout=10,
+                source_address=(source, 0),
+                server_name=server_name,
             )
         else:
             conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10, source_address=(source, 0))
         try:
-            conn.request(method, path, **kwargs)
+            conn.request(method, path, headers={"Host": host, **(headers or {})}, **kwargs)
             response = conn.getresponse()
             response.body = response.read()
             return response
         finally:
             conn.close()
 
-    def direct(self, path: str, headers: dict | None = None):
+    def direct(self, path: str, headers: dict | None = None, method: str = "GET", body: str | None = None):
         """Straight to gunicorn, as nginx would reach it, without nginx."""
         conn = http.client.HTTPConnection("127.0.0.1", self.app_port, timeout=10)
         try:
-            conn.request("GET", path, headers=headers or {})
+            conn.request(method, path, body=body, headers={"Host": SITE, **(headers or {})})
             response = conn.getresponse()
             response.body = response.read()
             return response
@@ -117,7 +146,8 @@ def stack(app, tmp_path_factory):
     https_port, http_port, app_port = free_port(), free_port(), free_port()
     processes: list[subprocess.Popen] = []
     try:
-        # gunicorn with the deployment settings, on the test database, one worker (one rate-limit memory).
+        # gunicorn with the deployment settings, on the test database, one worker (one rate-limit memory,
+        # allowed without Redis only on purpose), the simulated gateway allowed on purpose.
         gunicorn_log = tmp / "gunicorn.log"
         env = {
             **os.environ,
@@ -128,6 +158,10 @@ def stack(app, tmp_path_factory):
             "MAIL_SERVER": "",
             "OUTBOX_DIR": str(tmp / "outbox"),
             "STRIPE_SECRET_KEY": "",
+            "ALLOW_SIMULATED_PAYMENTS": "1",
+            "ALLOW_IN_MEMORY_LIMITS": "1",
+            "BASE_URL": f"https://{SITE}",
+            "TRUSTED_HOSTS": "",
             "FLASK_DEBUG": "",
             "SEARCH_LIMIT_PER_IP": f"{SEARCH_LIMIT} per minute",
             "GUNICORN_BIND": f"127.0.0.1:{app_port}",
@@ -135,7 +169,7 @@ def stack(app, tmp_path_factory):
             "GUNICORN_ACCESS_LOG": str(tmp / "gunicorn-access.log"),
             "GUNICORN_ERROR_LOG": str(gunicorn_log),
         }
-        env.pop("PROXY_COUNT", None)  # the default (one proxy) is what is under test
+        env.pop("PROXY_COUNT", None)  # gunicorn.conf.py's default (one proxy) is what is under test
         gunicorn = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
             cwd=ROOT,
@@ -147,7 +181,7 @@ def stack(app, tmp_path_factory):
 
         def gunicorn_up() -> bool:
             conn = http.client.HTTPConnection("127.0.0.1", app_port, timeout=2)
-            conn.request("GET", "/")
+            conn.request("GET", "/", headers={"Host": SITE})
             return conn.getresponse().status == 200
 
         gunicorn_log.touch()
@@ -164,9 +198,12 @@ def stack(app, tmp_path_factory):
             {
                 "server 127.0.0.1:8000;": f"server 127.0.0.1:{app_port};",
                 "listen 80;": f"listen 127.0.0.1:{http_port};",
+                "listen 80 default_server;": f"listen 127.0.0.1:{http_port} default_server;",
                 "listen [::]:80;": "",
+                "listen [::]:80 default_server;": "",
                 "listen 443 ssl": f"listen 127.0.0.1:{https_port} ssl",
                 "listen [::]:443 ssl http2;": "",
+                "listen [::]:443 ssl default_server;": "",
                 "/etc/ssl/bookcommerce/fullchain.pem": str(cert),
                 "/etc/ssl/bookcommerce/privkey.pem": str(key),
                 "/srv/bookcommerce/static/": f"{ROOT / 'static'}/",
@@ -215,7 +252,7 @@ http {{
 def test_plain_http_redirects_to_https(stack):
     response = stack.request("GET", "/books?q=austen", tls=False)
     assert response.status == 301
-    assert response.getheader("Location") == "https://127.0.0.1/books?q=austen"
+    assert response.getheader("Location") == f"https://{SITE}/books?q=austen"
 
 
 def test_the_app_sees_https_and_sends_hsts_only_then(app, stack):
@@ -226,12 +263,12 @@ def test_the_app_sees_https_and_sends_hsts_only_then(app, stack):
     assert response.status == 200, response.body
     assert response.getheader("Strict-Transport-Security") == "max-age=31536000; includeSubDomains"
     assert response.getheader("Content-Security-Policy", "").startswith("default-src 'self'")
-    assert re.search(r"<https://127\.0\.0\.1/api/v1/books\?[^>]*page=2", response.getheader("Link", ""))
-    assert b'"url":"https://127.0.0.1/books/' in response.body.replace(b" ", b"")
-    # Without the proxy there is no HTTPS, so no HSTS.
+    assert re.search(r"<https://bookcommerce\.example\.com/api/v1/books\?[^>]*page=2", response.getheader("Link", ""))
+    assert f'"url":"https://{SITE}/books/'.encode() in response.body.replace(b" ", b"")
+    # Without the proxy there is no HTTPS, so no HSTS; links still name the public address.
     plain = stack.direct("/api/v1/books?per_page=1")
     assert plain.status == 200 and plain.getheader("Strict-Transport-Security") is None
-    assert b'"url":"http://127.0.0.1' in plain.body.replace(b" ", b"")
+    assert f'"url":"https://{SITE}/books/'.encode() in plain.body.replace(b" ", b"")
 
 
 def test_a_spoofed_forwarded_for_does_not_change_the_client(app, stack):
@@ -273,3 +310,39 @@ def test_body_size_limit_matches_the_app(stack):
         "POST", "/auth/login", body=b"x" * (Config.MAX_CONTENT_LENGTH + 1), headers={"Content-Type": "text/plain"}
     )
     assert too_big.status == 413
+
+
+def refused_without_an_answer(send) -> bool:
+    """True when the connection ends with no HTTP answer at all (nginx's 444, or a refused handshake)."""
+    try:
+        send()
+    except (http.client.RemoteDisconnected, ConnectionResetError, ssl.SSLError):
+        return True
+    return False
+
+
+@pytest.mark.parametrize("tls", [True, False])
+def test_an_unknown_host_name_gets_no_answer(stack, tls):
+    stack.request("GET", "/?from=known-host")
+    assert refused_without_an_answer(lambda: stack.request("GET", "/?from=evil-host", tls=tls, host="evil.example"))
+    # Over TLS an unknown server name is refused at the handshake, whatever Host follows.
+    if tls:
+        assert refused_without_an_answer(lambda: stack.request("GET", "/?from=evil-sni", server_name="evil.example"))
+    stack.wait_for_access_log("known-host")
+    assert "evil-" not in stack.gunicorn_access_log()
+
+
+def test_the_app_refuses_an_unknown_host_reaching_it_directly(stack):
+    page = stack.direct("/", headers={"Host": "evil.example"})
+    assert page.status == 400 and b"could not be understood" in page.body
+    api = stack.direct("/api/v1/books", headers={"Host": "evil.example"})
+    assert api.status == 400 and api.getheader("Content-Type") == "application/problem+json"
+
+
+def test_a_forwarded_host_does_not_change_the_links(app, stack):
+    with app.app_context():
+        make_books([{"title": "Emma"}])
+    response = stack.request("GET", "/api/v1/books?per_page=1", headers={"X-Forwarded-Host": "evil.example"})
+    assert response.status == 200
+    assert f'"url":"https://{SITE}/books/'.encode() in response.body.replace(b" ", b"")
+    assert b"evil.example" not in response.body
