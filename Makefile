@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
+# `make run PORT=5050`: links in emails follow the port, unless BASE_URL is set (environment or make).
+PORT ?= 5000
+BASE_URL ?= http://127.0.0.1:$(PORT)
+export BASE_URL
 
 .PHONY: run test worker migrate seed lint format clean bench loadtest
 
@@ -32,7 +36,7 @@ seed: $(VENV)/.installed
 
 run: $(VENV)/.installed instance/.seeded
 	$(BIN)/flask db upgrade
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 worker: $(VENV)/.installed
 	$(BIN)/flask jobs worker

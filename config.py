@@ -216,7 +216,9 @@ class ProductionConfig(Config):
         if cls.DEBUG:
             raise ConfigError("refusing to start: debug mode is on in production (unset FLASK_DEBUG)")
         if not cls.BASE_URL:
-            raise ConfigError("refusing to start: BASE_URL is not set (the public address, e.g. https://books.example.com)")
+            raise ConfigError(
+                "refusing to start: BASE_URL is not set (the public address, e.g. https://books.example.com)"
+            )
         super().check()
         if not (cls.STRIPE_SECRET_KEY and cls.STRIPE_WEBHOOK_SECRET) and not cls.ALLOW_SIMULATED_PAYMENTS:
             raise ConfigError(
@@ -233,7 +235,9 @@ class ProductionConfig(Config):
 def _check_base_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ConfigError(f"refusing to start: BASE_URL {url!r} is not an http(s) address like https://books.example.com")
+        raise ConfigError(
+            f"refusing to start: BASE_URL {url!r} is not an http(s) address like https://books.example.com"
+        )
 
 
 def _trusted_hosts(base_url: str | None, local_hosts: tuple[str, ...]) -> list[str] | None:

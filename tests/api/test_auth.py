@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.api import tokens
 from app.extensions import db
+from app.keys import API_JWT, derive_key
 from app.models import RefreshToken, User
 from app.models.base import utcnow
 from tests.helpers import PASSWORD, login_as, make_user
@@ -60,7 +61,10 @@ def test_sign_in_gives_a_token_pair(app, client, reader):
     assert set(pair) == {"access_token", "token_type", "expires_in", "refresh_token"}
     assert pair["token_type"] == "Bearer" and pair["expires_in"] == app.config["API_ACCESS_TOKEN_SECONDS"]
     claims = jwt.decode(
-        pair["access_token"], app.config["SECRET_KEY"], algorithms=["HS256"], audience="bookcommerce-api"
+        pair["access_token"],
+        derive_key(app.config["SECRET_KEY"], API_JWT),
+        algorithms=["HS256"],
+        audience="bookcommerce-api",
     )
     assert claims["exp"] - claims["iat"] == app.config["API_ACCESS_TOKEN_SECONDS"]
     assert the_access_works(client, pair["access_token"])
@@ -145,9 +149,13 @@ def test_forged_and_malformed_access_tokens_are_refused(app, client, reader):
         user = db.session.scalar(select(User).where(User.email == reader))
         claims = {"sub": str(user.id), "sv": user.session_version, "aud": "bookcommerce-api", "exp": 4_000_000_000}
     forged = jwt.encode(claims, "not-the-secret-key-but-long-enough-for-hs256", algorithm="HS256")
-    other_audience = jwt.encode({**claims, "aud": "someone-else"}, app.config["SECRET_KEY"], algorithm="HS256")
+    api_key = derive_key(app.config["SECRET_KEY"], API_JWT)
+    other_audience = jwt.encode({**claims, "aud": "someone-else"}, api_key, algorithm="HS256")
+    # SECRET_KEY itself signs nothing: only the key derived for API tokens does.
+    master_signed = jwt.encode(claims, app.config["SECRET_KEY"], algorithm="HS256")
     unsigned = jwt.encode(claims, None, algorithm="none")
-    for token in (forged, other_audience, unsigned, "not-a-jwt"):
+    assert the_access_works(client, jwt.encode(claims, api_key, algorithm="HS256"))
+    for token in (forged, other_audience, master_signed, unsigned, "not-a-jwt"):
         assert_problem(web_session(client, token), 401, "not valid")
     assert_problem(client.post(f"{API}/auth/web-session", json={}), 401, "Bearer")
     header = {"Authorization": f"Basic {forged}"}

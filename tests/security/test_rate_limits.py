@@ -7,17 +7,28 @@ from app.extensions import limiter
 from tests.conftest import make_config
 
 
-@pytest.fixture
-def strict_app(app, base_settings):
+def limited_app(base_settings, **settings):
     """The same database as ``app``, with small limits; fresh counters."""
     application = create_app(
-        make_config(**base_settings, SEARCH_LIMIT_PER_IP="3 per minute", WEBHOOK_LIMIT="2 per minute")
+        make_config(**base_settings, SEARCH_LIMIT_PER_IP="3 per minute", WEBHOOK_LIMIT="2 per minute", **settings)
     )
     with application.app_context():
         limiter.reset()
     yield application
     with application.app_context():
         limiter.reset()
+
+
+@pytest.fixture
+def strict_app(app, base_settings):
+    """Reached directly, as configured by default (PROXY_COUNT unset)."""
+    yield from limited_app(base_settings)
+
+
+@pytest.fixture
+def proxied_app(app, base_settings):
+    """Behind one proxy, as gunicorn.conf.py runs it behind nginx."""
+    yield from limited_app(base_settings, PROXY_COUNT=1)
 
 
 def from_address(address: str) -> dict:
@@ -40,9 +51,21 @@ def test_search_is_limited_per_address_across_site_and_api(strict_app):
     assert client.get("/books?q=woolf", **from_address("192.0.2.11")).status_code == 200
 
 
-def test_the_proxy_address_is_not_the_key(strict_app):
-    """Behind nginx every request comes from 127.0.0.1: the limit follows X-Forwarded-For's last hop."""
+def test_reached_directly_a_forwarded_for_header_changes_nothing(strict_app):
+    """By default no proxy is trusted: a client cannot get a fresh budget by writing X-Forwarded-For."""
     client = strict_app.test_client()
+    statuses = [
+        client.get(
+            "/books?q=x", headers={"X-Forwarded-For": f"198.51.100.{n}"}, **from_address("192.0.2.30")
+        ).status_code
+        for n in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_the_proxy_address_is_not_the_key(proxied_app):
+    """Behind nginx every request comes from 127.0.0.1: the limit follows X-Forwarded-For's last hop."""
+    client = proxied_app.test_client()
     for _ in range(3):
         assert client.get("/books?q=x", headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 200
     assert client.get("/books?q=x", headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 429
