@@ -11,7 +11,6 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 from app import create_app
-from app.accounts.tokens import RESET_SALT, make_token
 from app.keys import API_JWT, EMAIL_LINKS, SESSION, derive_key
 from app.models.base import utcnow
 from config import DevelopmentConfig
@@ -107,15 +106,7 @@ def test_a_session_cookie_verifies_only_with_the_session_key(app, client):
         return other.get("/account").status_code
 
     assert account_with(resign_session(app, cookie, derive_key(secret, SESSION))) == 200
-    # Signed with SECRET_KEY itself, or with the key for email links: not a session.
+    # Signed with SECRET_KEY itself (as before), or with the key that signs reset and verify links:
+    # not a session, even with the session's own salt and contents.
     assert account_with(resign_session(app, cookie, secret)) == 302
     assert account_with(resign_session(app, cookie, derive_key(secret, EMAIL_LINKS))) == 302
-
-
-def test_a_reset_token_is_neither_a_session_nor_an_api_token(app, client):
-    with app.app_context():
-        user = make_user()
-        token = make_token(RESET_SALT, {"uid": user.id, "fp": "x"})
-    assert me(client, token).status_code == 401
-    client.set_cookie("session", token)
-    assert client.get("/account").status_code == 302
