@@ -11,9 +11,9 @@ Relative links inside a page are unchanged.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
-from flask import Flask
+from flask import Flask, current_app
 from flask.globals import _cv_request
 from werkzeug.routing import BuildError, MapAdapter
 
@@ -62,3 +62,8 @@ class BookCommerce(Flask):
         if _anchor is not None:
             url = f"{url}#{quote(_anchor, safe=ANCHOR_SAFE)}"
         return url
+
+
+def public_url(path: str) -> str:
+    """The absolute link to a site path stored without a host (a notification's link), from BASE_URL."""
+    return urljoin(current_app.config["BASE_URL"].rstrip("/") + "/", path.lstrip("/"))

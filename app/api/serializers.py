@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
-from flask import request, url_for
+from flask import url_for
 
 from app.api.openapi import COMPONENTS, ref
 from app.contests.leaderboard import score_label
 from app.contests.scoring import Standing
 from app.models import ContestStatus
+from app.urls import public_url
 
 # ---- Schema building blocks -----------------------------------------------------------------
 
@@ -65,7 +65,7 @@ def iso(moment: datetime | None) -> str | None:
 
 def site_url(path: str | None) -> str | None:
     """The site's address for a path stored without a host (notification links)."""
-    return urljoin(request.host_url, path) if path else None
+    return public_url(path) if path else None
 
 
 # ---- Books ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.extensions import db, limiter
-from app.models import Order
+from app.models import Order, User
 from tests.conftest import make_config
 from tests.factories import make_book
 from tests.helpers import PASSWORD, link_in, make_user
@@ -99,6 +99,21 @@ def test_api_urls_use_base_url(site):
     body = site.test_client().get("/api/v1/books", base_url="http://127.0.0.1").get_json()
     [found] = [item for item in body["items"] if item["id"] == book.id]
     assert found["url"].startswith(f"{PUBLIC}/books/{book.id}")
+
+
+def test_notification_links_in_the_api_use_base_url(site, reader):
+    from app.notifications.inbox import notify
+
+    with site.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == READER))
+        notify(user_id, kind="order", key="n1", title="Shipped", body="Your order left", url="/orders/7")
+        db.session.commit()
+    client = site.test_client()
+    on_another_host = {"base_url": "http://127.0.0.1"}
+    tokens = client.post("/api/v1/auth/token", json={"email": READER, "password": PASSWORD}, **on_another_host)
+    headers = {"Authorization": f"Bearer {tokens.get_json()['access_token']}"}
+    [item] = client.get("/api/v1/notifications", headers=headers, **on_another_host).get_json()["items"]
+    assert item["url"] == f"{PUBLIC}/orders/7"
 
 
 def test_stripe_return_urls_use_base_url(app, base_settings, httpserver):
