@@ -238,6 +238,7 @@ http {{
         )
         processes.append(nginx)
         result = Stack(https_port, http_port, app_port, tmp)
+        result.gunicorn_env = env
 
         def nginx_up() -> bool:
             return result.request("GET", "/static/css/app.css").status == 200
@@ -346,3 +347,12 @@ def test_a_forwarded_host_does_not_change_the_links(app, stack):
     assert response.status == 200
     assert f'"url":"https://{SITE}/books/'.encode() in response.body.replace(b" ", b"")
     assert b"evil.example" not in response.body
+
+
+def test_the_container_health_probe_names_the_site(stack):
+    """healthcheck.py (Dockerfile, docker-compose.yml) reaches gunicorn with BASE_URL's host as Host."""
+    probe = [sys.executable, str(ROOT / "healthcheck.py"), "/healthz"]
+    assert subprocess.run(probe, env=stack.gunicorn_env, capture_output=True, timeout=30).returncode == 0
+    elsewhere = {**stack.gunicorn_env, "BASE_URL": "https://not-this-site.example"}
+    failed = subprocess.run(probe, env=elsewhere, capture_output=True, text=True, timeout=30)
+    assert failed.returncode == 1 and "400" in failed.stderr
