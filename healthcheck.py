@@ -1,7 +1,7 @@
 """Container health probe: ``python healthcheck.py /readyz`` (default /healthz).
 
-Asks the app on 127.0.0.1 (at GUNICORN_BIND's port, default 8000) for the path with BASE_URL's host name as Host, since the app answers
-only to TRUSTED_HOSTS. Standard library only; exit status 0 when the answer is 200.
+Asks the app on 127.0.0.1 (at GUNICORN_BIND's port, default 8000) for the path with BASE_URL's host
+name as Host, since the app answers only to TRUSTED_HOSTS. Standard library only; exit status 0 when the answer is 200.
 """
 
 import os
