@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from test_stripe_webhooks are used as parameters)
 """Refunds in several parts, paid events that do not match, odd webhook input, closing with Stripe.
 
 The Stripe API is a local stub and webhooks are signed with the real secret (see
