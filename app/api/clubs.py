@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
@@ -25,12 +25,14 @@ from app.donations.fund import donated_total
 from app.donations.services import (
     DonationError,
     GatewayError,
+    KeyReused,
     create_donation,
     donation_bounds,
     start_donation_checkout,
 )
 from app.extensions import db
 from app.models import BookOffer, Club
+from app.payments.idempotency import KEY, KEY_RULE, is_valid_key
 from config import Config
 
 SLUG = re.compile(r"[a-z0-9-]{1,80}")
@@ -157,11 +159,14 @@ def donate(slug: str):
     message = fields.text("message", 500)
     anonymous = fields.boolean("anonymous")
     fields.check()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not is_valid_key(key):
+        raise ApiError(400, "Bad Request", f"Invalid Idempotency-Key: {KEY_RULE}.")
     try:
-        donation = create_donation(found, g.api_user, amount, message, anonymous)
-        checkout_url = start_donation_checkout(donation, g.api_user)
+        donation = create_donation(found, g.api_user, amount, message, anonymous, idempotency_key=key)
+        checkout_url = start_donation_checkout(donation, g.api_user) if donation.is_open else None
     except DonationError as exc:
-        if found.closed_at is not None:
+        if found.closed_at is not None or isinstance(exc, KeyReused):
             raise ApiError(409, "Conflict", str(exc)) from None
         raise invalid({"amount_cents": [str(exc)]}, str(exc)) from None
     except GatewayError:
@@ -295,7 +300,16 @@ describe(
         "summary": "Give money to a club: a pending donation and its payment page",
         "operationId": "donateToClub",
         "security": SECURED,
-        "parameters": [SLUG_PARAM],
+        "parameters": [
+            SLUG_PARAM,
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "One key per donation: a resend with it returns the first one's answer",
+                "schema": {"type": "string", "pattern": f"^{KEY.pattern}$"},
+            },
+        ],
         "requestBody": {
             "required": True,
             "content": json_content(

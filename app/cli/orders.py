@@ -1,5 +1,7 @@
 """``flask orders``: list, show and refund orders."""
 
+from decimal import Decimal, InvalidOperation
+
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -52,22 +54,42 @@ def show(order_id: int) -> None:
         click.echo(f"  {line.quantity} × {line.title} ({line.isbn13}) {money(line.total_cents, order.currency)}")
 
 
+def _cents(ctx, param, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        cents = Decimal(value) * 100
+    except InvalidOperation:
+        raise click.BadParameter("give an amount like 5 or 12.50") from None
+    if not cents.is_finite() or cents != cents.to_integral_value() or not 0 < cents < 2**31:
+        raise click.BadParameter("give a positive amount with at most two decimals") from None
+    return int(cents)
+
+
 @orders.command("refund")
 @click.argument("order_id", type=int)
-def refund(order_id: int) -> None:
-    """Refund what was paid for ORDER_ID (the gateway confirms it with an event)."""
+@click.option("--amount", callback=_cents, help="Refund only this much (e.g. 5.00); default: all that is left.")
+def refund(order_id: int, amount: int | None) -> None:
+    """Refund what was paid for ORDER_ID (the gateway confirms it; a fund purchase goes back to the fund)."""
     order = _order_or_fail(order_id)
     if order.paid_at is None:
         raise click.ClickException(f"order {order_id} was not paid ({order.status_label.lower()})")
     if order.status == OrderStatus.REFUNDED:
         raise click.ClickException(f"order {order_id} is already refunded")
+    left = order.total_cents - order.refunded_cents
+    if amount is not None and amount > left:
+        raise click.ClickException(f"only {money(left, order.currency)} is left to refund on order {order_id}")
     try:
-        reference = refund_order(order_id)
+        reference = refund_order(order_id, amount)
     except GatewayError as exc:
         raise click.ClickException(f"the gateway refused the refund: {exc}") from exc
     db.session.expire_all()
     order = _order_or_fail(order_id)
     record_admin_action(
-        "orders refund", f"order:{order_id}", refund=reference, amount_cents=order.total_cents, status=order.status
+        "orders refund",
+        f"order:{order_id}",
+        refund=reference,
+        amount_cents=left if amount is None else amount,
+        status=order.status,
     )
     click.echo(f"Refund {reference} requested for order #{order_id}; status now: {order.status_label}.")

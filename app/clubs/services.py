@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.catalogue.services import slugify
 from app.extensions import db
 from app.formatting import money
-from app.models import Club, Membership, MemberStatus, Role, User, Visibility
+from app.models import Club, Donation, DonationStatus, Membership, MemberStatus, Role, User, Visibility
 from app.models.base import utcnow
 from app.notifications.email import dispatch, record_email
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTIONS = 5
 # Slugs that name a page under /clubs/ rather than a club.
@@ -210,17 +214,38 @@ def transfer_ownership(club: Club, current_owner: User, membership_id: int) -> N
 
 
 def close_club(club: Club) -> None:
-    """Close the club; only with an empty fund (money given to it must be spent or returned)."""
+    """Close the club; only with no money in the fund (what was given must be spent or returned).
+
+    Donation checkouts still open are expired at the gateway, so nobody can pay them; a payment
+    that lands anyway is refunded (``app.donations.target``). A fund below zero (a refund after
+    the money was spent) holds nothing to strand, so it does not stop the closing.
+    """
     from app.donations.fund import fund_balance
+    from app.payments.gateway import GatewayError, get_gateway
 
     balance = fund_balance(club.id)
-    if balance != 0:
+    if balance > 0:
         raise ClubError(
             f"The club fund still holds {money(balance)}. Spend it on books for the club "
             "(or have donations refunded) before closing."
         )
     club.closed_at = utcnow()
-    db.session.commit()
+    gateway = get_gateway()
+    open_donations = db.session.scalars(
+        select(Donation).where(Donation.club_id == club.id, Donation.status.in_(DonationStatus.OPEN))
+    ).all()
+    sessions = []
+    for donation in open_donations:
+        if donation.checkout_session_id is None:
+            donation.status = DonationStatus.EXPIRED  # never sent to the gateway: nothing to pay
+        elif donation.gateway == gateway.name:
+            sessions.append(donation.checkout_session_id)
+    db.session.commit()  # closed first: a payment landing from now on sees the club closed
+    for session_id in sessions:
+        try:
+            gateway.expire(session_id)
+        except GatewayError as exc:
+            log.warning("closing club %s: could not expire checkout %s (%s)", club.id, session_id, exc)
 
 
 __all__ = ["ClubError", "Visibility"]

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from app.catalogue.isbn import InvalidISBN, normalise_isbn
 from app.extensions import db
 from app.models import Book, BookOffer
+from app.payments.idempotency import IdempotencyKeyField
 
 
 def _strip(value):
@@ -41,6 +42,7 @@ class DonationForm(FlaskForm):
         description="Up to 500 characters.",
     )
     anonymous = BooleanField("Give anonymously (the club will not see your name)")
+    idempotency_key = IdempotencyKeyField()
 
     def __init__(self, *args, bounds: tuple[int, int], **kwargs):
         super().__init__(*args, **kwargs)

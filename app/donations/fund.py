@@ -2,8 +2,10 @@
 
 Every change first bumps ``clubs.fund_version`` with an UPDATE: that write takes the club's row
 lock (PostgreSQL) or the database write lock (SQLite), so concurrent debits run one after the
-other and each sees the balance the previous one left. A debit the balance cannot cover is
-refused, so the ledger never goes below zero.
+other and each sees the balance the previous one left. A debit the club chooses (a purchase)
+that the balance cannot cover is refused. A refund is not a choice but a fact the gateway
+reports: its reversal is recorded in full even when the money was already spent, and the
+balance then goes below zero (the fund owes it; later donations make it up first).
 """
 
 from __future__ import annotations
@@ -37,20 +39,30 @@ def fund_balance(club_id: int) -> int:
     )
 
 
-def add_entry(club_id: int, kind: str, amount_cents: int, description: str, **refs) -> FundEntry | None:
+def add_entry(
+    club_id: int,
+    kind: str,
+    amount_cents: int,
+    description: str,
+    *,
+    refund_ref: str = "",
+    may_overdraw: bool = False,
+    **refs,
+) -> FundEntry | None:
     """Add one ledger line after ``lock_fund`` (caller's transaction; no commit).
 
-    Returns None if the same entry (kind and donation or order) exists already. Raises FundError
-    if the balance would go below zero.
+    Returns None if the same entry (kind, donation or order, and refund step ``refund_ref``)
+    exists already. Raises FundError if the balance would go below zero, unless
+    ``may_overdraw`` (a refund already made by the gateway must be recorded whatever is left).
     """
     ref_column = FundEntry.donation_id if "donation_id" in refs else FundEntry.order_id
     ref_value = refs.get("donation_id", refs.get("order_id"))
     if ref_value is not None and db.session.scalar(
-        select(FundEntry.id).where(FundEntry.kind == kind, ref_column == ref_value)
+        select(FundEntry.id).where(FundEntry.kind == kind, ref_column == ref_value, FundEntry.refund_ref == refund_ref)
     ):
         return None
     balance = fund_balance(club_id) + amount_cents
-    if balance < 0:
+    if balance < 0 and not may_overdraw:
         short = -balance
         raise FundError(f"The club fund is {short / 100:.2f} short for this.")
     entry = FundEntry(
@@ -59,6 +71,7 @@ def add_entry(club_id: int, kind: str, amount_cents: int, description: str, **re
         amount_cents=amount_cents,
         balance_after_cents=balance,
         description=description[:300],
+        refund_ref=refund_ref[:255],
         **refs,
     )
     db.session.add(entry)

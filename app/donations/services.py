@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from flask import current_app, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from app.donations.target import refusal_reason
 from app.extensions import db
 from app.models import Club, Donation, DonationStatus, User
 from app.payments.checkout import open_session, start_new_attempt_if_closed
@@ -18,6 +20,10 @@ from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_ga
 
 class DonationError(ValueError):
     """The donation cannot go ahead; the message says why."""
+
+
+class KeyReused(DonationError):
+    """An idempotency key already used for a different donation."""
 
 
 @dataclass
@@ -31,23 +37,66 @@ def donation_bounds() -> tuple[int, int]:
     return current_app.config["DONATION_MIN_CENTS"], current_app.config["DONATION_MAX_CENTS"]
 
 
-def create_donation(club: Club, donor: User, amount_cents: int, message: str = "", anonymous: bool = False) -> Donation:
-    """A pending donation within the configured bounds."""
+def _given_under(donor_id: int, idempotency_key: str) -> Donation | None:
+    return db.session.scalar(
+        select(Donation).where(Donation.user_id == donor_id, Donation.idempotency_key == idempotency_key)
+    )
+
+
+def _same_donation(donation: Donation, club_id: int, amount_cents: int, message: str, anonymous: bool) -> Donation:
+    if (donation.club_id, donation.amount_cents, donation.message, donation.anonymous) != (
+        club_id,
+        amount_cents,
+        message,
+        anonymous,
+    ):
+        raise KeyReused("This form was already sent with other details. Check them and send it again.")
+    return donation
+
+
+def create_donation(
+    club: Club,
+    donor: User,
+    amount_cents: int,
+    message: str = "",
+    anonymous: bool = False,
+    idempotency_key: str | None = None,
+) -> Donation:
+    """A pending donation within the configured bounds.
+
+    With an ``idempotency_key`` (one per rendered form, or the API's ``Idempotency-Key``), a
+    resend returns the donation the first send made, even when both arrive at once: the unique
+    key lets only one insert win. Reusing a key for a different donation raises KeyReused.
+    """
     low, high = donation_bounds()
+    message = message.strip()[:500]
+    club_id, donor_id = club.id, donor.id
+    if idempotency_key:
+        first = _given_under(donor_id, idempotency_key)
+        if first is not None:
+            return _same_donation(first, club_id, amount_cents, message, anonymous)
     if club.closed_at is not None:
         raise DonationError("This club is closed and no longer takes donations.")
     if not low <= amount_cents <= high:
         raise DonationError(f"Give between {low / 100:.2f} and {high / 100:.2f}.")
     donation = Donation(
-        club_id=club.id,
-        user_id=donor.id,
+        club_id=club_id,
+        user_id=donor_id,
         amount_cents=amount_cents,
-        message=message.strip()[:500],
+        message=message,
         anonymous=anonymous,
         gateway=get_gateway().name,
+        idempotency_key=idempotency_key or None,
     )
     db.session.add(donation)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        first = _given_under(donor_id, idempotency_key) if idempotency_key else None
+        if first is None:
+            raise
+        return _same_donation(first, club_id, amount_cents, message, anonymous)
     return donation
 
 
@@ -59,6 +108,8 @@ def start_donation_checkout(donation: Donation, donor: User) -> str:
     club = db.session.get(Club, donation.club_id)
     if club.closed_at is not None:  # a closed club's fund must stay empty (see close_club)
         raise DonationError("This club is closed and no longer takes donations.")
+    if refusal_reason(club, donor) is not None:  # banned since the donation was made
+        raise DonationError("You can no longer give to this club.")
     return open_session(
         donation,
         get_gateway(),
@@ -109,4 +160,4 @@ def donations_to_club(club: Club, limit: int | None = None) -> list[DonationRow]
     return [DonationRow(donation=d, donor_name=None if d.anonymous else name) for d, name in db.session.execute(query)]
 
 
-__all__ = ["DonationError", "GatewayError", "create_donation", "start_donation_checkout"]
+__all__ = ["DonationError", "GatewayError", "KeyReused", "create_donation", "start_donation_checkout"]

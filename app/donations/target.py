@@ -1,11 +1,17 @@
-"""What payment events do to a donation: credit the fund, thank the donor, tell the owner."""
+"""What payment events do to a donation: credit the fund, thank the donor, tell the owner.
+
+A payment that lands for a club that has closed, or from a donor who may no longer give to it
+(banned since), never reaches the fund: it is refunded through the gateway and the donor is
+told why.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.donations.fund import add_entry, fund_balance, lock_fund
+from app.donations.fund import add_entry, lock_fund
 from app.extensions import db
+from app.jobs import enqueue
 from app.models import Club, Donation, DonationStatus, FundEntry, User
 from app.models.base import utcnow
 from app.notifications.email import dispatch, record_email
@@ -16,6 +22,34 @@ from app.payments.fulfilment import AfterCommit, Target, register_target
 def _email(after: AfterCommit, **kwargs) -> None:
     message = record_email(**kwargs)
     after.append(lambda: dispatch(message))
+
+
+def refusal_reason(club: Club, donor: User | None) -> str | None:
+    """Why this club may not take this donor's money now (None when it may)."""
+    from app.clubs.permissions import standing_in
+
+    if club.closed_at is not None:
+        return "the club has closed"
+    if donor is None or donor.deleted_at is not None:
+        return "the donor's account was closed"
+    if not standing_in(club, donor).can("donate"):
+        return "you may no longer give to this club"
+    return None
+
+
+def refund_donation(donation_id: int) -> str:
+    """The refund job for a refused donation: pay back what is due (idempotent key per step)."""
+    from app.payments.gateway import get_gateway
+
+    donation = db.session.get(Donation, donation_id)
+    if donation is None or donation.payment_intent_id is None or donation.status != DonationStatus.REFUND_DUE:
+        return "nothing to refund"
+    amount = donation.amount_cents - donation.refunded_cents
+    if amount <= 0:
+        return "nothing to refund"
+    payment_intent_id, key = donation.payment_intent_id, f"refund-donation-{donation_id}-from-{donation.refunded_cents}"
+    db.session.rollback()  # no transaction held open while we wait for the gateway
+    return get_gateway().refund(payment_intent_id, amount, key)
 
 
 @register_target
@@ -34,6 +68,16 @@ class DonationTarget(Target):
     @property
     def is_paid(self) -> bool:
         return self.donation.paid_at is not None
+
+    def _credited(self) -> bool:
+        return (
+            db.session.scalar(
+                select(FundEntry.id).where(
+                    FundEntry.kind == FundEntry.DONATION, FundEntry.donation_id == self.donation.id
+                )
+            )
+            is not None
+        )
 
     @classmethod
     def find(cls, ref_id: int) -> DonationTarget | None:
@@ -70,7 +114,7 @@ class DonationTarget(Target):
     def payable(self) -> Donation:
         return self.donation
 
-    def _tell_donor(self, after: AfterCommit, key: str, template: str, subject: str) -> None:
+    def _tell_donor(self, after: AfterCommit, key: str, template: str, subject: str, **context) -> None:
         """Email the donor (unless their account is gone) about this donation, once under ``key``."""
         donor = db.session.get(User, self.donation.user_id)
         club = db.session.get(Club, self.donation.club_id)
@@ -84,6 +128,7 @@ class DonationTarget(Target):
                 user=donor,
                 club=club,
                 donation=self.donation,
+                **context,
             )
 
     def paid(self, session: dict, after: AfterCommit) -> str:
@@ -92,9 +137,13 @@ class DonationTarget(Target):
             return "already paid"
         donation.paid_at = utcnow()
         after.append(count_after_commit("donation", donation.amount_cents))
-        donation.status = DonationStatus.PAID
         donation.payment_intent_id = session.get("payment_intent")
         donation.checkout_session_id = session.get("id") or donation.checkout_session_id
+        club = db.session.get(Club, donation.club_id)
+        reason = refusal_reason(club, db.session.get(User, donation.user_id))
+        if reason:
+            return self._refuse(reason, after)
+        donation.status = DonationStatus.PAID
         lock_fund(donation.club_id)
         add_entry(
             donation.club_id,
@@ -125,6 +174,20 @@ class DonationTarget(Target):
             )
         return "donation paid"
 
+    def _refuse(self, reason: str, after: AfterCommit) -> str:
+        """A payment the club may not take: nothing enters the fund; refund it and tell the donor why."""
+        donation = self.donation
+        donation.status = DonationStatus.REFUND_DUE
+        self._tell_donor(
+            after,
+            f"donation-returned:{donation.id}",
+            "donation_returned",
+            "Your donation to {club} is being returned",
+            reason=reason,
+        )
+        after.append(lambda: enqueue(refund_donation, donation.id))
+        return f"donation paid; refused ({reason}), refund due"
+
     def failed(self, session: dict, after: AfterCommit) -> str:
         donation = self.donation
         if not self.is_open_for(session):
@@ -138,24 +201,30 @@ class DonationTarget(Target):
         )
         return "failed"
 
-    def refunded(self, amount_refunded: int, after: AfterCommit) -> str:
-        """Reverse the credit. If the fund was already spent, reverse what is left (never below zero)."""
+    def refunded(self, amount_refunded: int, after: AfterCommit, refund_ref: str) -> str:
+        """Reverse the newly refunded part of the credit, as one ledger line keyed by ``refund_ref``.
+
+        The whole step is reversed even if the fund was already spent (the balance goes below
+        zero: the club owes it). A refused donation never reached the fund: nothing to reverse.
+        """
         donation = self.donation
-        if amount_refunded <= donation.refunded_cents:
+        refunded = min(amount_refunded, donation.amount_cents)
+        if refunded <= donation.refunded_cents:
             return "refund already recorded"
-        newly = min(amount_refunded, donation.amount_cents) - donation.refunded_cents
-        donation.refunded_cents += newly
-        if donation.refunded_cents >= donation.amount_cents:
+        step = refunded - donation.refunded_cents
+        donation.refunded_cents = refunded
+        if refunded == donation.amount_cents:
             donation.status = DonationStatus.REFUNDED
         lock_fund(donation.club_id)
-        reversal = min(newly, fund_balance(donation.club_id))
-        if reversal > 0:  # min() above keeps the balance at zero or more
+        if self._credited():
             add_entry(
                 donation.club_id,
                 FundEntry.REVERSAL,
-                -reversal,
+                -step,
                 f"Refund of donation #{donation.id}",
                 donation_id=donation.id,
+                refund_ref=refund_ref,
+                may_overdraw=True,
             )
         self._tell_donor(
             after,

@@ -13,6 +13,7 @@ from app.donations import bp, fund, offers, services, shelf
 from app.donations.forms import DonationForm, OfferForm, WishlistAddForm
 from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_fragment
 from app.orders import services as order_services
+from app.payments.idempotency import new_key
 
 GATEWAY_DOWN = "We could not reach the payment service. Please try again in a minute."
 
@@ -34,16 +35,27 @@ def donate(slug: str):
     if form.validate_on_submit():
         try:
             donation = services.create_donation(
-                club, current_user, form.amount_cents, form.message.data or "", form.anonymous.data
+                club,
+                current_user,
+                form.amount_cents,
+                form.message.data or "",
+                form.anonymous.data,
+                idempotency_key=form.idempotency_key.data or None,
             )
         except services.DonationError as exc:
             error = str(exc)
+            if isinstance(exc, services.KeyReused):
+                form.idempotency_key.data = new_key()  # the corrected form is a new submission
         else:
             try:
                 return redirect_after_post(services.start_donation_checkout(donation, current_user))
+            except services.DonationError:  # a resent form whose donation is paid (or no longer payable)
+                return redirect_after_post(url_for("donations.show", donation_id=donation.id))
             except services.GatewayError:
                 flash("We could not reach the payment service. Your donation is saved: try paying again soon.", "error")
                 return redirect_after_post(url_for("donations.show", donation_id=donation.id))
+    if form.idempotency_key.errors:
+        error, form.idempotency_key.data = form.idempotency_key.errors[0], new_key()
     return render_page_or_fragment(
         "donations/donate.html",
         "donations/_donate_form.html",

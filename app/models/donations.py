@@ -15,6 +15,7 @@ class DonationStatus:
     PAID = "paid"
     FAILED = "failed"
     EXPIRED = "expired"
+    REFUND_DUE = "refund_due"  # paid after the club closed or the donor was banned: money goes back
     REFUNDED = "refunded"
     OPEN = (PENDING, PROCESSING)
     LABELS = {
@@ -23,6 +24,7 @@ class DonationStatus:
         PAID: "Received",
         FAILED: "Payment failed",
         EXPIRED: "Checkout expired",
+        REFUND_DUE: "Refund on its way",
         REFUNDED: "Refunded",
     }
 
@@ -32,6 +34,8 @@ class Donation(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         Index("ix_donations_club_status", "club_id", "status"),
+        # One donation per submitted form (or API Idempotency-Key), even under concurrent resends.
+        UniqueConstraint("user_id", "idempotency_key", name="uq_donations_user_idempotency_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +53,7 @@ class Donation(TimestampMixin, db.Model):
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
     refunded_cents: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def status_label(self) -> str:
@@ -62,13 +67,15 @@ class Donation(TimestampMixin, db.Model):
 class FundEntry(db.Model):
     """One line of a club's fund: credits positive, debits negative; the balance is their sum.
 
-    The unique keys make each donation credit, each reversal and each purchase debit happen once.
+    The unique keys make each donation credit and each purchase debit happen once, and each refund
+    step (a reversal of a donation, a refund of a fund purchase) once per ``refund_ref``: the
+    gateway event or refund request that moved the refunded amount.
     """
 
     __tablename__ = "fund_entries"
     __table_args__ = (
-        UniqueConstraint("kind", "donation_id", name="uq_fund_entries_kind_donation"),
-        UniqueConstraint("kind", "order_id", name="uq_fund_entries_kind_order"),
+        UniqueConstraint("kind", "donation_id", "refund_ref", name="uq_fund_entries_kind_donation_ref"),
+        UniqueConstraint("kind", "order_id", "refund_ref", name="uq_fund_entries_kind_order_ref"),
         CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
         Index("ix_fund_entries_club_created", "club_id", "created_at"),
     )
@@ -85,5 +92,7 @@ class FundEntry(db.Model):
     balance_after_cents: Mapped[int] = mapped_column(Integer, nullable=False)
     donation_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    # "" for credits and purchases; the refund step's event or request id for reversals and refunds.
+    refund_ref: Mapped[str] = mapped_column(String(255), default="", server_default="", nullable=False)
     description: Mapped[str] = mapped_column(String(300), default="", nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

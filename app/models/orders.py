@@ -46,7 +46,11 @@ class OrderStatus:
 
 class Order(TimestampMixin, db.Model):
     __tablename__ = "orders"
-    __table_args__ = (CheckConstraint("total_cents >= 0", name="total_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("total_cents >= 0", name="total_not_negative"),
+        # One order per submitted checkout form, even under concurrent resends.
+        UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_idempotency_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
@@ -65,6 +69,7 @@ class Order(TimestampMixin, db.Model):
     # Set when the books are bought for a club (a wishlist gift, or the owner buying for it):
     # once paid, they land on that club's shelf.
     club_id: Mapped[int | None] = mapped_column(ForeignKey("clubs.id"), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan", lazy="raise_on_sql"
@@ -114,5 +119,7 @@ class PaymentEvent(db.Model):
     amount_cents: Mapped[int | None] = mapped_column(Integer)
     # Set once the event has been applied to its order (refunds can arrive before the payment).
     applied: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # Why an unapplied event waits: a refund before its payment, or a payment that does not match.
+    parked_reason: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

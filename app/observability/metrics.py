@@ -7,7 +7,9 @@ What is measured
     unmatched paths share the ``unmatched`` endpoint. ``bookcommerce_http_errors_total{endpoint}``
     counts 5xx answers. ``bookcommerce_payments_confirmed_total`` / ``..._cents_total`` and
     ``bookcommerce_donations_confirmed_total`` / ``..._cents_total`` move once per payment
-    event applied, after its transaction commits. With ``REDIS_URL`` set, each scrape also reads
+    event applied, after its transaction commits. ``bookcommerce_payment_mismatches_total{kind}``
+    counts paid events parked because their amount or currency is not what was asked. With
+    ``REDIS_URL`` set, each scrape also reads
     ``bookcommerce_rq_queue_depth{queue}``, ``bookcommerce_rq_failed_jobs{queue}`` and
     ``bookcommerce_rq_up`` from Redis (a custom collector; nothing is stored in between).
 
@@ -62,6 +64,9 @@ DONATIONS = Counter("bookcommerce_donations_confirmed", "Donations confirmed by 
 DONATION_CENTS = Counter("bookcommerce_donations_confirmed_cents", "Cents of donations confirmed")
 
 CONFIRMED = {"payment": (PAYMENTS, PAYMENT_CENTS), "donation": (DONATIONS, DONATION_CENTS)}
+MISMATCHES = Counter(
+    "bookcommerce_payment_mismatches", "Paid events parked: amount or currency not what was asked", ["kind"]
+)
 
 bp = Blueprint("observability", __name__)
 
@@ -78,6 +83,11 @@ def count_after_commit(kind: str, cents: int) -> Callable[[], None]:
         amount.inc(cents)
 
     return count_it
+
+
+def count_mismatch_after_commit(kind: str) -> Callable[[], None]:
+    """The after-commit action counting one parked payment of an ``order`` or ``donation``."""
+    return lambda: MISMATCHES.labels(kind=kind).inc()
 
 
 class QueueCollector:

@@ -15,6 +15,8 @@ from app.notifications.email import dispatch, record_email
 from app.observability.metrics import count_after_commit
 from app.payments.fulfilment import AfterCommit, Target, register_target
 
+FUND_GATEWAY = "fund"  # orders paid from a club fund (app.donations.shelf.buy_from_fund)
+
 
 def take_stock(order: Order) -> bool:
     """Decrement stock for every line, all or nothing; never below zero, safe under concurrency.
@@ -57,19 +59,45 @@ def _email(order: Order, template: str, subject: str, key: str, after: AfterComm
     after.append(lambda: dispatch(message))
 
 
-def refund_order(order_id: int) -> str:
-    """The refund job: ask the gateway to pay back what is due on an order (idempotent key)."""
+def refund_order(order_id: int, amount_cents: int | None = None) -> str:
+    """The refund job: pay back ``amount_cents`` (default: all that is left) of a paid order.
+
+    A card payment is refunded through the gateway, whose event records it; a purchase from a
+    club fund goes back to the fund at once. The step's key names the order and the amount
+    refunded before it, so a retried job repeats the same step, never a second one.
+    """
     from app.payments.gateway import get_gateway
 
     order = db.session.get(Order, order_id)
-    if order is None or order.payment_intent_id is None or order.status == OrderStatus.REFUNDED:
+    if order is None or order.paid_at is None or order.status == OrderStatus.REFUNDED:
         return "nothing to refund"
-    amount = order.total_cents - order.refunded_cents
-    payment_intent_id = order.payment_intent_id
+    left = order.total_cents - order.refunded_cents
+    amount = left if amount_cents is None else min(amount_cents, left)
     if amount <= 0:
         return "nothing to refund"
+    refunded_before = order.refunded_cents
+    key = f"refund-order-{order_id}-from-{refunded_before}-{amount}"
+    if order.gateway == FUND_GATEWAY:
+        return _refund_to_fund(order_id, refunded_before, amount, key)
+    payment_intent_id = order.payment_intent_id
+    if payment_intent_id is None:
+        return "nothing to refund"
     db.session.rollback()  # no transaction held open while we wait for the gateway
-    return get_gateway().refund(payment_intent_id, amount, f"refund-order-{order_id}")
+    return get_gateway().refund(payment_intent_id, amount, key)
+
+
+def _refund_to_fund(order_id: int, refunded_before: int, amount: int, key: str) -> str:
+    """Give a fund purchase's money back to the club fund, once per step ``key``."""
+    target = OrderTarget.find(order_id)
+    if target.order.refunded_cents != refunded_before:  # this step ran already (a retried job)
+        db.session.rollback()
+        return key
+    after: AfterCommit = []
+    target.refunded(refunded_before + amount, after, key)
+    db.session.commit()
+    for action in after:
+        action()
+    return key
 
 
 @register_target
@@ -189,11 +217,27 @@ class OrderTarget(Target):
         )
         return "failed"
 
-    def refunded(self, amount_refunded: int, after: AfterCommit) -> str:
+    def refunded(self, amount_refunded: int, after: AfterCommit, refund_ref: str) -> str:
+        """Record the refund up to the cumulative amount; a fund purchase's step goes back to the fund."""
         order = self.order
-        if amount_refunded <= order.refunded_cents:
+        refunded = min(amount_refunded, order.total_cents)
+        if refunded <= order.refunded_cents:
             return "refund already recorded"
-        order.refunded_cents = min(amount_refunded, order.total_cents)
+        step = refunded - order.refunded_cents
+        order.refunded_cents = refunded
+        if order.gateway == FUND_GATEWAY and order.club_id is not None:
+            from app.donations.fund import add_entry, lock_fund
+            from app.models import FundEntry
+
+            lock_fund(order.club_id)
+            add_entry(
+                order.club_id,
+                FundEntry.PURCHASE_REFUND,
+                step,
+                f"Refund of books for the shelf (order #{order.id})",
+                order_id=order.id,
+                refund_ref=refund_ref,
+            )
         if order.refunded_cents >= order.total_cents:
             order.status = OrderStatus.REFUNDED
             order.closed_at = utcnow()

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import url_for
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -21,8 +22,21 @@ class OrderError(ValueError):
     """The order cannot go ahead; the message says why."""
 
 
-def create_order_from_cart(user: User) -> Order:
-    """Snapshot the reader's cart into a pending order (or reuse an identical open one)."""
+def _ordered_under(user_id: int, idempotency_key: str) -> Order | None:
+    return db.session.scalar(select(Order).where(Order.user_id == user_id, Order.idempotency_key == idempotency_key))
+
+
+def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Order:
+    """Snapshot the reader's cart into a pending order (or reuse an identical open one).
+
+    With an ``idempotency_key`` (one per rendered checkout form), a resend returns the order the
+    first send made, whatever happened since; the unique key holds even for sends at the same moment.
+    """
+    user_id = user.id
+    if idempotency_key:
+        first = _ordered_under(user_id, idempotency_key)
+        if first is not None:
+            return first
     if not user.is_verified:
         raise OrderError("Please confirm your email address before you check out.")
     items = db.session.execute(
@@ -52,10 +66,11 @@ def create_order_from_cart(user: User) -> Order:
             return recent
 
     order = Order(
-        user_id=user.id,
+        user_id=user_id,
         status=OrderStatus.PENDING,
         gateway=get_gateway().name,
         total_cents=sum(item.quantity * book.price_cents for item, book in items),
+        idempotency_key=idempotency_key or None,
     )
     order.lines = [
         OrderLine(
@@ -68,7 +83,14 @@ def create_order_from_cart(user: User) -> Order:
         for item, book in items
     ]
     db.session.add(order)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        first = _ordered_under(user_id, idempotency_key) if idempotency_key else None
+        if first is None:
+            raise
+        return first
     return order
 
 

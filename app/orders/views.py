@@ -7,16 +7,20 @@ from app.accounts.forms import ConfirmForm
 from app.cart.services import current_cart
 from app.htmx import is_partial, redirect_after_post
 from app.orders import bp, services
+from app.orders.forms import CheckoutForm
+from app.payments.idempotency import new_key
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
 @login_required
 def checkout():
-    form = ConfirmForm()
+    form = CheckoutForm()
     error = None
     if form.validate_on_submit():
         try:
-            order = services.create_order_from_cart(current_user)
+            order = services.create_order_from_cart(current_user, form.idempotency_key.data or None)
+            if not order.is_open:  # a resent form whose order is already paid (or closed)
+                return redirect_after_post(url_for("orders.show", order_id=order.id))
             url = services.start_checkout(order, current_user)
         except services.OrderError as exc:
             error = str(exc)
@@ -25,6 +29,8 @@ def checkout():
             return redirect_after_post(url_for("orders.show", order_id=order.id))
         else:
             return redirect_after_post(url)
+    if form.idempotency_key.errors:
+        error, form.idempotency_key.data = form.idempotency_key.errors[0], new_key()
     return render_template("orders/checkout.html", cart=current_cart(), form=form, error=error), 422 if error else 200
 
 

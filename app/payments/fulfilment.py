@@ -2,12 +2,19 @@
 
 Every event is stored under its gateway event id (unique), in the same transaction as its
 effect, so a duplicate changes nothing. Refunds that arrive before the payment they undo are
-parked and applied when the payment lands. Emails and follow-up jobs run after the commit.
+parked and applied when the payment lands. A payment whose amount or currency is not what was
+asked is parked too (never applied; logged and counted for someone to look at). Emails and
+follow-up jobs run after the commit.
+
+A refund event carries the cumulative amount refunded so far (Stripe's ``charge.refunded``), and
+events may come twice or out of order: each target turns the cumulative amount into the step not
+yet recorded, keyed by the event id, so the steps always add up to what was refunded.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +23,14 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import PaymentEvent
+from app.observability.metrics import count_mismatch_after_commit
 
 log = logging.getLogger(__name__)
+
+MAX_ID = 2**31 - 1  # our ids are 32-bit integers: anything larger names nothing we have
+MAX_CENTS = 2**31 - 1
+REFERENCE = re.compile(r"([a-z]+):([0-9]{1,10})")
+REFUND_BEFORE_PAYMENT = "refund before its payment"
 
 SESSION_EVENTS = {
     "checkout.session.completed",
@@ -29,6 +42,10 @@ REFUND_EVENTS = {"charge.refunded"}
 
 # Things to do once the transaction has committed (send emails, enqueue refunds).
 AfterCommit = list[Callable[[], Any]]
+
+
+class MalformedEvent(ValueError):
+    """An authentic event whose fields are not the types the gateway documents."""
 
 
 class Target:
@@ -76,7 +93,17 @@ class Target:
         self.payable.status = "expired"
         return "expired"
 
-    def refunded(self, amount_refunded: int, after: AfterCommit) -> str: ...
+    def refunded(self, amount_refunded: int, after: AfterCommit, refund_ref: str) -> str:
+        """Record the refund up to the cumulative ``amount_refunded``; the new step is keyed by ``refund_ref``."""
+        ...
+
+    def mismatch(self, session: dict) -> str | None:
+        """Why a paid session does not pay for this (amount or currency), or None when it does."""
+        summary = self.summary
+        amount, currency = session.get("amount_total"), session.get("currency")
+        if amount == summary["amount_cents"] and str(currency or "").lower() == summary["currency"].lower():
+            return None
+        return f"paid {amount} {currency}, expected {summary['amount_cents']} {summary['currency']}"
 
 
 TARGETS: dict[str, type[Target]] = {}
@@ -88,11 +115,50 @@ def register_target(cls: type[Target]) -> type[Target]:
 
 
 def _target_for_reference(reference: str | None) -> Target | None:
-    if not reference or ":" not in reference:
+    """The order or donation a reference names; None for anything that names nothing we have."""
+    match = REFERENCE.fullmatch(reference) if isinstance(reference, str) else None
+    if match is None or int(match[2]) > MAX_ID:
         return None
-    kind, _, ref_id = reference.partition(":")
-    cls = TARGETS.get(kind)
-    return cls.find(int(ref_id)) if cls and ref_id.isdigit() else None
+    cls = TARGETS.get(match[1])
+    return cls.find(int(match[2])) if cls else None
+
+
+def _text(obj: dict, key: str, required: bool = False) -> None:
+    value = obj.get(key)
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or not 0 < len(value) <= 255:
+        raise MalformedEvent(f"{key} is not an id")
+
+
+def _cents(obj: dict, key: str) -> None:
+    value = obj.get(key)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CENTS:
+        raise MalformedEvent(f"{key} is not an amount in cents")
+
+
+def check_event(event: dict) -> None:
+    """Raise MalformedEvent unless the fields we use have the documented types and sizes."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("the event is not an object")
+    _text(event, "id", required=True)
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise MalformedEvent("data.object is not an object")
+    _text(obj, "payment_intent")
+    if event.get("type") in REFUND_EVENTS:
+        _cents(obj, "amount_refunded")
+        return
+    _text(obj, "id")
+    _cents(obj, "amount_total")
+    for key in ("client_reference_id", "currency", "payment_status"):
+        if obj.get(key) is not None and not isinstance(obj[key], str):
+            raise MalformedEvent(f"{key} is not text")
+    if obj.get("metadata") is not None and not isinstance(obj["metadata"], dict):
+        raise MalformedEvent("metadata is not an object")
 
 
 def _target_for_payment_intent(payment_intent_id: str | None) -> Target | None:
@@ -115,11 +181,15 @@ def target_for_session(session_id: str) -> Target | None:
 
 
 def handle_event(gateway: str, event: dict) -> str:
-    """Apply one gateway event; returns what happened (for the webhook's answer and the logs)."""
-    event_type = event.get("type", "")
-    obj = (event.get("data") or {}).get("object") or {}
-    if event_type not in SESSION_EVENTS | REFUND_EVENTS or not event.get("id"):
+    """Apply one gateway event; returns what happened (for the webhook's answer and the logs).
+
+    Raises MalformedEvent (nothing stored) for an event of a handled type with ill-typed fields.
+    """
+    event_type = event.get("type", "") if isinstance(event, dict) else ""
+    if not isinstance(event_type, str) or event_type not in SESSION_EVENTS | REFUND_EVENTS or not event.get("id"):
         return "ignored"
+    check_event(event)
+    obj = event["data"]["object"]
     record = PaymentEvent(
         gateway=gateway,
         event_id=str(event["id"]),
@@ -140,9 +210,10 @@ def handle_event(gateway: str, event: dict) -> str:
         target = _target_for_payment_intent(record.payment_intent_id)
         if target is None or not target.is_paid:
             # The payment has not landed yet: park the refund; it is applied when it does.
+            record.parked_reason = REFUND_BEFORE_PAYMENT
             db.session.commit()
             return "parked"
-        result = target.refunded(int(obj.get("amount_refunded") or 0), after)
+        result = target.refunded(obj.get("amount_refunded") or 0, after, record.event_id)
     else:
         reference = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("reference")
         target = _target_for_reference(reference)
@@ -150,12 +221,20 @@ def handle_event(gateway: str, event: dict) -> str:
             db.session.commit()
             log.warning("payment event %s names no known reference %r", record.event_id, reference)
             return "unknown reference"
-        if event_type == "checkout.session.completed" and obj.get("payment_status") not in (
-            "paid",
-            "no_payment_required",
-        ):
+        pays = event_type == "checkout.session.async_payment_succeeded" or (
+            event_type == "checkout.session.completed" and obj.get("payment_status") in ("paid", "no_payment_required")
+        )
+        mismatch = target.mismatch(obj) if pays else None
+        if mismatch:
+            # Never apply a payment that is not what was asked: park it for someone to look at.
+            record.parked_reason = f"amount mismatch: {mismatch}"[:200]
+            db.session.commit()
+            log.error("payment event %s for %s parked: %s", record.event_id, reference, mismatch)
+            count_mismatch_after_commit(target.kind)()
+            return "parked: amount mismatch"
+        if event_type == "checkout.session.completed" and not pays:
             result = target.processing(obj)
-        elif event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        elif pays:
             result = target.paid(obj, after)
             result += apply_parked_refunds(target, after)
         elif event_type == "checkout.session.async_payment_failed":
@@ -183,8 +262,10 @@ def apply_parked_refunds(target: Target, after: AfterCommit) -> str:
     ).all()
     if not parked:
         return ""
-    amount = max(event.amount_cents or 0 for event in parked)
+    # The amounts are cumulative: the largest says how much is refunded in all.
+    largest = max(parked, key=lambda event: (event.amount_cents or 0, event.id))
     for event in parked:
         event.applied = True
+        event.parked_reason = None
         event.order_id = getattr(target, "order_id", None)
-    return "; " + target.refunded(amount, after)
+    return "; " + target.refunded(largest.amount_cents or 0, after, largest.event_id)

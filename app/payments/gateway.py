@@ -53,6 +53,10 @@ class Gateway(Protocol):
 
     def refund(self, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str: ...
 
+    def expire(self, session_id: str) -> None:
+        """Close an open checkout session so it can no longer be paid. Raises GatewayError."""
+        ...
+
     def parse_webhook(self, payload: bytes, signature: str | None) -> dict: ...
 
 

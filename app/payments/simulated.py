@@ -48,11 +48,23 @@ class SimulatedGateway:
         )
         return refund_id
 
+    def expire(self, session_id: str) -> None:
+        """Close the local payment page, as Stripe's expire does (with the event Stripe sends)."""
+        from app.payments.fulfilment import handle_event, target_for_session
+
+        target = target_for_session(session_id)
+        if target is None:
+            return
+        event = simulated_event("checkout.session.expired", session_id, target.summary["reference"], 0, False)
+        handle_event(self.name, event)
+
     def parse_webhook(self, payload: bytes, signature: str | None) -> dict:
         raise WebhookError("the simulated gateway has no webhooks")
 
 
-def simulated_event(event_type: str, session_id: str, reference: str, amount_cents: int, paid: bool) -> dict:
+def simulated_event(
+    event_type: str, session_id: str, reference: str, amount_cents: int, paid: bool, currency: str = "usd"
+) -> dict:
     """The event Stripe would send for a Checkout Session, with a fresh event id."""
     return {
         "id": f"evt_sim_{uuid.uuid4().hex[:24]}",
@@ -66,6 +78,7 @@ def simulated_event(event_type: str, session_id: str, reference: str, amount_cen
                 "payment_status": "paid" if paid else "unpaid",
                 "payment_intent": f"pi_sim_{session_id[7:]}",
                 "amount_total": amount_cents,
+                "currency": currency,
             }
         },
     }

@@ -74,6 +74,17 @@ class StripeGateway:
             raise GatewayError(f"Stripe refused or did not answer: {type(exc).__name__}") from exc
         return refund.id
 
+    def expire(self, session_id: str) -> None:
+        """Expire an open Checkout Session: nobody can pay it any more (Stripe sends ``.expired``)."""
+        try:
+            self.client.v1.checkout.sessions.expire(session_id)
+        except stripe.InvalidRequestError as exc:
+            # Already complete or expired: nothing left to close (a payment that landed is refunded).
+            if exc.http_status != 400:
+                raise GatewayError(f"Stripe refused to expire the session: {type(exc).__name__}") from exc
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe refused or did not answer: {type(exc).__name__}") from exc
+
     def parse_webhook(self, payload: bytes, signature: str | None) -> dict:
         """Verify the ``Stripe-Signature`` header over the raw body and return the event as a dict."""
         if not self.webhook_secret:

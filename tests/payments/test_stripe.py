@@ -604,7 +604,7 @@ def test_paying_for_sold_out_books_refunds_through_stripe(stripe_app, buyer, htt
     assert the_order(stripe_app).status == OrderStatus.REFUND_DUE
     assert stock_of(stripe_app, book_id) == 1
     [request] = [request for request, _ in httpserver.log if request.path == "/v1/refunds"]
-    assert request.headers["Idempotency-Key"] == f"refund-order-{order.id}"
+    assert request.headers["Idempotency-Key"] == f"refund-order-{order.id}-from-0-{order.total_cents}"
     assert parse_qs(request.get_data(as_text=True)) == {
         "payment_intent": ["pi_1"],
         "amount": [str(order.total_cents)],

@@ -1,0 +1,168 @@
+"""Resent donate and checkout forms: one donation, one order, the same answer; also at the same moment.
+
+The concurrent tests run on whichever database the suite uses (more threads on PostgreSQL, where
+the unique key's wait-then-conflict is the point; a few on SQLite, whose writers queue).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from app import create_app
+from app.clubs.services import create_club
+from app.donations.services import create_donation, start_donation_checkout
+from app.extensions import db
+from app.models import Book, CartItem, Club, Donation, Order, User
+from app.orders.services import create_order_from_cart, start_checkout
+from tests.conftest import database_is_postgres, make_config
+from tests.donations import count, open_club, reader
+from tests.factories import isbn_for, make_books
+from tests.helpers import make_user
+
+DONOR = "donor@example.com"
+KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture
+def slug(app):
+    return open_club(app)
+
+
+@pytest.fixture
+def donor(app, slug):
+    return reader(app, DONOR, "Dora Donor")
+
+
+def form_key(page: str) -> str:
+    found = KEY.search(page)
+    assert found, "the form carries no one-time key"
+    return found[1]
+
+
+def test_the_same_donate_form_sent_twice_makes_one_donation(app, donor, slug):
+    key = form_key(donor.get(f"/clubs/{slug}/donate").get_data(as_text=True))
+    assert key != form_key(donor.get(f"/clubs/{slug}/donate").get_data(as_text=True))  # one per rendering
+
+    data = {"amount": "25", "message": "Twice", "idempotency_key": key}
+    first = donor.post(f"/clubs/{slug}/donate", data=data)
+    second = donor.post(f"/clubs/{slug}/donate", data=data)
+
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert count(app, Donation.id) == 1
+
+
+def test_a_key_reused_with_another_amount_is_refused_in_place(app, donor, slug):
+    key = form_key(donor.get(f"/clubs/{slug}/donate").get_data(as_text=True))
+    donor.post(f"/clubs/{slug}/donate", data={"amount": "25", "idempotency_key": key})
+    again = donor.post(f"/clubs/{slug}/donate", data={"amount": "40", "idempotency_key": key})
+    page = again.get_data(as_text=True)
+    assert again.status_code == 422
+    assert "This form was already sent with other details" in page
+    assert form_key(page) != key  # the corrected form is a new submission
+    assert count(app, Donation.id) == 1
+
+
+def test_the_api_takes_an_idempotency_key_header(app, client, slug):
+    with app.app_context():
+        make_user(email="api@example.com")
+    tokens = client.post("/api/v1/auth/token", json={"email": "api@example.com", "password": "correct horse battery"})
+    headers = {"Authorization": f"Bearer {tokens.get_json()['access_token']}", "Idempotency-Key": "mobile-tap-0001"}
+    url = f"/api/v1/clubs/{slug}/donations"
+    first = client.post(url, json={"amount_cents": 2500}, headers=headers)
+    second = client.post(url, json={"amount_cents": 2500}, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.get_json() == second.get_json()
+    assert count(app, Donation.id) == 1
+    other = client.post(url, json={"amount_cents": 900}, headers=headers)
+    assert other.status_code == 409 and "already sent" in other.get_json()["detail"]
+    bad = client.post(url, json={"amount_cents": 2500}, headers={**headers, "Idempotency-Key": "x\u00e9"})
+    assert bad.status_code == 400
+
+
+def test_the_same_checkout_form_sent_twice_makes_one_order(app, client):
+    with app.app_context():
+        user = make_user(email="buyer@example.com")
+        [book] = make_books([{"title": "Once", "isbn": isbn_for(77), "price": "12.00", "stock": 5}])
+        db.session.add(CartItem(user_id=user.id, book_id=book.id, quantity=1))
+        db.session.commit()
+    client.post("/auth/login", data={"email": "buyer@example.com", "password": "correct horse battery"})
+    key = form_key(client.get("/checkout").get_data(as_text=True))
+    first = client.post("/checkout", data={"idempotency_key": key})
+    second = client.post("/checkout", data={"idempotency_key": key})
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert count(app, Order.id) == 1
+
+
+def _busy_app(app, base_settings, threads):
+    return create_app(
+        make_config(**base_settings, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": threads + 2, "pool_pre_ping": True})
+    )
+
+
+def _all_at_once(threads: int, work) -> tuple[list, list]:
+    barrier = threading.Barrier(threads)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=30)
+            results.append(work())
+        except Exception as exc:  # surfaced by the assertions
+            errors.append(repr(exc))
+
+    pool = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(timeout=120)
+    return results, errors
+
+
+def test_concurrent_resends_of_one_donate_form_make_one_donation(app, base_settings, inbox):
+    threads = 40 if database_is_postgres(app) else 8
+    busy = _busy_app(app, base_settings, threads)
+    with busy.app_context():
+        owner = make_user(email="owner@example.com")
+        club_id = create_club(owner, name="Burst Club", city="Lisbon", country="Portugal", visibility="public").id
+        donor_id = make_user(email=DONOR).id
+
+    def donate():
+        with busy.test_request_context():
+            club, donor = db.session.get(Club, club_id), db.session.get(User, donor_id)
+            donation = create_donation(club, donor, 2500, "burst", idempotency_key="form-key-burst-1")
+            return donation.id, start_donation_checkout(donation, donor)
+
+    results, errors = _all_at_once(threads, donate)
+    assert errors == []
+    assert len(results) == threads and len(set(results)) == 1  # same donation, same payment page
+    with busy.app_context():
+        assert db.session.scalar(select(func.count(Donation.id))) == 1
+
+
+def test_concurrent_resends_of_one_checkout_form_make_one_order(app, base_settings, inbox):
+    threads = 40 if database_is_postgres(app) else 8
+    busy = _busy_app(app, base_settings, threads)
+    with busy.app_context():
+        buyer_id = make_user(email="buyer@example.com").id
+        books = make_books([{"title": "Burst", "isbn": isbn_for(78), "price": "9.00", "stock": 50}])
+        db.session.add(CartItem(user_id=buyer_id, book_id=books[0].id, quantity=2))
+        db.session.commit()
+
+    def checkout():
+        with busy.test_request_context():
+            buyer = db.session.get(User, buyer_id)
+            order = create_order_from_cart(buyer, "checkout-key-burst-1")
+            return order.id, start_checkout(order, buyer)
+
+    results, errors = _all_at_once(threads, checkout)
+    assert errors == []
+    assert len(results) == threads and len(set(results)) == 1
+    with busy.app_context():
+        assert db.session.scalar(select(func.count(Order.id))) == 1
+        assert db.session.scalar(select(Book.stock)) == 50  # nothing paid yet
