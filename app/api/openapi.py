@@ -162,7 +162,7 @@ describe(
                     }
                 ),
             },
-            **problems(401),
+            **problems(400, 401, 422),
         },
     },
 )

@@ -287,3 +287,41 @@ def test_cookies_never_authorise_api_calls(app, client, reader):
         url = API + re.sub(r"\{[^}]+\}", "1", path)  # any value: the token is checked first
         response = client.open(url, method=method.upper(), json={})
         assert response.status_code == 401, f"{method.upper()} {path}: {response.status_code}"
+
+
+# ---- Revocation ends access tokens at once, and odd tokens are refused cleanly -----------------
+
+
+def test_log_out_ends_the_access_token_of_that_family_at_once(client, reader, sign_in):
+    phone, tablet = sign_in(), sign_in()
+    assert the_access_works(client, phone["access_token"])
+    assert client.post(f"{API}/auth/logout", json={"refresh_token": phone["refresh_token"]}).status_code == 204
+    assert_problem(web_session(client, phone["access_token"]), 401, "revoked")
+    # The other device's family is not touched.
+    assert the_access_works(client, tablet["access_token"])
+
+
+def test_reuse_detection_ends_every_access_token_of_the_family_at_once(client, reader, sign_in):
+    phone, tablet = sign_in(), sign_in()
+    rotated = refresh(client, phone["refresh_token"]).get_json()
+    assert the_access_works(client, rotated["access_token"])
+    # The used refresh token comes back (a thief replaying it): the whole family ends.
+    assert_problem(refresh(client, phone["refresh_token"]), 401, "already used")
+    for access in (phone["access_token"], rotated["access_token"]):
+        assert_problem(web_session(client, access), 401, "revoked")
+    assert the_access_works(client, tablet["access_token"])
+
+
+@pytest.mark.parametrize(
+    "sub", [None, "abc", "", "-1", "0", "1.5", "99999999999999999999", "١٢"], ids=lambda s: repr(s)
+)
+def test_a_signed_access_token_without_a_usable_sub_is_refused_with_401(app, client, reader, sign_in, sub):
+    real = jwt.decode(sign_in()["access_token"], options={"verify_signature": False})
+    claims = {key: value for key, value in real.items() if key != "sub"}
+    if sub is not None:
+        claims["sub"] = sub
+    with app.app_context():
+        token = tokens.sign_claims(claims)
+    response = web_session(client, token)
+    assert_problem(response, 401, "not valid")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
