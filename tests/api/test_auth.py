@@ -57,7 +57,7 @@ def test_sign_in_gives_a_token_pair(app, client, reader):
     response = client.post(f"{API}/auth/token", json={"email": "Reader@Example.com ", "password": PASSWORD})
     assert response.status_code == 200 and response.mimetype == "application/json"
     pair = response.get_json()
-    assert set(pair) == {"access_token", "token_type", "expires_in", "refresh_token"}
+    assert set(pair) == {"access_token", "token_type", "expires_in", "refresh_token", "device_token"}
     assert pair["token_type"] == "Bearer" and pair["expires_in"] == app.config["API_ACCESS_TOKEN_SECONDS"]
     claims = jwt.decode(
         pair["access_token"], app.config["SECRET_KEY"], algorithms=["HS256"], audience="bookcommerce-api"
@@ -325,3 +325,34 @@ def test_a_signed_access_token_without_a_usable_sub_is_refused_with_401(app, cli
     response = web_session(client, token)
     assert_problem(response, 401, "not valid")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+# ---- Guessers cannot lock the owner's app out ----------------------------------------------------
+
+
+def test_the_app_that_signed_in_before_signs_in_while_a_guesser_is_locked_out(app, client, reader, sign_in):
+    device_token = sign_in()["device_token"]
+    attacker = app.test_client()
+    guess = {"environ_base": {"REMOTE_ADDR": "203.0.113.66"}}
+    for _ in range(5):
+        assert (
+            attacker.post(f"{API}/auth/token", json={"email": reader, "password": "guess"}, **guess).status_code == 401
+        )
+    assert_problem(attacker.post(f"{API}/auth/token", json={"email": reader, "password": PASSWORD}, **guess), 429)
+
+    # The owner's app sends the token from its last sign-in: the right password gets through.
+    again = client.post(f"{API}/auth/token", json={"email": reader, "password": PASSWORD, "device_token": device_token})
+    assert again.status_code == 200 and the_access_works(client, again.get_json()["access_token"])
+    # Without it (or with a made-up one) the account's budget still applies.
+    assert_problem(client.post(f"{API}/auth/token", json={"email": reader, "password": PASSWORD}), 429)
+    made_up = {"email": reader, "password": PASSWORD, "device_token": device_token[:-3] + "xyz"}
+    assert_problem(client.post(f"{API}/auth/token", json=made_up), 429)
+
+
+def test_a_known_app_has_its_own_guessing_budget(app, client, reader, sign_in):
+    device_token = sign_in()["device_token"]
+    for _ in range(5):
+        wrong = {"email": reader, "password": "guess", "device_token": device_token}
+        assert client.post(f"{API}/auth/token", json=wrong).status_code == 401
+    right = {"email": reader, "password": PASSWORD, "device_token": device_token}
+    assert_problem(client.post(f"{API}/auth/token", json=right), 429)
