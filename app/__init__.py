@@ -34,6 +34,7 @@ def create_app(config: type[Config] | str | None = None) -> Flask:
 
     configure_logging(app)
     register_extensions(app)
+    register_input_checks(app)  # before the blueprints: their <int:...> routes use the bounded converter
     register_blueprints(app)
     register_security(app)  # after the blueprints: it rate-limits some of their views
     register_errorhandlers(app)
@@ -73,6 +74,14 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     limiter.init_app(app)
     configure_login(app)
+
+
+def register_input_checks(app: Flask) -> None:
+    from app.ids import register_id_converter
+    from app.request_checks import register_request_checks
+
+    register_id_converter(app)
+    register_request_checks(app)
 
 
 def register_blueprints(app: Flask) -> None:

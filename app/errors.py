@@ -23,6 +23,15 @@ FRIENDLY = {
 }
 
 
+class BadInput(HTTPException):
+    """A 400 or 422 whose message says exactly what to fix: shown as it is, with a field map under /api/."""
+
+    def __init__(self, status: int, detail: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(description=detail)
+        self.code = status
+        self.errors = errors
+
+
 def wants_problem_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -38,12 +47,16 @@ def problem(status: int, title: str, detail: str, **extra):
 def handle_http_error(exc: HTTPException):
     status = exc.code or 500
     detail = FRIENDLY.get(status, exc.description)
-    if isinstance(exc, CSRFError):
+    extra = {}
+    if isinstance(exc, BadInput):
+        detail = exc.description
+        extra = {"errors": exc.errors} if exc.errors else {}
+    elif isinstance(exc, CSRFError):
         detail = "This form has expired. Reload the page and try again; nothing was saved."
     elif status == 429:
         detail = f"Too many attempts ({exc.description}). Please wait a little and try again."
     if wants_problem_json():
-        response = problem(status, exc.name, detail)
+        response = problem(status, exc.name, detail, **extra)
     else:
         template = f"errors/{status}.html" if status in PAGES else "errors/generic.html"
         response = make_response(render_template(template, status=status, title=exc.name, detail=detail), status)

@@ -4,7 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
-from app.accounts import bp, services
+from app.accounts import bp, known_devices, services
 from app.accounts.forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -40,8 +40,11 @@ def _safe_next(default: str) -> str:
 
 
 def _login_account_key() -> str:
+    """The account's guessing budget, or this browser's own when it logged in to the account before."""
     email = services.normalise_email(request.form.get("email", ""))
-    return f"login-account:{email}" if email else f"login-ip:{get_remote_address()}"
+    if not email:
+        return f"login-ip:{get_remote_address()}"
+    return known_devices.limit_key(email, request.cookies.get(known_devices.COOKIE))
 
 
 @bp.route("/auth/register", methods=["GET", "POST"])
@@ -88,7 +91,8 @@ def login():
         if user is not None:
             start_session(user, remember=form.remember.data)
             flash(f"Welcome back, {user.name}.", "success")
-            return redirect_after_post(_safe_next(url_for("main.index")))
+            response = redirect_after_post(_safe_next(url_for("main.index")))
+            return known_devices.remember_browser(response, user.email)
         error = error or INVALID_LOGIN
     return render_form("accounts/login.html", "accounts/_login_form.html", form, error=error)
 

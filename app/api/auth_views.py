@@ -3,6 +3,7 @@
 from flask import current_app, g, jsonify, url_for
 from flask_limiter.util import get_remote_address
 
+from app.accounts import known_devices
 from app.accounts import services as accounts
 from app.api import bp
 from app.api.common import ApiError, invalid, json_body, token_required
@@ -21,7 +22,10 @@ def _token_account_key() -> str:
 
     body = request.get_json(silent=True) or {}
     email = accounts.normalise_email(str(body.get("email", ""))) if isinstance(body, dict) else ""
-    return f"login-account:{email}" if email else f"login-ip:{get_remote_address()}"
+    if not email:
+        return f"login-ip:{get_remote_address()}"
+    # An app that signed in to this account before sends its device token: its own budget (see known_devices).
+    return known_devices.limit_key(email, body.get("device_token"))
 
 
 def _pair(tokens) -> dict:
@@ -44,7 +48,11 @@ def _pair(tokens) -> dict:
     deduct_when=lambda r: r.status_code == 401,
 )
 def token():
-    """Email and password for an access token (short-lived) and a refresh token (long-lived)."""
+    """Email and password for an access token (short-lived) and a refresh token (long-lived).
+
+    The answer's ``device_token``, sent back with later sign-ins, lets this app sign in with the
+    right password even while guessers elsewhere have used up the account's budget.
+    """
     body = json_body()
     email, password = body.get("email"), body.get("password")
     errors = {}
@@ -60,7 +68,8 @@ def token():
         raise ApiError(403, "Forbidden", str(exc)) from None
     if user is None:
         raise ApiError(401, "Unauthorized", "Invalid email or password.")
-    return jsonify(_pair(issue_tokens(user)))
+    device_token = known_devices.proof_after_log_in(body.get("device_token"), user.email)
+    return jsonify(_pair(issue_tokens(user)) | {"device_token": device_token})
 
 
 @bp.route("/auth/refresh", methods=["POST"])

@@ -65,6 +65,10 @@ COMPONENTS: dict[str, Any] = {
                 "token_type": {"const": "Bearer"},
                 "expires_in": {"type": "integer"},
                 "refresh_token": {"type": "string"},
+                "device_token": {
+                    "type": "string",
+                    "description": "From a sign-in: send it with later sign-ins (known device, own guessing budget).",
+                },
             },
         },
     },
@@ -84,7 +88,11 @@ describe(
                 {
                     "type": "object",
                     "required": ["email", "password"],
-                    "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
+                    "properties": {
+                        "email": {"type": "string"},
+                        "password": {"type": "string"},
+                        "device_token": {"type": "string"},
+                    },
                 }
             ),
         },
@@ -162,7 +170,7 @@ describe(
                     }
                 ),
             },
-            **problems(401),
+            **problems(400, 401, 422),
         },
     },
 )

@@ -3,6 +3,11 @@
 Refresh tokens are random strings stored as SHA-256 hashes. Each refresh marks the presented
 token used and issues a new one in the same family; if a used token is ever presented again
 (it was stolen, or replayed), the whole family is revoked and the reader must sign in again.
+
+An access token names its family (the ``fam`` claim), and every API call checks that the family
+is not revoked, in the same query that loads the user (an indexed ``EXISTS`` on
+``refresh_tokens.family``). So log out and reuse detection end the family's access tokens at once,
+not when they expire; a password change or "log out everywhere" ends them through ``sv``.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from datetime import timedelta
 
 import jwt
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from app.extensions import db
+from app.ids import parse_id
 from app.keys import API_JWT, signing_key
 from app.models import RefreshToken, User, WebSessionTicket
 from app.models.base import utcnow
@@ -40,17 +46,24 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def access_token_for(user: User) -> tuple[str, int]:
+def access_token_for(user: User, family: str) -> tuple[str, int]:
     lifetime = current_app.config["API_ACCESS_TOKEN_SECONDS"]
     now = utcnow()
     claims = {
         "sub": str(user.id),
         "sv": user.session_version,  # a password change or log out everywhere ends API access too
+        "fam": family,  # revoking the refresh-token family ends this token too
         "aud": AUDIENCE,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
     }
-    return jwt.encode(claims, signing_key(API_JWT), algorithm=ALGORITHM), lifetime
+    return sign_claims(claims), lifetime
+
+
+def sign_claims(claims: dict) -> str:
+    """An access JWT over ``claims``, signed with the key derived for API tokens (tests forge
+    odd-shaped tokens with it)."""
+    return jwt.encode(claims, signing_key(API_JWT), algorithm=ALGORITHM)
 
 
 def user_for_access_token(token: str) -> User:
@@ -60,8 +73,14 @@ def user_for_access_token(token: str) -> User:
         raise TokenInvalid("The access token has expired; refresh it.") from exc
     except jwt.InvalidTokenError as exc:
         raise TokenInvalid("The access token is not valid.") from exc
-    user = db.session.get(User, int(claims["sub"]))
-    if user is None or not user.is_active or user.session_version != claims.get("sv"):
+    user_id, family = parse_id(claims.get("sub")), claims.get("fam")
+    if user_id is None or not isinstance(family, str):
+        # Signed with our key but not shaped as we issue them (an old token, or a key leaked elsewhere).
+        raise TokenInvalid("The access token is not valid.")
+    family_revoked = exists().where(RefreshToken.family == family, RefreshToken.revoked_at.is_not(None))
+    row = db.session.execute(select(User, family_revoked).where(User.id == user_id)).first()
+    user, revoked = row if row is not None else (None, True)
+    if user is None or revoked or not user.is_active or user.session_version != claims.get("sv"):
         raise TokenInvalid("The access token has been revoked; sign in again.")
     return user
 
@@ -81,9 +100,10 @@ def _new_refresh(user: User, family: str) -> str:
 
 def issue_tokens(user: User) -> TokenPair:
     """A new access token and a new refresh-token family (at sign in)."""
-    refresh = _new_refresh(user, family=secrets.token_hex(16))
+    family = secrets.token_hex(16)
+    refresh = _new_refresh(user, family=family)
     db.session.commit()
-    access, lifetime = access_token_for(user)
+    access, lifetime = access_token_for(user, family)
     return TokenPair(access, refresh, lifetime)
 
 
@@ -116,9 +136,10 @@ def refresh_tokens(refresh_token: str) -> TokenPair:
         db.session.rollback()
         revoke_family(row.family)
         raise TokenInvalid("This refresh token was already used, so every session from it is now ended; sign in again.")
-    new = _new_refresh(user, row.family)
+    family = row.family
+    new = _new_refresh(user, family)
     db.session.commit()
-    access, lifetime = access_token_for(user)
+    access, lifetime = access_token_for(user, family)
     return TokenPair(access, new, lifetime)
 
 

@@ -6,6 +6,7 @@ from app.cart import bp, services
 from app.cart.forms import AddToCartForm, QuantityForm
 from app.extensions import db
 from app.htmx import add_toast, is_partial, trigger
+from app.ids import parse_id
 from app.models import Book
 
 
@@ -27,7 +28,8 @@ def count():
 @bp.route("/cart/add", methods=["POST"])
 def add():
     form = AddToCartForm()
-    book = db.session.get(Book, int(form.book_id.data)) if (form.book_id.data or "").isdigit() else None
+    book_id = parse_id(form.book_id.data)
+    book = db.session.get(Book, book_id) if book_id else None
     error = None
     if book is None:
         error = "That book is no longer available."

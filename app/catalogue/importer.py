@@ -2,7 +2,8 @@
 
 A bad row never stops the import or leaves half a batch written: it is set aside with its line
 number and reasons, and written to a rejects file (CSV: line, reason, raw) that can be fixed and
-imported again.
+imported again. The rejects file goes through ``app.csv_export``: a raw line that starts like a
+formula (``=``, ``+``, ``-``, ``@``) is written with a leading ``'`` so a spreadsheet shows it as text.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import IO, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.catalogue.services import BookData, CatalogueError, book_data_from_row, upsert_books
+from app.csv_export import SafeCsvWriter
 from app.extensions import db
 
 CSV_SUFFIXES = (".csv",)
@@ -167,7 +169,7 @@ class _RejectsWriter:
         self.summary = summary
         self.path = path
         self._file: IO[str] | None = None
-        self._writer: Any = None
+        self._writer: SafeCsvWriter | None = None
 
     def add(self, line: int, reason: str, raw: str) -> None:
         self.summary.rejected += 1
@@ -175,7 +177,7 @@ class _RejectsWriter:
             self.summary.rejects.append(Reject(line, reason, raw))
         if self._writer is None:
             self._file = self.path.open("w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._file)
+            self._writer = SafeCsvWriter(self._file)
             self._writer.writerow(["line", "reason", "raw"])
             self.summary.rejects_path = str(self.path)
         self._writer.writerow([line, reason, raw])

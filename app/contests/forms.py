@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.formatting import zone_of
+from app.ids import MAX_ID
 from app.models import ContestKind, Metric, Scoring
 
 DATETIME_LOCAL = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -78,7 +79,9 @@ class EnterForm(FlaskForm):
 
 
 class FlagForm(FlaskForm):
-    reading_log_id = IntegerField("Reading-log entry number", validators=[InputRequired(), NumberRange(min=1)])
+    reading_log_id = IntegerField(
+        "Reading-log entry number", validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)]
+    )
     reason = StringField("Why it looks wrong", filters=[_strip], validators=[DataRequired(), Length(max=500)])
 
 

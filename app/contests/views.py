@@ -13,6 +13,7 @@ from app.contests.permissions import can_create, can_flag, can_manage, can_see, 
 from app.contests.scoring import TIE_BREAK_RULE, Standing, formula
 from app.extensions import db
 from app.htmx import is_partial, redirect_after_post, render_page_or_fragment
+from app.ids import parse_id
 from app.models import Club, Contest, ContestFlag, ContestStatus
 
 
@@ -151,8 +152,9 @@ def enter(contest_id: int):
     error = "Your form expired. Please try again."
     if form.validate_on_submit():
         club = None
-        if contest.is_club_contest and (form.club_id.data or "").isdigit():
-            club = db.session.get(Club, int(form.club_id.data))
+        club_id = parse_id(form.club_id.data)
+        if contest.is_club_contest and club_id:
+            club = db.session.get(Club, club_id)
         try:
             services.enter_contest(contest, current_user, club)
         except services.ContestError as exc:

@@ -10,11 +10,9 @@ balance then goes below zero (the fund owes it; later donations make it up first
 
 from __future__ import annotations
 
-import csv
-import io
-
 from sqlalchemy import func, select, update
 
+from app.csv_export import csv_text, money
 from app.extensions import db
 from app.models import Club, Donation, FundEntry, User
 
@@ -101,20 +99,21 @@ def ledger(club_id: int) -> list[tuple[FundEntry, str | None]]:
 
 
 def ledger_csv(club_id: int) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["date", "kind", "amount", "balance_after", "donor", "donation_id", "order_id", "description"])
-    for entry, donor in reversed(ledger(club_id)):
-        writer.writerow(
+    """The ledger, oldest first, as CSV for the owner's spreadsheet (amounts as numbers, text neutralised)."""
+    header = ["date", "kind", "amount", "balance_after", "donor", "donation_id", "order_id", "description"]
+    return csv_text(
+        header,
+        (
             [
-                entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                entry.created_at,
                 entry.kind,
-                f"{entry.amount_cents / 100:.2f}",
-                f"{entry.balance_after_cents / 100:.2f}",
+                money(entry.amount_cents),
+                money(entry.balance_after_cents),
                 donor or ("Anonymous" if entry.donation_id else ""),
-                entry.donation_id or "",
-                entry.order_id or "",
+                entry.donation_id,
+                entry.order_id,
                 entry.description,
             ]
-        )
-    return out.getvalue()
+            for entry, donor in reversed(ledger(club_id))
+        ),
+    )

@@ -12,6 +12,7 @@ from app.clubs.permissions import Standing, require
 from app.donations import bp, fund, offers, services, shelf
 from app.donations.forms import DonationForm, OfferForm, WishlistAddForm
 from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_fragment
+from app.ids import parse_id
 from app.orders import services as order_services
 from app.payments.idempotency import new_key
 
@@ -298,7 +299,8 @@ def wishlist_buy_from_fund(slug: str):
     standing = require(slug, "manage")
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    item_ids = request.form.getlist("item_id", type=int)
+    # 0 names no item: the service answers that it is not on the wishlist.
+    item_ids = [parse_id(value) or 0 for value in request.form.getlist("item_id")]
     try:
         order = shelf.buy_from_fund(standing.club, current_user, item_ids)
     except (fund.FundError, shelf.ShelfError) as exc:

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from app.accounts.forms import ConfirmForm
 from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_fragment, trigger
+from app.ids import parse_id
 from app.notifications import inbox
 from app.notifications.web import bp
 
@@ -21,7 +22,7 @@ def _page(before: int | None) -> dict:
 @bp.route("/notifications")
 @login_required
 def index():
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))
     return render_page_or_fragment("notifications/index.html", "notifications/_list.html", **_page(before))
 
 

@@ -137,3 +137,56 @@ def test_successful_log_ins_do_not_use_up_the_limit(app, client):
     for _ in range(7):
         assert login_as(client).status_code == 303
         logout(client)
+
+
+# ---- Guessers cannot lock the owner out of a browser that logged in before ---------------------
+
+ATTACKER = {"REMOTE_ADDR": "203.0.113.66"}
+
+
+def guess_five_times(app) -> None:
+    attacker = app.test_client()
+    for _ in range(5):
+        wrong = {"email": "reader@example.com", "password": "wrong-password"}
+        assert attacker.post("/auth/login", data=wrong, environ_base=ATTACKER).status_code == 422
+    # The guesser has spent the account's budget: even the right password is refused for them.
+    blocked = attacker.post("/auth/login", data={"email": "reader@example.com", "password": PASSWORD})
+    assert blocked.status_code == 429
+
+
+def test_the_owner_on_a_known_browser_logs_in_while_a_guesser_is_locked_out(app, client):
+    with app.app_context():
+        make_user()
+    assert login_as(client).status_code == 303  # this browser is now known to the account
+    logout(client)
+
+    guess_five_times(app)
+
+    assert login_as(client).status_code == 303
+    assert client.get("/account").status_code == 200
+    # A new browser (no proof) is still held to the account's budget.
+    assert login_as(app.test_client()).status_code == 429
+
+
+def test_a_known_browser_has_its_own_guessing_budget(app, client):
+    with app.app_context():
+        make_user()
+    assert login_as(client).status_code == 303
+    logout(client)
+    for _ in range(5):
+        assert login_as(client, password="wrong-password").status_code == 422
+    assert login_as(client).status_code == 429
+
+
+def test_a_made_up_or_other_accounts_device_cookie_does_not_help(app, client):
+    with app.app_context():
+        make_user()
+        make_user(email="other@example.com", name="Otto Other")
+    assert login_as(client, email="other@example.com").status_code == 303  # known to another account only
+    logout(client)
+    guess_five_times(app)
+    assert login_as(client).status_code == 429
+
+    forger = app.test_client()
+    forger.set_cookie("known_device", "eyJkIjoiMTIzIiwiYSI6W119.forged.signature", path="/auth")
+    assert login_as(forger).status_code == 429

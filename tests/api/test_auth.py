@@ -58,7 +58,7 @@ def test_sign_in_gives_a_token_pair(app, client, reader):
     response = client.post(f"{API}/auth/token", json={"email": "Reader@Example.com ", "password": PASSWORD})
     assert response.status_code == 200 and response.mimetype == "application/json"
     pair = response.get_json()
-    assert set(pair) == {"access_token", "token_type", "expires_in", "refresh_token"}
+    assert set(pair) == {"access_token", "token_type", "expires_in", "refresh_token", "device_token"}
     assert pair["token_type"] == "Bearer" and pair["expires_in"] == app.config["API_ACCESS_TOKEN_SECONDS"]
     claims = jwt.decode(
         pair["access_token"],
@@ -295,3 +295,72 @@ def test_cookies_never_authorise_api_calls(app, client, reader):
         url = API + re.sub(r"\{[^}]+\}", "1", path)  # any value: the token is checked first
         response = client.open(url, method=method.upper(), json={})
         assert response.status_code == 401, f"{method.upper()} {path}: {response.status_code}"
+
+
+# ---- Revocation ends access tokens at once, and odd tokens are refused cleanly -----------------
+
+
+def test_log_out_ends_the_access_token_of_that_family_at_once(client, reader, sign_in):
+    phone, tablet = sign_in(), sign_in()
+    assert the_access_works(client, phone["access_token"])
+    assert client.post(f"{API}/auth/logout", json={"refresh_token": phone["refresh_token"]}).status_code == 204
+    assert_problem(web_session(client, phone["access_token"]), 401, "revoked")
+    # The other device's family is not touched.
+    assert the_access_works(client, tablet["access_token"])
+
+
+def test_reuse_detection_ends_every_access_token_of_the_family_at_once(client, reader, sign_in):
+    phone, tablet = sign_in(), sign_in()
+    rotated = refresh(client, phone["refresh_token"]).get_json()
+    assert the_access_works(client, rotated["access_token"])
+    # The used refresh token comes back (a thief replaying it): the whole family ends.
+    assert_problem(refresh(client, phone["refresh_token"]), 401, "already used")
+    for access in (phone["access_token"], rotated["access_token"]):
+        assert_problem(web_session(client, access), 401, "revoked")
+    assert the_access_works(client, tablet["access_token"])
+
+
+@pytest.mark.parametrize(
+    "sub", [None, "abc", "", "-1", "0", "1.5", "99999999999999999999", "١٢"], ids=lambda s: repr(s)
+)
+def test_a_signed_access_token_without_a_usable_sub_is_refused_with_401(app, client, reader, sign_in, sub):
+    real = jwt.decode(sign_in()["access_token"], options={"verify_signature": False})
+    claims = {key: value for key, value in real.items() if key != "sub"}
+    if sub is not None:
+        claims["sub"] = sub
+    with app.app_context():
+        token = tokens.sign_claims(claims)
+    response = web_session(client, token)
+    assert_problem(response, 401, "not valid")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+# ---- Guessers cannot lock the owner's app out ----------------------------------------------------
+
+
+def test_the_app_that_signed_in_before_signs_in_while_a_guesser_is_locked_out(app, client, reader, sign_in):
+    device_token = sign_in()["device_token"]
+    attacker = app.test_client()
+    guess = {"environ_base": {"REMOTE_ADDR": "203.0.113.66"}}
+    for _ in range(5):
+        assert (
+            attacker.post(f"{API}/auth/token", json={"email": reader, "password": "guess"}, **guess).status_code == 401
+        )
+    assert_problem(attacker.post(f"{API}/auth/token", json={"email": reader, "password": PASSWORD}, **guess), 429)
+
+    # The owner's app sends the token from its last sign-in: the right password gets through.
+    again = client.post(f"{API}/auth/token", json={"email": reader, "password": PASSWORD, "device_token": device_token})
+    assert again.status_code == 200 and the_access_works(client, again.get_json()["access_token"])
+    # Without it (or with a made-up one) the account's budget still applies.
+    assert_problem(client.post(f"{API}/auth/token", json={"email": reader, "password": PASSWORD}), 429)
+    made_up = {"email": reader, "password": PASSWORD, "device_token": device_token[:-3] + "xyz"}
+    assert_problem(client.post(f"{API}/auth/token", json=made_up), 429)
+
+
+def test_a_known_app_has_its_own_guessing_budget(app, client, reader, sign_in):
+    device_token = sign_in()["device_token"]
+    for _ in range(5):
+        wrong = {"email": reader, "password": "guess", "device_token": device_token}
+        assert client.post(f"{API}/auth/token", json=wrong).status_code == 401
+    right = {"email": reader, "password": PASSWORD, "device_token": device_token}
+    assert_problem(client.post(f"{API}/auth/token", json=right), 429)

@@ -351,3 +351,15 @@ def test_commands_on_an_unknown_book_exit_1(app):
     assert one_line_error(run(app, "books", "remove", DRACULA)) == f"Error: no book {DRACULA}"
     assert one_line_error(run(app, "books", "set-price", "999", "1.00")) == "Error: no book 999"
     assert one_line_error(run(app, "books", "set-stock", DRACULA, "2")) == f"Error: no book {DRACULA}"
+
+
+def test_a_formula_in_a_rejected_row_is_neutralised_in_the_rejects_file(app_ctx, tmp_path):
+    lines = ["=cmd|' /C calc'!A0,Evil,Someone,,,,,en,,5.00,1", "-2+3,Sum,Someone,,,,,en,,5.00,1"]
+    path = write(tmp_path, "books.csv", HEADER + "\n".join(lines) + "\n")
+
+    summary = import_books(path)
+
+    rows = read_rejects(summary.rejects_path)
+    assert [row["line"] for row in rows] == ["2", "3"]
+    assert [row["raw"] for row in rows] == ["'" + lines[0], "'" + lines[1]]
+    assert all(not row["raw"].startswith(("=", "+", "-", "@")) for row in rows)
