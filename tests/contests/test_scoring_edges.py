@@ -14,12 +14,22 @@ from app.contests.scoring import compute_standings, formula
 from app.contests.services import enter_contest
 from app.extensions import db
 from app.models import ContestKind, Membership, MemberStatus, Metric, ReadingLog, Scoring, ShelfBook
+from tests.contests.test_scoring import END, START, club_with, contest, donate, read
 from tests.helpers import make_user
-from tests.contests.test_scoring import END, START, club_with, contest, donate, people, read  # noqa: F401
+
+
+@pytest.fixture
+def people(app_ctx):
+    return {
+        name: make_user(email=f"{name}@example.com", name=name.title())
+        for name in ("ada", "bo", "cy", "di", "ed", "fay")
+    }
 
 
 def standings_of(c):
-    return [(s.rank, s.name, s.score, s.total, s.members, s.participants, s.participation) for s in compute_standings(c)]
+    return [
+        (s.rank, s.name, s.score, s.total, s.members, s.participants, s.participation) for s in compute_standings(c)
+    ]
 
 
 def read_unconfirmed(user, pages, at):

@@ -26,7 +26,9 @@ PRICE_CENTS = 1000
 
 
 def test_two_threads_spending_the_same_fund_on_sqlite_never_overdraw_it(base_settings, tmp_path, inbox):
-    sqlite_app = create_app(make_config(**{**base_settings, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/fund.db"}))
+    sqlite_app = create_app(
+        make_config(**{**base_settings, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/fund.db"})
+    )
     with sqlite_app.app_context():
         reset_schema()
         owner = make_user(email="owner@example.com", name="Olga Owner")
@@ -92,7 +94,9 @@ def test_a_debit_waits_for_the_one_before_even_when_its_balance_read_is_slow(bas
     in which, without the lock, both debits would see the same balance and both pass."""
     from app.donations import fund
 
-    sqlite_app = create_app(make_config(**{**base_settings, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/slow.db"}))
+    sqlite_app = create_app(
+        make_config(**{**base_settings, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/slow.db"})
+    )
     with sqlite_app.app_context():
         reset_schema()
         owner = make_user(email="owner@example.com", name="Olga Owner")
