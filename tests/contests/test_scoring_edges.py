@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.contests.scoring import compute_standings, formula
 from app.contests.services import enter_contest
 from app.extensions import db
-from app.models import ContestKind, Membership, MemberStatus, Metric, ReadingLog, Scoring, ShelfBook
+from app.models import ContestFlag, ContestKind, Membership, MemberStatus, Metric, ReadingLog, Scoring, ShelfBook
 from tests.contests.test_scoring import END, START, club_with, contest, donate, read
 from tests.helpers import make_user
 
@@ -241,3 +241,26 @@ def test_a_standing_reads_as_a_dict(people):
 )
 def test_the_contest_page_states_the_rule_in_words(app_ctx, kind, metric, scoring, words):
     assert formula(contest(kind=kind, metric=metric, scoring=scoring)) == words
+
+
+def flag(c, log, status, by):
+    db.session.add(
+        ContestFlag(contest_id=c.id, reading_log_id=log.id, flagged_by_id=by.id, reason="Too fast?", status=status)
+    )
+    db.session.commit()
+
+
+def test_only_a_flag_upheld_in_this_contest_removes_a_reading_log(people):
+    paris = club_with(people["ada"], [people["bo"]], "Paris")
+    spring = contest(metric=Metric.PAGES_READ)
+    autumn = contest(metric=Metric.PAGES_READ)
+    enter_contest(spring, people["ada"], paris)
+    enter_contest(autumn, people["ada"], paris)
+    for pages in (100, 200, 400):
+        read(people["bo"], pages, START + timedelta(days=1))
+    logs = {log.pages: log for log in db.session.scalars(select(ReadingLog))}
+    flag(spring, logs[100], ContestFlag.UPHELD, people["fay"])  # removed from spring only
+    flag(autumn, logs[200], ContestFlag.OPEN, people["fay"])  # still under review: counts
+    flag(autumn, logs[400], ContestFlag.DISMISSED, people["fay"])  # looked at and kept: counts
+    assert [s.total for s in compute_standings(spring)] == [600]
+    assert [s.total for s in compute_standings(autumn)] == [700]
