@@ -264,3 +264,16 @@ def test_only_a_flag_upheld_in_this_contest_removes_a_reading_log(people):
     flag(autumn, logs[400], ContestFlag.DISMISSED, people["fay"])  # looked at and kept: counts
     assert [s.total for s in compute_standings(spring)] == [600]
     assert [s.total for s in compute_standings(autumn)] == [700]
+
+
+def test_donors_who_are_not_active_members_of_the_club_add_money_once_and_no_participation(people):
+    paris = club_with(people["ada"], [people["bo"], people["cy"]], "Paris")
+    set_status(paris, people["cy"], MemberStatus.BANNED)  # banned since: gives like an outsider
+    club_with(people["di"], [people["ed"]], "Lyon")
+    club_with(people["fay"], [people["ed"]], "Nice")  # Ed belongs to two other clubs
+    c = contest()
+    enter_contest(c, people["ada"], paris)
+    donate(paris, people["cy"], 1000, START + timedelta(hours=1))
+    donate(paris, people["ed"], 2000, START + timedelta(hours=2))
+    donate(paris, people["bo"], 500, START + timedelta(hours=3))
+    assert standings_of(c) == [(1, "Paris", 3500.0, 3500, 2, 1, 0.5)]
