@@ -8,7 +8,7 @@ PORT ?= 5000
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run test worker migrate seed lint format clean bench loadtest
+.PHONY: run test worker migrate seed lint format clean bench loadtest mutation mutation-report
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,22 @@ worker: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Mutation testing of the money modules (not in CI; see docs/testing.md). Two children by default:
+# `make mutation MUTATION_CHILDREN=4`, or one module: `make mutation MUTANTS='app.donations.fund.*'`.
+MUTATION_CHILDREN ?= 2
+MUTANTS ?=
+
+$(VENV)/.installed-mutation: requirements-mutation.txt $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -r requirements-mutation.txt
+	touch $@
+
+mutation: $(VENV)/.installed-mutation
+	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+	$(BIN)/python scripts/mutation_report.py
+
+mutation-report: $(VENV)/.installed-mutation
+	$(BIN)/python scripts/mutation_report.py
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -59,4 +75,4 @@ loadtest: $(VENV)/.installed
 	$(BIN)/python bench/loadtest.py
 
 clean:
-	rm -rf $(VENV) instance/.seeded .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance/.seeded .pytest_cache .ruff_cache mutants

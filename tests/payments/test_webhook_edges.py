@@ -1,0 +1,131 @@
+"""Gateway events that name nothing we know, or name it oddly, and session events that arrive late.
+
+Each is acknowledged (the gateway must not retry forever) and changes only what it should.
+Found by mutation testing (issue 10).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Donation, DonationStatus, Order, OrderStatus, PaymentEvent
+from app.payments.fulfilment import handle_event
+from tests.factories import isbn_for, make_books
+from tests.helpers import make_user
+from tests.payments.money import fresh, open_club, pending_donation, pending_order, session_event
+
+DONOR = "dan@example.com"
+
+
+@pytest.fixture
+def donation(app_ctx):
+    club = open_club()
+    return pending_donation(club, make_user(email=DONOR, name="Dan Donor"), 2000)
+
+
+@pytest.fixture
+def order(app_ctx):
+    buyer = make_user(email="bea@example.com", name="Bea Buyer")
+    books = make_books([{"title": "Late Mail", "isbn": isbn_for(720001), "price": "9.00", "stock": 4}])
+    return pending_order(buyer, books)
+
+
+def status_of(model, row_id):
+    return fresh(model, row_id).status
+
+
+def events_recorded() -> int:
+    return db.session.scalar(select(func.count(PaymentEvent.id)))
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [None, "", "donation", "donation:abc", "donation:-1", "donation:999999", "gift:1", "donation:1:2"],
+    ids=["none", "empty", "no-colon", "non-numeric", "negative", "unknown-donation", "unknown-kind", "two-colons"],
+)
+def test_a_paid_event_naming_no_known_donation_is_recorded_and_pays_nothing(donation, reference, inbox):
+    event = session_event(donation, client_reference_id=reference, metadata={"reference": reference})
+    assert handle_event("simulated", event) == "unknown reference"
+    assert status_of(Donation, donation.id) == DonationStatus.PENDING
+    assert events_recorded() == 1
+    assert inbox.messages == []
+
+
+def test_a_paid_event_with_only_the_metadata_reference_pays(donation, inbox):
+    event = session_event(donation, client_reference_id=None)
+    assert handle_event("simulated", event) == "donation paid"
+    assert status_of(Donation, donation.id) == DonationStatus.PAID
+
+
+def test_a_paid_event_with_only_the_client_reference_pays(donation):
+    event = session_event(donation, metadata=None)
+    assert handle_event("simulated", event) == "donation paid"
+    assert status_of(Donation, donation.id) == DonationStatus.PAID
+
+
+def test_the_client_reference_wins_over_the_metadata(app_ctx):
+    club = open_club()
+    donor = make_user(email=DONOR, name="Dan Donor")
+    paid, other = pending_donation(club, donor, 2000), pending_donation(club, donor, 2000)
+    event = session_event(paid, metadata={"reference": f"donation:{other.id}"})
+    handle_event("simulated", event)
+    assert status_of(Donation, paid.id) == DonationStatus.PAID
+    assert status_of(Donation, other.id) == DonationStatus.PENDING
+
+
+def test_no_payment_required_counts_as_paid(donation, inbox):
+    assert handle_event("simulated", session_event(donation, payment_status="no_payment_required")) == "donation paid"
+    assert status_of(Donation, donation.id) == DonationStatus.PAID
+    assert [m["Subject"] for m in inbox.wait_for(DONOR)] == ["Thank you for your donation to Night Owls"]
+
+
+def test_an_unpaid_completed_session_only_moves_a_pending_payment_to_processing(order):
+    assert handle_event("simulated", session_event(order, payment_status="unpaid")) == "processing"
+    assert status_of(Order, order.id) == OrderStatus.PROCESSING
+    handle_event("simulated", session_event(order, "checkout.session.async_payment_succeeded"))
+    assert status_of(Order, order.id) == OrderStatus.PAID
+
+
+@pytest.mark.parametrize(
+    ("closing_event", "closed_status"),
+    [
+        ("checkout.session.async_payment_failed", OrderStatus.FAILED),
+        ("checkout.session.expired", OrderStatus.EXPIRED),
+    ],
+)
+def test_a_late_unpaid_completed_event_does_not_reopen_a_failed_or_expired_order(order, closing_event, closed_status):
+    handle_event("simulated", session_event(order, closing_event, payment_status="unpaid"))
+    assert status_of(Order, order.id) == closed_status
+    handle_event("simulated", session_event(order, payment_status="unpaid"))
+    assert status_of(Order, order.id) == closed_status
+
+
+def test_an_old_sessions_unpaid_completed_event_does_not_touch_the_new_attempt(order):
+    old = session_event(order, payment_status="unpaid")
+    fresh_order = fresh(Order, order.id)
+    fresh_order.checkout_session_id, fresh_order.checkout_attempt = "cs_second_attempt", 2
+    db.session.commit()
+    assert handle_event("simulated", old) == "unchanged"
+    assert status_of(Order, order.id) == OrderStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "checkout.session.completed", "data": {"object": {}}},  # no id
+        {"id": "evt_x", "type": "customer.created", "data": {"object": {}}},
+    ],
+    ids=["no-id", "other-type"],
+)
+def test_events_we_do_not_handle_are_ignored_and_not_recorded(app_ctx, event):
+    assert handle_event("simulated", event) == "ignored"
+    assert events_recorded() == 0
+
+
+def test_an_event_without_data_is_recorded_as_naming_nothing(app_ctx):
+    assert handle_event("simulated", {"id": "evt_z", "type": "checkout.session.expired", "data": None}) == (
+        "unknown reference"
+    )
+    assert events_recorded() == 1
