@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Donation, DonationStatus, Order, OrderStatus, PaymentEvent
-from app.payments.fulfilment import handle_event
+from app.payments.fulfilment import MalformedEvent, handle_event
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
 from tests.payments.money import fresh, open_club, pending_donation, pending_order, session_event
@@ -124,8 +124,8 @@ def test_events_we_do_not_handle_are_ignored_and_not_recorded(app_ctx, event):
     assert events_recorded() == 0
 
 
-def test_an_event_without_data_is_recorded_as_naming_nothing(app_ctx):
-    assert handle_event("simulated", {"id": "evt_z", "type": "checkout.session.expired", "data": None}) == (
-        "unknown reference"
-    )
-    assert events_recorded() == 1
+def test_an_event_without_data_is_refused_and_not_recorded(app_ctx):
+    with pytest.raises(MalformedEvent):
+        handle_event("simulated", {"id": "evt_z", "type": "checkout.session.expired", "data": None})
+    db.session.rollback()
+    assert events_recorded() == 0
