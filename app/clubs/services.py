@@ -10,7 +10,7 @@ from app.extensions import db
 from app.formatting import money
 from app.models import Club, Membership, MemberStatus, Role, User, Visibility
 from app.models.base import utcnow
-from app.notifications.email import dispatch, record_email
+from app.notifications.email import record_email
 
 MAX_QUESTIONS = 5
 # Slugs that name a page under /clubs/ rather than a club.
@@ -96,25 +96,20 @@ def join_club(club: Club, user: User, answers: dict[str, str] | None = None) -> 
     except IntegrityError:
         db.session.rollback()
         raise ClubError("You are already in this club, or have asked to join it.") from None
-    messages = []
     if status == MemberStatus.PENDING:
         owner = owner_of(club)
         if owner is not None:
-            messages.append(
-                record_email(
-                    key=f"join-request:{membership.id}",
-                    template="club_join_request",
-                    to=owner.email,
-                    subject=f"{user.name} asks to join {club.name}",
-                    user=owner,
-                    club=club,
-                    requester=user,
-                    answers=answers,
-                )
+            record_email(
+                key=f"join-request:{membership.id}",
+                template="club_join_request",
+                to=owner.email,
+                subject=f"{user.name} asks to join {club.name}",
+                user=owner,
+                club=club,
+                requester=user,
+                answers=answers,
             )
     db.session.commit()
-    for message in messages:
-        dispatch(message)
     return membership
 
 
@@ -136,7 +131,7 @@ def decide_join_request(club: Club, membership_id: int, approve: bool) -> Member
         membership.joined_at = utcnow()
     else:
         db.session.delete(membership)
-    message = record_email(
+    record_email(
         key=f"join-decision:{club.id}:{user.id}:{membership_id}",
         template="club_join_decision",
         to=user.email,
@@ -146,7 +141,6 @@ def decide_join_request(club: Club, membership_id: int, approve: bool) -> Member
         approved=approve,
     )
     db.session.commit()
-    dispatch(message)
     return membership if approve else None
 
 

@@ -8,14 +8,9 @@ from app.donations.fund import add_entry, fund_balance, lock_fund
 from app.extensions import db
 from app.models import Club, Donation, DonationStatus, FundEntry, User
 from app.models.base import utcnow
-from app.notifications.email import dispatch, record_email
+from app.notifications.email import record_email
 from app.observability.metrics import count_after_commit
 from app.payments.fulfilment import AfterCommit, Target, register_target
-
-
-def _email(after: AfterCommit, **kwargs) -> None:
-    message = record_email(**kwargs)
-    after.append(lambda: dispatch(message))
 
 
 @register_target
@@ -70,13 +65,12 @@ class DonationTarget(Target):
     def payable(self) -> Donation:
         return self.donation
 
-    def _tell_donor(self, after: AfterCommit, key: str, template: str, subject: str) -> None:
+    def _tell_donor(self, key: str, template: str, subject: str) -> None:
         """Email the donor (unless their account is gone) about this donation, once under ``key``."""
         donor = db.session.get(User, self.donation.user_id)
         club = db.session.get(Club, self.donation.club_id)
         if donor is not None and donor.deleted_at is None:
-            _email(
-                after,
+            record_email(
                 key=key,
                 template=template,
                 to=donor.email,
@@ -103,17 +97,14 @@ class DonationTarget(Target):
             f"Donation #{donation.id}",
             donation_id=donation.id,
         )
-        self._tell_donor(
-            after, f"donation-receipt:{donation.id}", "donation_receipt", "Thank you for your donation to {club}"
-        )
+        self._tell_donor(f"donation-receipt:{donation.id}", "donation_receipt", "Thank you for your donation to {club}")
         club = db.session.get(Club, donation.club_id)
         donor = db.session.get(User, donation.user_id)
         from app.clubs.services import owner_of
 
         owner = owner_of(club)
         if owner is not None:
-            _email(
-                after,
+            record_email(
                 key=f"donation-notice:{donation.id}",
                 template="donation_notice",
                 to=owner.email,
@@ -131,7 +122,6 @@ class DonationTarget(Target):
             return "unchanged"
         donation.status = DonationStatus.FAILED
         self._tell_donor(
-            after,
             f"donation-failed:{donation.id}:{donation.checkout_attempt}",
             "donation_failed",
             "Your donation to {club} did not go through",
@@ -158,7 +148,6 @@ class DonationTarget(Target):
                 donation_id=donation.id,
             )
         self._tell_donor(
-            after,
             f"donation-refund:{donation.id}:{donation.refunded_cents}",
             "donation_refunded",
             "Your donation to {club} was refunded",
