@@ -77,6 +77,7 @@ def record_email(
         return existing
     context.setdefault("user", user)
     message = _new_email(key=key, template=template, to=to, subject=subject, user=user, context=context)
+    _begin_transaction_for_savepoint()
     try:
         with db.session.begin_nested():
             db.session.add(message)
@@ -85,6 +86,15 @@ def record_email(
         # Another request recorded the same key first: theirs is the one that counts.
         return db.session.scalars(select(EmailMessage).where(EmailMessage.idempotency_key == key)).one()
     return message
+
+
+def _begin_transaction_for_savepoint() -> None:
+    """On SQLite, open the transaction before the savepoint. pysqlite begins one only before a
+    write, so a SAVEPOINT as the first write would start the transaction itself and its RELEASE
+    would commit it: the email would survive the caller's rollback."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
 
 
 def record_emails(messages: list[dict]) -> list[EmailMessage]:

@@ -22,6 +22,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+import redis
 from flask import Flask, current_app
 from sqlalchemy import and_, event, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
@@ -34,6 +35,8 @@ from app.notifications.email import deliver_email
 from app.observability.request_id import bound_request_id, current_request_id
 
 log = logging.getLogger(__name__)
+
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 _NOTED = "outbox_noted"  # session.info: [(savepoint or transaction, email id), ...]
 _COMMITTED = "outbox_committed"  # session.info: ids whose transaction committed, to hand over
@@ -107,8 +110,11 @@ def hand_over(email_ids: list[int]) -> None:
             for email_id in email_ids:
                 queue_job(deliver_email, email_id, queue="mail")
             return
-        except Exception as exc:  # Redis down, or anything else: the rows are the safety net
+        except REDIS_DOWN as exc:
             log.warning("could not queue email(s) %s (%s): delivering them here", email_ids, exc)
+        except Exception:
+            log.exception("could not queue email(s) %s: they wait in the outbox for the sweep", email_ids)
+            return
     _deliver_apart(app, email_ids)
 
 
@@ -168,7 +174,7 @@ def retry_emails(email_ids: list[int]) -> int:
             for email_id in email_ids:
                 queue_job(deliver_email, email_id, queue="mail")
             return len(email_ids)
-        except Exception as exc:
+        except REDIS_DOWN as exc:
             log.warning("could not queue the outbox sweep's emails (%s): delivering them here", exc)
     for email_id in email_ids:
         _deliver_logged(email_id)
@@ -191,7 +197,7 @@ def sweep_job() -> int:
         schedule_sweep()
 
 
-def schedule_sweep() -> str | None:
+def schedule_sweep(now: float | None = None) -> str | None:
     """Schedule the next sweep on the mail queue (RQ's scheduler runs it; needs Redis).
 
     Its job id names its time slot, so workers and sweeps that schedule the same next slot
@@ -200,7 +206,7 @@ def schedule_sweep() -> str | None:
     if redis_connection() is None:
         return None
     interval = current_app.config["MAIL_SWEEP_INTERVAL_SECONDS"]
-    slot = int(time.time() // interval) + 1
+    slot = int((now or time.time()) // interval) + 1
     job_id = f"mail-sweep-{slot}"
     try:
         get_queue("mail").enqueue_at(
