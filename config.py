@@ -69,7 +69,15 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Book Commerce <noreply@bookcommerce.local>")
+    # Message-IDs end in this domain (unset: the sender's domain, else BASE_URL's host).
+    MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN") or None
+    # The outbox sweep (app/notifications/outbox.py): a claim older than MAIL_CLAIM_STALE_SECONDS
+    # is from a dead worker; pending or failed emails older than MAIL_SWEEP_AFTER_SECONDS are
+    # queued again, up to MAIL_MAX_ATTEMPTS attempts; the worker sweeps every interval.
     MAIL_CLAIM_STALE_SECONDS = _env_int("MAIL_CLAIM_STALE_SECONDS", 120)
+    MAIL_SWEEP_AFTER_SECONDS = _env_int("MAIL_SWEEP_AFTER_SECONDS", 120)
+    MAIL_SWEEP_INTERVAL_SECONDS = _env_int("MAIL_SWEEP_INTERVAL_SECONDS", 60)
+    MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 6)
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox")
 
     # The public address. Every absolute link (emails, API urls, Stripe return URLs, the web-session

@@ -59,8 +59,10 @@ def register_extensions(app: Flask) -> None:
     from app.accounts.sessions import configure_login
     from app.extensions import cache, csrf, db, limiter, mail, migrate
     from app.models.base import include_in_migrations, render_migration_item
+    from app.notifications.outbox import install_outbox
 
     db.init_app(app)
+    install_outbox()  # emails recorded in a transaction are sent when it commits
     migrate.init_app(
         app,
         db,

@@ -67,23 +67,36 @@ def enqueue(
     if redis_connection() is None:
         _run_inline(func, args, kwargs)
         return None
-    intervals = current_app.config["JOB_RETRY_INTERVALS"]
     try:
-        return get_queue(queue).enqueue(
-            func,
-            args=args,
-            kwargs=kwargs,
-            job_id=job_id,
-            retry=Retry(max=len(intervals), interval=intervals) if retry else None,
-            result_ttl=24 * 3600,
-            failure_ttl=30 * 24 * 3600,
-            meta={"request_id": current_request_id()},  # the worker logs the job under it
-        )
+        return queue_job(func, *args, queue=queue, job_id=job_id, retry=retry, **kwargs)
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
         # Redis is down: do the work now rather than fail the request or drop the job.
         log.warning("Redis unavailable (%s): running job %s inline instead of queueing it", exc, func.__name__)
         _run_inline(func, args, kwargs)
         return None
+
+
+def queue_job(
+    func: Callable[..., Any],
+    *args: Any,
+    queue: str = "default",
+    job_id: str | None = None,
+    retry: bool = True,
+    **kwargs: Any,
+) -> Job:
+    """Put a job on RQ, with no fallback: raises when Redis is not configured or cannot be reached
+    (for callers that choose their own fallback, like the mail outbox)."""
+    intervals = current_app.config["JOB_RETRY_INTERVALS"]
+    return get_queue(queue).enqueue(
+        func,
+        args=args,
+        kwargs=kwargs,
+        job_id=job_id,
+        retry=Retry(max=len(intervals), interval=intervals) if retry else None,
+        result_ttl=24 * 3600,
+        failure_ttl=30 * 24 * 3600,
+        meta={"request_id": current_request_id()},  # the worker logs the job under it
+    )
 
 
 def _run_inline(func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
@@ -98,9 +111,11 @@ def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bo
     """Run an RQ worker inside ``app``'s context, with the scheduler (for retries and delays).
 
     The forked work-horse inherits the app context; it must not reuse the parent's database
-    connections, so the engine's pool is dropped in the child after fork.
+    connections, so the engine's pool is dropped in the child after fork. A worker that serves
+    the mail queue makes sure the outbox sweep is scheduled (it then schedules itself).
     """
     from app.extensions import db
+    from app.notifications.outbox import schedule_sweep
 
     with app.app_context():
         connection = redis_connection(app)
@@ -108,6 +123,8 @@ def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bo
             raise RuntimeError("the worker needs REDIS_URL")
         engine = db.engine
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+        if "mail" in queues:
+            schedule_sweep()
         worker_class = RequestIdSimpleWorker if simple else RequestIdWorker
         worker = worker_class([Queue(q, connection=connection) for q in queues], connection=connection)
         return worker.work(burst=burst, with_scheduler=True)

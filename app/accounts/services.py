@@ -1,10 +1,14 @@
 """Account rules: who may register, log in, change what, and which emails go out.
 
-Messages shown to the visitor never reveal whether an email address has an account.
+Messages shown to the visitor never reveal whether an email address has an account, and
+neither does the time they take: registration hashes the password and reset records an email
+whether or not the address is known, and every email goes out through the outbox after the
+commit (the same path in both branches).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from flask import url_for
@@ -16,7 +20,7 @@ from app.accounts.tokens import RESET_SALT, VERIFY_SALT, TokenError, make_token,
 from app.extensions import db
 from app.models import EmailMessage, User
 from app.models.base import utcnow
-from app.notifications.email import dispatch, record_email
+from app.notifications.email import record_email
 
 DELETED_NAME = "Deleted reader"
 
@@ -55,34 +59,33 @@ def register_user(email: str, name: str, password: str) -> User | None:
     """Create a reader and email a verification link.
 
     If the address is taken, its owner gets an email saying so instead; the caller shows the
-    same page either way. Returns the new user, or None when nothing was created.
+    same page either way, after the same work (a password hash, one email recorded and sent
+    through the outbox). Returns the new user, or None when nothing was created.
     """
     email = normalise_email(email)
+    password_hash = hash_password(password)  # either way: a known address must not answer faster
     existing = find_user_by_email(email)
     if existing is not None:
-        if existing.is_active:
-            message = record_email(
-                key=f"register-existing:{existing.id}:{_bucket(3600)}",
-                template="register_existing",
-                to=existing.email,
-                subject="Someone tried to register with your email",
-                user=existing,
-                login_link=url_for("accounts.login", _external=True),
-                reset_link=url_for("accounts.reset_request", _external=True),
-            )
-            db.session.commit()
-            dispatch(message)
+        record_email(
+            key=f"register-existing:{existing.id}:{_bucket(3600)}",
+            template="register_existing",
+            to=existing.email,
+            subject="Someone tried to register with your email",
+            user=existing,
+            login_link=url_for("accounts.login", _external=True),
+            reset_link=url_for("accounts.reset_request", _external=True),
+        )
+        db.session.commit()
         return None
-    user = User(email=email, name=name.strip(), password_hash=hash_password(password))
+    user = User(email=email, name=name.strip(), password_hash=password_hash)
     db.session.add(user)
     try:
         db.session.flush()
     except IntegrityError:  # registered a moment ago by a concurrent request
         db.session.rollback()
         return None
-    message = _verification_email(user, email)
+    _verification_email(user, email)
     db.session.commit()
-    dispatch(message)
     return user
 
 
@@ -90,9 +93,8 @@ def resend_verification(user: User) -> None:
     """Send the verification link again (at most one per five minutes)."""
     if user.is_verified:
         return
-    message = _verification_email(user, user.email)
+    _verification_email(user, user.email)
     db.session.commit()
-    dispatch(message)
 
 
 def verify_email(token: str, max_age: int) -> User:
@@ -115,7 +117,7 @@ def verify_email(token: str, max_age: int) -> User:
     user.email = address
     user.pending_email = None
     user.email_verified_at = utcnow()
-    notice = record_email(
+    record_email(
         key=f"email-changed:{user.id}:{address}",
         template="email_changed",
         to=old_address,
@@ -124,7 +126,6 @@ def verify_email(token: str, max_age: int) -> User:
         new_address=address,
     )
     db.session.commit()
-    dispatch(notice)
     return user
 
 
@@ -165,14 +166,11 @@ def update_profile(user: User, *, name: str, bio: str, time_zone: str, email: st
     user.bio = bio.strip()
     user.time_zone = time_zone
     email = normalise_email(email)
-    message = None
     # An address used by someone else gets no link, but the page says the same thing.
     if email != user.email and find_user_by_email(email) is None:
         user.pending_email = email
-        message = _verification_email(user, email)
+        _verification_email(user, email)
     db.session.commit()
-    if message is not None:
-        dispatch(message)
     return email != user.email
 
 
@@ -190,7 +188,7 @@ def _set_password(user: User, new: str) -> None:
     user.password_hash = hash_password(new)
     user.session_version = User.session_version + 1
     revoke_all_for(user)  # the app on a lost phone must sign in again too
-    notice = record_email(
+    record_email(
         key=f"password-changed:{user.id}:{_bucket(60)}",
         template="password_changed",
         to=user.email,
@@ -200,7 +198,6 @@ def _set_password(user: User, new: str) -> None:
     )
     db.session.commit()
     db.session.refresh(user)
-    dispatch(notice)
 
 
 def _password_fingerprint(user: User) -> str:
@@ -209,12 +206,27 @@ def _password_fingerprint(user: User) -> str:
 
 
 def request_password_reset(email: str) -> None:
-    """Email a reset link if the address has an active account; silent otherwise."""
-    user = find_user_by_email(email)
+    """Email a reset link if the address has an active account, else a note that it has none.
+
+    Both branches record one email and commit, and the outbox sends it after the commit, so the
+    answer takes as long whether or not the address is known. The note tells a person who
+    forgot which address they used (or that someone typed theirs) without a link to follow.
+    """
+    address = normalise_email(email)
+    user = find_user_by_email(address)
     if user is None or not user.is_active:
+        record_email(
+            key=f"reset-unknown:{hashlib.sha256(address.encode()).hexdigest()[:40]}:{_bucket(120)}",
+            template="reset_unknown",
+            to=address,
+            subject="Reset your Book Commerce password",
+            register_link=url_for("accounts.register", _external=True),
+            reset_link=url_for("accounts.reset_request", _external=True),
+        )
+        db.session.commit()
         return
     token = make_token(RESET_SALT, {"uid": user.id, "fp": _password_fingerprint(user)})
-    message = record_email(
+    record_email(
         key=f"reset:{user.id}:{_bucket(120)}",
         template="reset_password",
         to=user.email,
@@ -223,7 +235,6 @@ def request_password_reset(email: str) -> None:
         link=url_for("accounts.reset_password", token=token, _external=True),
     )
     db.session.commit()
-    dispatch(message)
 
 
 def user_for_reset_token(token: str, max_age: int) -> User:

@@ -1,4 +1,4 @@
-"""Admin commands, one module per group: ``flask users|seed|jobs|books|orders|contests ...``."""
+"""Admin commands, one module per group: ``flask users|seed|jobs|mail|books|orders|contests ...``."""
 
 import click
 from flask import Flask
@@ -38,9 +38,10 @@ def register(app: Flask) -> None:
     from app.cli.books import books
     from app.cli.contests import contests
     from app.cli.jobs import jobs
+    from app.cli.mail import mail
     from app.cli.orders import orders
     from app.cli.seed import seed
     from app.cli.users import users
 
-    for group in (users, seed, jobs, books, orders, contests):
+    for group in (users, seed, jobs, mail, books, orders, contests):
         app.cli.add_command(group)

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.formatting import money
 from app.models import Club, Donation, DonationStatus, Membership, MemberStatus, Role, User, Visibility
 from app.models.base import utcnow
-from app.notifications.email import dispatch, record_email
+from app.notifications.email import record_email
 
 log = logging.getLogger(__name__)
 
@@ -100,25 +100,20 @@ def join_club(club: Club, user: User, answers: dict[str, str] | None = None) -> 
     except IntegrityError:
         db.session.rollback()
         raise ClubError("You are already in this club, or have asked to join it.") from None
-    messages = []
     if status == MemberStatus.PENDING:
         owner = owner_of(club)
         if owner is not None:
-            messages.append(
-                record_email(
-                    key=f"join-request:{membership.id}",
-                    template="club_join_request",
-                    to=owner.email,
-                    subject=f"{user.name} asks to join {club.name}",
-                    user=owner,
-                    club=club,
-                    requester=user,
-                    answers=answers,
-                )
+            record_email(
+                key=f"join-request:{membership.id}",
+                template="club_join_request",
+                to=owner.email,
+                subject=f"{user.name} asks to join {club.name}",
+                user=owner,
+                club=club,
+                requester=user,
+                answers=answers,
             )
     db.session.commit()
-    for message in messages:
-        dispatch(message)
     return membership
 
 
@@ -140,7 +135,7 @@ def decide_join_request(club: Club, membership_id: int, approve: bool) -> Member
         membership.joined_at = utcnow()
     else:
         db.session.delete(membership)
-    message = record_email(
+    record_email(
         key=f"join-decision:{club.id}:{user.id}:{membership_id}",
         template="club_join_decision",
         to=user.email,
@@ -150,7 +145,6 @@ def decide_join_request(club: Club, membership_id: int, approve: bool) -> Member
         approved=approve,
     )
     db.session.commit()
-    dispatch(message)
     return membership if approve else None
 
 

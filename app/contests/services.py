@@ -1,8 +1,8 @@
 """Contest rules: creating, opening, entering, cancelling, scoring and rescoring.
 
 Scoring is idempotent: standings and the emails that announce them are written in one
-transaction under unique keys, and a run that finds the contest already finished only sends
-what is still unsent. Running it twice, or after a worker died mid-way, changes nothing more.
+transaction under unique keys; the mail outbox sends them after the commit, and its sweep sends
+any a crash held back. Running it twice, or after a worker died mid-way, changes nothing more.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from app.models import (
     ContestKind,
     ContestRun,
     ContestStatus,
-    EmailMessage,
     Membership,
     Metric,
     ReadingLog,
@@ -35,7 +34,7 @@ from app.models import (
     Scoring,
     User,
 )
-from app.notifications.email import dispatch, record_emails
+from app.notifications.email import record_emails
 
 log = logging.getLogger(__name__)
 
@@ -218,19 +217,6 @@ def score_if_due(contest: Contest) -> None:
         score_contest(contest.id)
 
 
-def _dispatch_unsent(contest_id: int) -> int:
-    pending = db.session.scalars(
-        select(EmailMessage).where(
-            EmailMessage.status != EmailMessage.STATUS_SENT,
-            EmailMessage.idempotency_key.like(f"contest-results:{contest_id}:%")
-            | EmailMessage.idempotency_key.like(f"contest-winner:{contest_id}:%"),
-        )
-    ).all()
-    for message in pending:
-        dispatch(message)
-    return len(pending)
-
-
 def score_contest(
     contest_id: int, *, now: datetime | None = None, rescore_by: str | None = None, note: str = ""
 ) -> str:
@@ -247,8 +233,7 @@ def score_contest(
         return "not over yet"
     if contest.status == ContestStatus.FINISHED and rescore_by is None:
         db.session.rollback()
-        sent = _dispatch_unsent(contest_id)
-        return f"already finished; {sent} unsent email(s) dispatched"
+        return "already finished"  # its emails, if a crash held them back, are the outbox sweep's
     if contest.status == ContestStatus.SCORING and contest.provisional_until and now < contest.provisional_until:
         db.session.rollback()
         return "provisional until " + contest.provisional_until.isoformat()
@@ -285,7 +270,6 @@ def score_contest(
     if rescore_by is None:
         _record_result_emails(contest, standings, winner)
     db.session.commit()
-    _dispatch_unsent(contest.id)
     return "rescored" if rescore_by else "finished"
 
 

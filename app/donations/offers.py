@@ -9,7 +9,7 @@ from app.catalogue.isbn import InvalidISBN, normalise_isbn
 from app.extensions import db
 from app.models import Book, BookOffer, Club, ShelfBook, User
 from app.models.base import utcnow
-from app.notifications.email import dispatch, record_email
+from app.notifications.email import record_email
 
 
 class OfferError(ValueError):
@@ -60,9 +60,8 @@ def offer_book(
     from app.clubs.services import owner_of
 
     owner = owner_of(club)
-    message = None
     if owner is not None and owner.id != member.id:
-        message = record_email(
+        record_email(
             key=f"book-offer:{offer.id}",
             template="book_offer_received",
             to=owner.email,
@@ -73,8 +72,6 @@ def offer_book(
             member=member,
         )
     db.session.commit()
-    if message is not None:
-        dispatch(message)
     return offer
 
 
@@ -103,7 +100,7 @@ def decide_offer(club: Club, offer_id: int, accept: bool, decider: User) -> Book
             )
         )
     member = db.session.get(User, offer.user_id)
-    message = record_email(
+    record_email(
         key=f"book-offer-decision:{offer.id}",
         template="book_offer_decision",
         to=member.email,
@@ -114,7 +111,6 @@ def decide_offer(club: Club, offer_id: int, accept: bool, decider: User) -> Book
         accepted=accept,
     )
     db.session.commit()
-    dispatch(message)
     return offer
 
 

@@ -11,7 +11,7 @@ from app.donations.fund import FundError, add_entry, lock_fund
 from app.extensions import db
 from app.models import Book, Club, FundEntry, Order, OrderLine, OrderStatus, ShelfBook, User, WishlistItem
 from app.models.base import utcnow
-from app.notifications.email import dispatch, record_email
+from app.notifications.email import record_email
 
 
 class ShelfError(ValueError):
@@ -131,16 +131,13 @@ def buy_from_fund(club: Club, owner: User, item_ids: list[int]) -> Order:
     order.status = OrderStatus.PAID
     order.paid_at = order.closed_at = utcnow()
     order.stock_taken = True
-    after: list = []
-    place_on_shelf(order, after)
+    place_on_shelf(order)
     db.session.commit()
-    for action in after:
-        action()
     invalidate_books([b.id for b in books])
     return order
 
 
-def place_on_shelf(order: Order, after: list) -> None:
+def place_on_shelf(order: Order) -> None:
     """A paid club order: its books go on the shelf, wishlist entries are given, the owner is told.
 
     Part of the paying transaction (no commit); unique keys make a second call a no-op.
@@ -195,7 +192,7 @@ def place_on_shelf(order: Order, after: list) -> None:
 
     owner = owner_of(club)
     if owner is not None and buyer is not None and owner.id != buyer.id:
-        message = record_email(
+        record_email(
             key=f"club-gift:{order.id}",
             template="club_gift_notice",
             to=owner.email,
@@ -206,4 +203,3 @@ def place_on_shelf(order: Order, after: list) -> None:
             lines=lines,
             buyer=buyer,
         )
-        after.append(lambda: dispatch(message))

@@ -14,14 +14,9 @@ from app.extensions import db
 from app.jobs import enqueue
 from app.models import Club, Donation, DonationStatus, FundEntry, User
 from app.models.base import utcnow
-from app.notifications.email import dispatch, record_email
+from app.notifications.email import record_email
 from app.observability.metrics import count_after_commit
 from app.payments.fulfilment import AfterCommit, Target, register_target
-
-
-def _email(after: AfterCommit, **kwargs) -> None:
-    message = record_email(**kwargs)
-    after.append(lambda: dispatch(message))
 
 
 def refusal_reason(club: Club, donor: User | None) -> str | None:
@@ -114,13 +109,12 @@ class DonationTarget(Target):
     def payable(self) -> Donation:
         return self.donation
 
-    def _tell_donor(self, after: AfterCommit, key: str, template: str, subject: str, **context) -> None:
+    def _tell_donor(self, key: str, template: str, subject: str, **context) -> None:
         """Email the donor (unless their account is gone) about this donation, once under ``key``."""
         donor = db.session.get(User, self.donation.user_id)
         club = db.session.get(Club, self.donation.club_id)
         if donor is not None and donor.deleted_at is None:
-            _email(
-                after,
+            record_email(
                 key=key,
                 template=template,
                 to=donor.email,
@@ -152,17 +146,14 @@ class DonationTarget(Target):
             f"Donation #{donation.id}",
             donation_id=donation.id,
         )
-        self._tell_donor(
-            after, f"donation-receipt:{donation.id}", "donation_receipt", "Thank you for your donation to {club}"
-        )
+        self._tell_donor(f"donation-receipt:{donation.id}", "donation_receipt", "Thank you for your donation to {club}")
         club = db.session.get(Club, donation.club_id)
         donor = db.session.get(User, donation.user_id)
         from app.clubs.services import owner_of
 
         owner = owner_of(club)
         if owner is not None:
-            _email(
-                after,
+            record_email(
                 key=f"donation-notice:{donation.id}",
                 template="donation_notice",
                 to=owner.email,
@@ -179,7 +170,6 @@ class DonationTarget(Target):
         donation = self.donation
         donation.status = DonationStatus.REFUND_DUE
         self._tell_donor(
-            after,
             f"donation-returned:{donation.id}",
             "donation_returned",
             "Your donation to {club} is being returned",
@@ -194,7 +184,6 @@ class DonationTarget(Target):
             return "unchanged"
         donation.status = DonationStatus.FAILED
         self._tell_donor(
-            after,
             f"donation-failed:{donation.id}:{donation.checkout_attempt}",
             "donation_failed",
             "Your donation to {club} did not go through",
@@ -227,7 +216,6 @@ class DonationTarget(Target):
                 may_overdraw=True,
             )
         self._tell_donor(
-            after,
             f"donation-refund:{donation.id}:{donation.refunded_cents}",
             "donation_refunded",
             "Your donation to {club} was refunded",

@@ -19,6 +19,8 @@ class EmailMessage(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    # Random and in our mail domain (app.notifications.email.new_message_id); kept for retries.
+    message_id: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     template: Mapped[str] = mapped_column(String(80), nullable=False)
     recipient: Mapped[str] = mapped_column(String(254), nullable=False)
@@ -29,8 +31,3 @@ class EmailMessage(TimestampMixin, db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    @property
-    def message_id(self) -> str:
-        # A stable Message-ID lets receiving servers drop a rare duplicate delivery.
-        return f"<email-{self.id}@bookcommerce>"

@@ -1,15 +1,20 @@
 """Emails: rendered and recorded once under an idempotency key, delivered by a job.
 
-A service records the email in the same transaction as the change it reports, commits, then
-calls ``dispatch``. ``deliver_email`` locks the record and sends only if it is not sent yet,
-so a retried or duplicated job sends one message.
+A service calls ``record_email`` in the same transaction as the change the email reports and
+commits; nothing else. The outbox (``app.notifications.outbox``) hands the committed email to
+the mail queue, or delivers it at once on the embedded default, and its sweep picks up any
+email a crash left behind. ``deliver_email`` claims the record and sends only if it is not sent
+yet, so a retried or duplicated job sends one message.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_mail import Message
@@ -17,12 +22,40 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db, mail
-from app.jobs import enqueue
 from app.models import EmailMessage, User
 from app.models.base import utcnow
 from app.notifications.inbox import notify_for_email
 
 log = logging.getLogger(__name__)
+
+
+def mail_domain() -> str:
+    """The domain our Message-IDs end in: MAIL_DOMAIN, else the sender's, else BASE_URL's host."""
+    config = current_app.config
+    sender_domain = parseaddr(config.get("MAIL_DEFAULT_SENDER") or "")[1].rpartition("@")[2]
+    return config.get("MAIL_DOMAIN") or sender_domain or urlsplit(config["BASE_URL"]).hostname or "localhost"
+
+
+def new_message_id() -> str:
+    """A Message-ID unique across databases and deployments (a random part), in our mail domain.
+
+    Stored with the email, so every retry of one email carries the same Message-ID and a
+    receiving server can drop a rare duplicate delivery.
+    """
+    return f"<{uuid.uuid4().hex}@{mail_domain()}>"
+
+
+def _new_email(*, key: str, template: str, to: str, subject: str, user: User | None, context: dict) -> EmailMessage:
+    return EmailMessage(
+        idempotency_key=key,
+        message_id=new_message_id(),
+        template=template,
+        recipient=to,
+        subject=subject,
+        user_id=user.id if user is not None else None,
+        body_text=render_template(f"email/{template}.txt", **context),
+        body_html=render_template(f"email/{template}.html", subject=subject, **context),
+    )
 
 
 def record_email(
@@ -36,21 +69,15 @@ def record_email(
 ) -> EmailMessage:
     """Render ``templates/email/<template>.{txt,html}`` and record it under ``key`` (once).
 
-    Does not commit: the caller commits with its own change, then calls ``dispatch``.
+    Does not commit: the email goes out when the caller's transaction commits (and never if it
+    rolls back).
     """
     existing = db.session.scalar(select(EmailMessage).where(EmailMessage.idempotency_key == key))
     if existing is not None:
         return existing
     context.setdefault("user", user)
-    message = EmailMessage(
-        idempotency_key=key,
-        template=template,
-        recipient=to,
-        subject=subject,
-        user_id=user.id if user is not None else None,
-        body_text=render_template(f"email/{template}.txt", **context),
-        body_html=render_template(f"email/{template}.html", subject=subject, **context),
-    )
+    message = _new_email(key=key, template=template, to=to, subject=subject, user=user, context=context)
+    _begin_transaction_for_savepoint()
     try:
         with db.session.begin_nested():
             db.session.add(message)
@@ -59,6 +86,15 @@ def record_email(
         # Another request recorded the same key first: theirs is the one that counts.
         return db.session.scalars(select(EmailMessage).where(EmailMessage.idempotency_key == key)).one()
     return message
+
+
+def _begin_transaction_for_savepoint() -> None:
+    """On SQLite, open the transaction before the savepoint. pysqlite begins one only before a
+    write, so a SAVEPOINT as the first write would start the transaction itself and its RELEASE
+    would commit it: the email would survive the caller's rollback."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
 
 
 def record_emails(messages: list[dict]) -> list[EmailMessage]:
@@ -80,15 +116,7 @@ def record_emails(messages: list[dict]) -> list[EmailMessage]:
         context = dict(fields)
         key, template, to, subject = (context.pop(k) for k in ("key", "template", "to", "subject"))
         user = context.get("user")
-        message = EmailMessage(
-            idempotency_key=key,
-            template=template,
-            recipient=to,
-            subject=subject,
-            user_id=user.id if user is not None else None,
-            body_text=render_template(f"email/{template}.txt", **context),
-            body_html=render_template(f"email/{template}.html", subject=subject, **context),
-        )
+        message = _new_email(key=key, template=template, to=to, subject=subject, user=user, context=context)
         db.session.add(message)
         notify_for_email(template, key, user, subject, context)
         recorded.append(message)
@@ -96,17 +124,10 @@ def record_emails(messages: list[dict]) -> list[EmailMessage]:
     return recorded
 
 
-def dispatch(message: EmailMessage) -> None:
-    """Hand a committed email to the mail queue (or send it now on the embedded default)."""
-    if message.status != EmailMessage.STATUS_SENT:
-        enqueue(deliver_email, message.id, queue="mail")
-
-
 def send_email(**kwargs) -> EmailMessage:
-    """Record, commit and dispatch an email that goes with no other change."""
+    """Record and commit an email that goes with no other change (the outbox sends it)."""
     message = record_email(**kwargs)
     db.session.commit()
-    dispatch(message)
     return message
 
 

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.jobs import enqueue
 from app.models import Book, Club, Order, OrderStatus, User
 from app.models.base import utcnow
-from app.notifications.email import dispatch, record_email
+from app.notifications.email import record_email
 from app.observability.metrics import count_after_commit
 from app.payments.fulfilment import AfterCommit, Target, register_target
 
@@ -49,14 +49,12 @@ def return_stock(order: Order) -> None:
         )
 
 
-def _email(order: Order, template: str, subject: str, key: str, after: AfterCommit, **context) -> None:
+def _email(order: Order, template: str, subject: str, key: str, **context) -> None:
+    """Email the buyer about ``order`` (unless their account is gone); sent when this commits."""
     buyer = db.session.get(User, order.user_id)
     if buyer is None or buyer.deleted_at is not None:
         return
-    message = record_email(
-        key=key, template=template, to=buyer.email, subject=subject, user=buyer, order=order, **context
-    )
-    after.append(lambda: dispatch(message))
+    record_email(key=key, template=template, to=buyer.email, subject=subject, user=buyer, order=order, **context)
 
 
 def refund_order(order_id: int, amount_cents: int | None = None) -> str:
@@ -177,7 +175,6 @@ class OrderTarget(Target):
                 "order_out_of_stock",
                 f"Order #{order.id}: sold out, refund on its way",
                 f"order-out-of-stock:{order.id}",
-                after,
             )
             after.append(lambda: enqueue(refund_order, order.id))
             return "paid; out of stock, refund due"
@@ -189,14 +186,13 @@ class OrderTarget(Target):
         if order.club_id is not None:  # bought for a club: the books go on its shelf
             from app.donations.shelf import place_on_shelf
 
-            place_on_shelf(order, after)
+            place_on_shelf(order)
             club = db.session.get(Club, order.club_id)
         _email(
             order,
             "order_receipt",
             f"Your Book Commerce receipt for order #{order.id}",
             f"order-receipt:{order.id}",
-            after,
             club=club,
         )
         book_ids = [line.book_id for line in order.lines]
@@ -213,7 +209,6 @@ class OrderTarget(Target):
             "order_payment_failed",
             f"Order #{order.id}: the payment did not go through",
             f"order-payment-failed:{order.id}:{order.checkout_attempt}",
-            after,
         )
         return "failed"
 
@@ -251,7 +246,6 @@ class OrderTarget(Target):
             "order_refunded",
             f"Order #{order.id}: refund of {order.refunded_cents / 100:.2f}",
             f"order-refund:{order.id}:{order.refunded_cents}",
-            after,
             refunded_cents=order.refunded_cents,
         )
         return "refunded"

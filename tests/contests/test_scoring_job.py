@@ -14,6 +14,7 @@ from app.contests.services import create_contest, enter_contest, open_contest
 from app.extensions import db
 from app.jobs import enqueue, get_queue, redis_connection, run_worker
 from app.models import Contest, ContestKind, ContestStatus, Donation, DonationStatus, Metric
+from app.notifications import outbox
 from tests.helpers import make_user
 
 pytestmark = pytest.mark.redis
@@ -73,25 +74,32 @@ def test_a_worker_killed_mid_way_is_retried_and_sends_each_email_once(redis_app,
         contest_id = contest.id
         key = f"test:killed:{contest_id}"
 
-    real_dispatch = contest_services._dispatch_unsent
+    real_hand_over = outbox.hand_over
 
-    def dies_the_first_time(cid):
-        # Runs in the forked work-horse: the standings are committed, no email has gone out yet.
+    def dies_the_first_time(email_ids):
+        # Runs in the forked work-horse: the standings and their emails are committed, no email
+        # is queued yet.
         if redis_connection(redis_app).incr(key) == 1:
             os._exit(1)  # as if the machine lost the process right here
-        return real_dispatch(cid)
+        return real_hand_over(email_ids)
 
-    monkeypatch.setattr(contest_services, "_dispatch_unsent", dies_the_first_time)
+    monkeypatch.setattr(outbox, "hand_over", dies_the_first_time)
     with redis_app.app_context():
         enqueue(contest_services.score_contest, contest_id)
     run_worker(redis_app, ["default", "mail"], burst=True)  # forking worker: the horse dies, the job retries
 
     with redis_app.app_context():
-        assert int(redis_connection().get(key)) >= 2
+        assert int(redis_connection().get(key)) == 1  # the retry found the contest finished
         done = db.session.get(Contest, contest_id)
         assert done.status == ContestStatus.FINISHED
         assert done.standings["winner"]["name"] == "Lyon"
         assert [e["name"] for e in done.standings["entrants"]] == ["Lyon", "Paris"]
+    assert inbox.messages == []  # committed, never queued: the outbox sweep finds them
+
+    redis_app.config["MAIL_SWEEP_AFTER_SECONDS"] = 0
+    result = redis_app.test_cli_runner().invoke(args=["mail", "retry"])
+    assert result.exit_code == 0 and "Re-queued 3 email(s)." in result.output, result.output
+    run_worker(redis_app, ["mail"], burst=True)
     inbox.wait_for("bo@example.com", count=2)
     inbox.wait_for("ada@example.com", count=1)
     time.sleep(0.5)

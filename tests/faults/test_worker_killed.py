@@ -24,6 +24,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs import enqueue, redis_connection, run_worker
 from app.models import EmailMessage
+from app.notifications import outbox
 from app.notifications.email import record_email
 from tests.faults.tasks import IN_FLIGHT_KEY, deliver_email_slowly
 
@@ -68,8 +69,9 @@ def wait_until(condition, timeout: float, what: str, process: subprocess.Popen |
         time.sleep(0.05)
 
 
-def test_a_job_cut_off_by_sigkill_is_requeued_and_sends_one_email(redis_app, inbox):
+def test_a_job_cut_off_by_sigkill_is_requeued_and_sends_one_email(redis_app, inbox, monkeypatch):
     redis_app.config["MAIL_CLAIM_STALE_SECONDS"] = STALE_CLAIM_SECONDS
+    monkeypatch.setattr(outbox, "hand_over", lambda ids: None)  # only the slow job below delivers it
     with redis_app.app_context():
         message = record_email(
             key="sigkill",
@@ -120,3 +122,52 @@ def test_a_job_cut_off_by_sigkill_is_requeued_and_sends_one_email(redis_app, inb
         assert (record.status, record.attempts, record.last_error) == ("sent", 2, None)
     time.sleep(0.5)
     assert len(inbox.to("killed@example.com")) == 1  # once, not once per attempt
+
+
+def test_an_email_whose_job_died_with_the_worker_is_sent_once_by_the_sweep(redis_app, inbox, monkeypatch):
+    """The same kill, but the job is gone for good (no retries left, as after a last attempt):
+    RQ gives up on it, and the email would stay "sending" for ever. The outbox sweep finds the
+    stale claim and sends it once."""
+    redis_app.config.update(MAIL_CLAIM_STALE_SECONDS=STALE_CLAIM_SECONDS)
+    monkeypatch.setattr(outbox, "hand_over", lambda ids: None)  # only the slow job below delivers it
+    with redis_app.app_context():
+        message = record_email(
+            key="sigkill-lost",
+            template="password_changed",
+            to="abandoned@example.com",
+            subject="Delivered by the sweep",
+            reset_link="http://localhost/reset",
+        )
+        db.session.commit()
+        email_id, message_id = message.id, message.message_id
+        job = enqueue(deliver_email_slowly, email_id, 60, queue="mail", retry=False)
+        connection = redis_connection()
+        queue = Queue("mail", connection=connection)
+
+    worker = worker_process(redis_app)
+    try:
+        wait_until(lambda: connection.get(IN_FLIGHT_KEY) is not None, 30, "the job claimed the email", worker)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:  # pragma: no cover - only if the test failed before the kill
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+
+    StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 24 * 3600)
+    assert job.get_status(refresh=True) == "failed"  # abandoned: RQ will not run it again
+    time.sleep(STALE_CLAIM_SECONDS + 0.2)
+    with redis_app.app_context():
+        assert db.session.get(EmailMessage, email_id).status == "sending"
+
+    result = redis_app.test_cli_runner().invoke(args=["mail", "retry"])
+    assert result.exit_code == 0 and "Re-queued 1 email(s)." in result.output, result.output
+    run_worker(redis_app, ["mail"], burst=True)
+
+    (received,) = inbox.wait_for("abandoned@example.com")
+    assert received["Message-ID"] == message_id
+    time.sleep(0.5)
+    assert len(inbox.to("abandoned@example.com")) == 1
+    with redis_app.app_context():
+        record = db.session.scalar(select(EmailMessage).where(EmailMessage.id == email_id))
+        assert (record.status, record.attempts) == ("sent", 2)
