@@ -59,6 +59,10 @@ def served(app):
         shutil.which("pg_ctlcluster") is not None and _cluster_version() is not None,
         "the Debian postgresql-common tools and a local cluster are needed to restart the server",
     )
+    with app.app_context():
+        # Start from an empty pool: the pool hands out idle connections first in, first out, so
+        # connections left idle by earlier tests would take turns and hide (or fake) reuse.
+        db.engine.dispose()
     yield app
     with app.app_context():
         db.engine.dispose()
