@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test worker migrate seed lint format clean bench loadtest
+.PHONY: run test contract worker migrate seed lint format clean bench loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ worker: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The API's contract, from outside: schemathesis against a live server (see tests/api/live_contract.py).
+contract: $(VENV)/.installed-dev
+	$(BIN)/python tests/api/live_contract.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
