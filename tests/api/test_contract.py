@@ -10,6 +10,7 @@ The same document is checked as OpenAPI 3.1 with every schema valid JSON Schema 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import jsonschema_rs
@@ -50,14 +51,13 @@ TOKEN: dict[str, str] = {}  # the seeded reader's, for the test running
 
 @schema.auth(refresh_interval=None)
 class SeededReader:
-    """The seeded reader's access token, on every call that does not test its absence (or bring its own)."""
+    """The seeded reader's access token, on every call that does not test its absence."""
 
     def get(self, case, context):
         return TOKEN.get("access", "")  # asked once at collection, before any reader exists
 
     def set(self, case, data, context):
-        case.headers = case.headers or {}
-        case.headers.setdefault("Authorization", f"Bearer {data}")
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
 HYPOTHESIS = settings(
@@ -110,16 +110,107 @@ def test_every_operation_keeps_its_contract(case, app, access_token):
 
 
 def test_the_links_keep_the_contract_too(app, access_token):
-    """The stateful phase: chains of calls along the document's links, each answer checked."""
-
+    """The stateful phase: chains of calls along the document's links, each answer checked; the
+    chains sign in, join a club, give to it, read notifications, refresh and log out."""
     schema.app = app
+    answered: set[tuple[str, int]] = set()
 
     class Workflow(schema.as_state_machine()):
         def before_call(self, case):
             if case.operation.label == "POST /auth/token":  # sign in as the seeded reader
                 case.body = {"email": "reader@example.com", "password": PASSWORD}
 
-    Workflow.run(settings=settings(HYPOTHESIS, max_examples=10, stateful_step_count=8))
+        def get_call_kwargs(self, case):
+            # The seeded reader's token, unless a link handed on the one a sign-in answered.
+            return (
+                {}
+                if "Authorization" in (case.headers or {})
+                else {"headers": {"Authorization": f"Bearer {access_token}"}}
+            )
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            answered.add((case.operation.label, response.status_code))
+
+    Workflow.run(settings=settings(HYPOTHESIS, max_examples=25, stateful_step_count=8))
+    assert ("POST /auth/token", 200) in answered  # the chains start signed in
+
+
+def follow(document: dict, operation_id: str, status: int, name: str, answer: dict) -> dict:
+    """The request a documented link makes from ``answer``: path, query, headers and body filled in."""
+    found = next(
+        op
+        for ops in document["paths"].values()
+        for op in ops.values()
+        if isinstance(op, dict) and op.get("operationId") == operation_id
+    )
+    link = found["responses"][str(status)]["links"][name]
+
+    def value(expression):
+        if isinstance(expression, dict):
+            return {key: value(item) for key, item in expression.items()}
+        if isinstance(expression, list):
+            return [value(item) for item in expression]
+        if expression is None or not expression.startswith("$"):
+            return expression if expression is None or "{$" not in expression else template(expression)
+        if expression.startswith("$response.body#"):
+            return jsonpointer(answer, expression.removeprefix("$response.body#"))
+        raise AssertionError(f"an expression this test cannot follow: {expression}")
+
+    def template(text: str) -> str:
+        return re.sub(r"\{(\$[^}]+)\}", lambda m: str(value(m.group(1))), text)
+
+    target = next(
+        (path, method)
+        for path, ops in document["paths"].items()
+        for method, op in ops.items()
+        if isinstance(op, dict) and op.get("operationId") == link["operationId"]
+    )
+    request = {"path": target[0], "method": target[1].upper(), "headers": {}, "json": value(link.get("requestBody"))}
+    for key, expression in link.get("parameters", {}).items():
+        where, _, parameter = key.partition(".")
+        if where == "path":
+            request["path"] = request["path"].replace(f"{{{parameter}}}", str(value(expression)))
+        else:
+            request["headers"][parameter] = value(expression)
+    return request
+
+
+def jsonpointer(document, pointer: str):
+    for part in filter(None, pointer.split("/")):
+        document = document[int(part)] if isinstance(document, list) else document[part]
+    return document
+
+
+def test_the_documented_links_walk_a_reader_through_the_shell(app, client, access_token):
+    """Sign in, find a club, join it, give to it, read the notifications, refresh and log out, each
+    call made from the previous answer the way the document's links say."""
+    document = client.get(f"{API}/openapi.json").get_json()
+
+    def call(request: dict, status: int, **extra) -> dict:
+        json = {**(request["json"] or {}), **extra} if request["json"] or extra else None
+        response = client.open(API + request["path"], method=request["method"], headers=request["headers"], json=json)
+        assert response.status_code == status, (request, response.get_json())
+        return response.get_json() if response.data else {}
+
+    tokens = call(
+        {"path": "/auth/token", "method": "POST", "headers": {}, "json": {}},
+        200,
+        email="reader@example.com",
+        password=PASSWORD,
+    )
+    clubs = call(follow(document, "createToken", 200, "clubs", tokens), 200)
+    signed_in = {"Authorization": f"Bearer {tokens['access_token']}"}
+    join = follow(document, "listClubs", 200, "join", clubs)
+    joined = call({**join, "headers": signed_in}, 201)
+    assert joined["status"] == "active"
+    donation = call(
+        {**follow(document, "joinClub", 201, "donate", joined), "headers": signed_in}, 201, amount_cents=500
+    )
+    call({**follow(document, "donateToClub", 201, "notifications", donation), "headers": signed_in}, 200)
+    rotated = call(follow(document, "createToken", 200, "refresh", tokens), 200)
+    call(follow(document, "refreshToken", 200, "logout", rotated), 204)
+    call(follow(document, "createToken", 200, "refresh", tokens), 401)  # the family ended
 
 
 def schemas_in(node, where: str = "#"):
