@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import UTC, datetime, timedelta
 
 from tests.helpers import PASSWORD
 
@@ -29,6 +30,23 @@ def problem_of(response, status: int) -> dict:
     body = response.get_json()
     assert body["status"] == status
     return body
+
+
+def open_reader_contest(title: str = "November pages") -> int:
+    """A readers' contest that started yesterday and runs a month (call inside an app context); its id."""
+    from app.contests.services import create_contest, open_contest
+    from app.models import ContestKind, Metric
+
+    now = datetime.now(UTC)
+    contest = create_contest(
+        title=title,
+        kind=ContestKind.READERS,
+        metric=Metric.BOOKS_READ,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=30),
+    )
+    open_contest(contest)
+    return contest.id
 
 
 def published_document() -> dict:

@@ -11,7 +11,6 @@ The same document is checked as OpenAPI 3.1 with every schema valid JSON Schema 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import jsonschema_rs
 import pytest
@@ -22,13 +21,12 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 import tests.api.contract_hooks  # noqa: F401  (the isbn format)
 from app.api.tokens import issue_tokens
-from app.contests.services import create_contest, open_contest
 from app.donations.services import create_donation
 from app.extensions import db
-from app.models import CartItem, Club, ContestKind, MemberStatus, Metric, User
+from app.models import CartItem, Club, MemberStatus, User
 from app.notifications.inbox import notify
 from app.orders.services import create_order_from_cart
-from tests.api import API, published_document
+from tests.api import API, open_reader_contest, published_document
 from tests.clubs import add_member, start_club
 from tests.factories import make_book
 from tests.helpers import PASSWORD, make_user
@@ -79,15 +77,7 @@ def seed_world() -> User:
     db.session.commit()
     create_order_from_cart(reader)
     create_donation(db.session.get(Club, public.id), reader, 500, "For the shelf")
-    now = datetime.now(UTC)
-    contest = create_contest(
-        title="November pages",
-        kind=ContestKind.READERS,
-        metric=Metric.BOOKS_READ,
-        starts_at=now - timedelta(days=1),
-        ends_at=now + timedelta(days=30),
-    )
-    open_contest(contest)
+    open_reader_contest()
     notify(reader.id, kind="club", key="seed", title="Welcome to Paris Readers", url=f"/clubs/{public.slug}")
     db.session.commit()
     return reader

@@ -6,9 +6,7 @@ from __future__ import annotations
 import jsonschema_rs
 import pytest
 
-from app.contests.services import create_contest, open_contest
-from app.models import ContestKind, Metric
-from tests.api import API, api_login, bearer, problem_of, published_document
+from tests.api import API, api_login, bearer, open_reader_contest, problem_of, published_document
 from tests.clubs import add_member, start_club
 from tests.helpers import make_user
 
@@ -72,19 +70,8 @@ def test_answers_that_miss_the_clubs_questions_are_a_conflict_not_invalid_input(
 
 
 def test_entering_a_contest_with_an_empty_club_is_refused_by_the_contract_too(app, client, token):
-    from datetime import UTC, datetime, timedelta
-
     with app.app_context():
-        now = datetime.now(UTC)
-        contest = create_contest(
-            title="Pages",
-            kind=ContestKind.READERS,
-            metric=Metric.BOOKS_READ,
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=9),
-        )
-        open_contest(contest)
-        contest_id = contest.id
+        contest_id = open_reader_contest()
     assert not allows("/contests/{contest_id}/entries", "post", {"club": ""})
     response = client.post(f"{API}/contests/{contest_id}/entries", json={"club": ""}, headers=token)
     assert set(problem_of(response, 422)["errors"]) == {"club"}
