@@ -73,17 +73,17 @@ def init_api(app: Flask) -> None:
     from app.api import bp
 
     app.url_map.converters.setdefault("slug", SlugConverter)
-    app.config.update(
-        API_TITLE="Book Commerce API",
-        API_VERSION="1.0.0",
-        OPENAPI_VERSION="3.1.0",
-        API_SPEC_OPTIONS={
+    api = BookCommerceApi(
+        app,
+        spec_kwargs={
+            "title": "Book Commerce API",
+            "version": "1.0.0",
+            "openapi_version": "3.1.0",
             "info": {"description": "The JSON API behind the Book Commerce mobile shell."},
             "servers": [{"url": PREFIX}],
+            "flask_plugin": Paths(),
+            "marshmallow_plugin": Plugin(schema_name_resolver=_name),
         },
-    )
-    api = BookCommerceApi(
-        app, spec_kwargs={"flask_plugin": Paths(), "marshmallow_plugin": Plugin(schema_name_resolver=_name)}
     )
     api.ma_plugin.converter.add_attribute_function(config_range_to_properties)
     api.register_converter(SlugConverter, lambda converter: {"type": "string", "pattern": Slug.PATTERN})

@@ -6,8 +6,10 @@ from __future__ import annotations
 import jsonschema_rs
 import pytest
 
+from app import create_app
 from tests.api import API, api_login, bearer, open_reader_contest, problem_of, published_document
 from tests.clubs import add_member, start_club
+from tests.conftest import make_config
 from tests.helpers import make_user
 
 SHELL = {"User-Agent": "Mozilla/5.0 BookCommerceShell/1.0"}
@@ -103,3 +105,18 @@ def test_a_used_web_session_link_says_so_and_offers_to_sign_in_again(client, tok
     assert "already used" in page
     assert "Sign in again" in page
     assert "Reset your password" not in page
+
+
+def test_donation_bounds_are_the_configured_ones_in_the_check_and_the_document(app, client, token, base_settings):
+    with app.app_context():
+        club = start_club(name="Paris Readers")
+        add_member(club.id, "reader@example.com", "Rosa Reader")
+    app.config["DONATION_MAX_CENTS"] = 2_000  # read when the request is checked, not at import
+    response = client.post(f"{API}/clubs/{club.slug}/donations", json={"amount_cents": 2_500}, headers=token)
+    assert problem_of(response, 422)["errors"] == {"amount_cents": ["Give an amount in cents from 100 to 2000."]}
+    other = create_app(make_config(**base_settings, DONATION_MIN_CENTS=500, DONATION_MAX_CENTS=3_000))
+    amount = other.test_client().get(f"{API}/openapi.json").get_json()["components"]["schemas"]["DonationRequest"]
+    assert (amount["properties"]["amount_cents"]["minimum"], amount["properties"]["amount_cents"]["maximum"]) == (
+        500,
+        3_000,
+    )
