@@ -107,11 +107,13 @@ def test_a_used_web_session_link_says_so_and_offers_to_sign_in_again(client, tok
     assert "Reset your password" not in page
 
 
-def test_donation_bounds_are_the_configured_ones_in_the_check_and_the_document(app, client, token, base_settings):
+def test_donation_bounds_are_the_configured_ones_in_the_check_and_the_document(
+    app, client, token, base_settings, monkeypatch
+):
     with app.app_context():
         club = start_club(name="Paris Readers")
         add_member(club.id, "reader@example.com", "Rosa Reader")
-    app.config["DONATION_MAX_CENTS"] = 2_000  # read when the request is checked, not at import
+    monkeypatch.setitem(app.config, "DONATION_MAX_CENTS", 2_000)  # read when the request is checked
     response = client.post(f"{API}/clubs/{club.slug}/donations", json={"amount_cents": 2_500}, headers=token)
     assert problem_of(response, 422)["errors"] == {"amount_cents": ["Give an amount in cents from 100 to 2000."]}
     other = create_app(make_config(**base_settings, DONATION_MIN_CENTS=500, DONATION_MAX_CENTS=3_000))
