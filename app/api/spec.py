@@ -24,6 +24,7 @@ from app.api.links import add_links
 from app.api.shapes import Out, Problem
 
 PREFIX = "/api/v1"
+SLUG_PARAMETER = {"type": "string", "pattern": Slug.PATTERN, "examples": ["paris-page-turners"]}  # a demo club
 PROBLEM_TYPE = "application/problem+json"
 
 
@@ -86,7 +87,7 @@ def init_api(app: Flask) -> None:
         },
     )
     api.ma_plugin.converter.add_attribute_function(config_range_to_properties)
-    api.register_converter(SlugConverter, lambda converter: {"type": "string", "pattern": Slug.PATTERN})
+    api.register_converter(SlugConverter, lambda converter: {**SLUG_PARAMETER})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     with app.app_context():  # the document reads configured bounds
         api.register_blueprint(bp)
