@@ -8,7 +8,7 @@ PORT ?= 5000
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run test worker migrate seed lint format clean bench loadtest mutation mutation-report security
+.PHONY: run test contract worker migrate seed lint format clean bench loadtest mutation mutation-report security
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ mutation: $(VENV)/.installed-mutation
 
 mutation-report: $(VENV)/.installed-mutation
 	$(BIN)/python scripts/mutation_report.py
+
+# The API's contract, from outside: schemathesis against a live server (see tests/api/live_contract.py).
+contract: $(VENV)/.installed-dev
+	$(BIN)/python tests/api/live_contract.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

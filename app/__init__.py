@@ -88,7 +88,7 @@ def register_input_checks(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
-    from app.api import bp as api_bp
+    from app.api import init_api
     from app.cart import bp as cart_bp
     from app.catalogue import bp as catalogue_bp
     from app.clubs import bp as clubs_bp
@@ -107,7 +107,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(clubs_bp)
     app.register_blueprint(donations_bp)
-    app.register_blueprint(api_bp)
+    init_api(app)
     app.register_blueprint(contests_bp)
     app.register_blueprint(notifications_bp)
 

@@ -215,7 +215,7 @@ def app_sign_in(token: str):
 
     try:
         user, next_path = redeem_web_session_ticket(token)
-    except TokenInvalid as exc:
-        return render_template("accounts/link_error.html", message=str(exc), form=ConfirmForm()), 400
+    except TokenInvalid as exc:  # the shell's link: no password to reset, just sign in again
+        return render_template("accounts/link_error.html", message=str(exc), sign_in_again=True), 400
     start_session(user)
     return redirect(next_path)

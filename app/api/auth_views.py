@@ -1,12 +1,13 @@
 """Sign-in for the shell: tokens, refresh rotation, log out, and a one-time web-session link."""
 
-from flask import current_app, g, jsonify, url_for
+from flask import current_app, g, request, url_for
 from flask_limiter.util import get_remote_address
 
 from app.accounts import known_devices
 from app.accounts import services as accounts
 from app.api import bp
-from app.api.common import ApiError, invalid, json_body, token_required
+from app.api.common import ApiError, problems, token_required
+from app.api.shapes import RefreshRequest, TokenPair, TokenRequest, WebSession, WebSessionRequest
 from app.api.tokens import (
     TokenInvalid,
     create_web_session_ticket,
@@ -16,10 +17,10 @@ from app.api.tokens import (
 )
 from app.extensions import limiter
 
+TAGS = ["auth"]
+
 
 def _token_account_key() -> str:
-    from flask import request
-
     body = request.get_json(silent=True) or {}
     email = accounts.normalise_email(str(body.get("email", ""))) if isinstance(body, dict) else ""
     if not email:
@@ -28,83 +29,77 @@ def _token_account_key() -> str:
     return known_devices.limit_key(email, body.get("device_token"))
 
 
-def _pair(tokens) -> dict:
-    return {
-        "access_token": tokens.access_token,
-        "token_type": "Bearer",
-        "expires_in": tokens.expires_in,
-        "refresh_token": tokens.refresh_token,
-    }
+def _deduct(response) -> bool:
+    return response.status_code == 401
 
 
-@bp.route("/auth/token", methods=["POST"])
+@bp.route("/auth/token", methods=["POST"], tags=TAGS)
 @limiter.shared_limit(  # one guessing budget with the web log in (same scopes and keys)
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login-ip", deduct_when=lambda r: r.status_code == 401
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login-ip", deduct_when=_deduct
 )
 @limiter.shared_limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     key_func=_token_account_key,
     scope="login-account",
-    deduct_when=lambda r: r.status_code == 401,
+    deduct_when=_deduct,
 )
-def token():
-    """Email and password for an access token (short-lived) and a refresh token (long-lived).
+@bp.arguments(TokenRequest)
+@bp.response(200, TokenPair)
+@problems(401, 403, 429)
+@bp.doc(operationId="createToken")
+def token(body):
+    """Sign in: email and password for an access token (short-lived) and a refresh token (long-lived)
 
     The answer's ``device_token``, sent back with later sign-ins, lets this app sign in with the
     right password even while guessers elsewhere have used up the account's budget.
     """
-    body = json_body()
-    email, password = body.get("email"), body.get("password")
-    errors = {}
-    if not isinstance(email, str) or "@" not in email:
-        errors["email"] = ["Give the email address of your account."]
-    if not isinstance(password, str) or not password:
-        errors["password"] = ["Give your password."]
-    if errors:
-        raise invalid(errors)
     try:
-        user = accounts.authenticate(email, password)
+        user = accounts.authenticate(body["email"], body["password"])
     except accounts.AccountError as exc:
         raise ApiError(403, "Forbidden", str(exc)) from None
     if user is None:
         raise ApiError(401, "Unauthorized", "Invalid email or password.")
     device_token = known_devices.proof_after_log_in(body.get("device_token"), user.email)
-    return jsonify(_pair(issue_tokens(user)) | {"device_token": device_token})
+    pair = issue_tokens(user)
+    return {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "expires_in": pair.expires_in,
+        "device_token": device_token,
+    }
 
 
-@bp.route("/auth/refresh", methods=["POST"])
-def refresh():
-    """Trade a refresh token for a new pair; the old refresh token stops working."""
-    value = json_body().get("refresh_token")
-    if not isinstance(value, str) or not value:
-        raise invalid({"refresh_token": ["Give the refresh token."]})
+@bp.route("/auth/refresh", methods=["POST"], tags=TAGS)
+@bp.arguments(RefreshRequest)
+@bp.response(200, TokenPair)
+@problems(401)
+@bp.doc(operationId="refreshToken")
+def refresh(body):
+    """Rotate a refresh token: a new pair; the old refresh token stops working (a reused one ends its family)"""
     try:
-        return jsonify(_pair(refresh_tokens(value)))
+        return refresh_tokens(body["refresh_token"])
     except TokenInvalid as exc:
         raise ApiError(401, "Unauthorized", str(exc)) from None
 
 
-@bp.route("/auth/logout", methods=["POST"])
-def logout():
-    """Revoke a refresh token (and every token rotated from it)."""
-    value = json_body().get("refresh_token")
-    if not isinstance(value, str) or not value:
-        raise invalid({"refresh_token": ["Give the refresh token."]})
-    revoke_refresh_token(value)
-    return "", 204
+@bp.route("/auth/logout", methods=["POST"], tags=TAGS)
+@bp.arguments(RefreshRequest)
+@bp.response(204)
+@bp.doc(operationId="logout")
+def logout(body):
+    """Log out: revoke a refresh token (and every token rotated from it)"""
+    revoke_refresh_token(body["refresh_token"])
 
 
-@bp.route("/auth/web-session", methods=["POST"])
+@bp.route("/auth/web-session", methods=["POST"], tags=TAGS)
 @token_required
-def web_session():
-    """A one-time, short-lived URL that opens the site in the webview already signed in."""
-    from flask import request
-
-    body = request.get_json(silent=True)
-    body = body if isinstance(body, dict) else {}
-    next_path = body.get("next") if isinstance(body.get("next"), str) else "/"
-    ticket = create_web_session_ticket(g.api_user, next_path)
-    return jsonify(
-        url=url_for("accounts.app_sign_in", token=ticket, _external=True),
-        expires_in=current_app.config["API_WEB_SESSION_SECONDS"],
-    ), 201
+@bp.arguments(WebSessionRequest, required=False)
+@bp.response(201, WebSession)
+@bp.doc(operationId="createWebSession")
+def web_session(body):
+    """A one-time, short-lived URL that opens the site in the webview already signed in"""
+    ticket = create_web_session_ticket(g.api_user, body.get("next") or "/")
+    return {
+        "url": url_for("accounts.app_sign_in", token=ticket, _external=True),
+        "expires_in": current_app.config["API_WEB_SESSION_SECONDS"],
+    }

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from typing import Any
+from copy import deepcopy
+from http import HTTPStatus
 
-from flask import g, jsonify, request, url_for
+from flask import g, make_response, request, url_for
+from flask_login import AnonymousUserMixin
+from marshmallow.utils import missing
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
 from app.api.tokens import TokenInvalid, user_for_access_token
 from app.errors import problem
 
-MAX_PER_PAGE = 100
+SECURED = [{"bearer": []}]
+LIST_HEADERS = {
+    "Link": {"description": "first, prev, next and last pages", "schema": {"type": "string"}},
+    "X-Total-Count": {"description": "Items in the whole list", "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+}
 
 
 class ApiError(HTTPException):
@@ -36,22 +45,89 @@ def invalid(errors: dict[str, list[str]], detail: str = "Some fields are not val
     return ApiError(422, "Unprocessable Content", detail, errors)
 
 
+def not_found(detail: str) -> ApiError:
+    return ApiError(404, "Not Found", detail)
+
+
+def conflict(detail: str, errors: dict[str, list[str]] | None = None) -> ApiError:
+    return ApiError(409, "Conflict", detail, errors)
+
+
+def field_map(messages) -> dict[str, list[str]]:
+    """marshmallow's messages by location (json, query) as one map of field → messages."""
+    errors: dict[str, list[str]] = {}
+
+    def flatten(value) -> list[str]:
+        if isinstance(value, dict):
+            return [text for item in value.values() for text in flatten(item)]
+        return [str(value)] if isinstance(value, str) else [t for item in value for t in flatten(item)]
+
+    for by_field in messages.values():
+        for name, value in by_field.items():
+            errors.setdefault("body" if name == "_schema" else name, []).extend(flatten(value))
+    return errors
+
+
+def validation_problem(error: HTTPException):
+    """webargs refused the request: one 422 naming every bad field."""
+    return invalid(field_map(getattr(error, "data", {}).get("messages", {}))).get_response()
+
+
+class Parser(FlaskParser):
+    """The request's JSON object through Flask's own decoding; anything else but nothing is a 400."""
+
+    def _raw_load_json(self, req):
+        if not req.get_data(cache=True):
+            return missing
+        data = req.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ApiError(400, "Bad Request", "Send a JSON object with Content-Type: application/json.")
+        return data
+
+
+class SlugConverter(BaseConverter):
+    """A club's slug in a path: anything else is not a club (404 before the view)."""
+
+    regex = r"[a-z0-9-]{1,80}"
+
+
+def _documented(wrapper, view, *statuses: int, **doc):
+    """Copy the view's API doc onto ``wrapper``, adding ``doc`` and problem ``statuses`` (flask-smorest
+    reads ``_apidoc``)."""
+    wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))
+    for key, value in doc.items():
+        wrapper._apidoc.setdefault("manual_doc", {})[key] = value
+    responses = wrapper._apidoc.setdefault("response", {}).setdefault("responses", {})
+    for status in statuses:
+        responses.setdefault(status, []).append(HTTPStatus(status).name)
+    return wrapper
+
+
+def problems(*statuses: int):
+    """Document the problems (4xx) a view may answer."""
+    return lambda view: _documented(functools.wraps(view)(lambda *a, **k: view(*a, **k)), view, *statuses)
+
+
+def _authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "Unauthorized", "Send an access token: Authorization: Bearer <token>.")
+    try:
+        g.api_user = user_for_access_token(token.strip())
+    except TokenInvalid as exc:
+        raise ApiError(401, "Unauthorized", str(exc)) from None
+
+
 def token_required(view):
     """Authorise the call with the ``Authorization: Bearer`` access token (never a cookie)."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "Unauthorized", "Send an access token: Authorization: Bearer <token>.")
-        try:
-            g.api_user = user_for_access_token(token.strip())
-        except TokenInvalid as exc:
-            raise ApiError(401, "Unauthorized", str(exc)) from None
+        _authenticate()
         return view(*args, **kwargs)
 
-    return wrapper
+    return _documented(wrapper, view, 401, security=SECURED)
 
 
 def optional_token(view):
@@ -61,55 +137,37 @@ def optional_token(view):
     def wrapper(*args, **kwargs):
         g.api_user = None
         if request.headers.get("Authorization"):
-            return token_required(view)(*args, **kwargs)
+            _authenticate()
         return view(*args, **kwargs)
 
-    return wrapper
+    return _documented(wrapper, view, 401, security=[*SECURED, {}])
 
 
-def json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "Bad Request", "Send a JSON object with Content-Type: application/json.")
-    return data
+def viewer():
+    """The reader the token names; never the cookie's (the API ignores web sessions)."""
+    return g.get("api_user") or AnonymousUserMixin()
 
 
-def page_args() -> tuple[int, int]:
-    errors: dict[str, list[str]] = {}
-    try:
-        page = int(request.args.get("page", 1))
-        if page < 1:
-            raise ValueError
-    except ValueError:
-        errors["page"] = ["Must be a whole number of at least 1."]
-        page = 1
-    try:
-        per_page = int(request.args.get("per_page", 20))
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise ValueError
-    except ValueError:
-        errors["per_page"] = [f"Must be a whole number from 1 to {MAX_PER_PAGE}."]
-        per_page = 20
-    if errors:
-        raise invalid(errors)
-    return page, per_page
-
-
-def paginated(items: list, total: int, page: int, per_page: int, endpoint: str, **args):
-    """A JSON list page with ``Link`` (first, prev, next, last) and ``X-Total-Count`` headers."""
+def page(rows: list, total: int, number: int, per_page: int, endpoint: str, **args):
+    """A list page and its ``Link`` (first, prev, next, last) and ``X-Total-Count`` headers."""
     pages = max(1, -(-total // per_page))
     links = {"first": 1, "last": pages}
-    if page > 1:
-        links["prev"] = page - 1
-    if page < pages:
-        links["next"] = page + 1
-    response = jsonify(items=items, page=page, per_page=per_page, total=total, pages=pages)
-    response.headers["Link"] = ", ".join(
+    if number > 1:
+        links["prev"] = number - 1
+    if number < pages:
+        links["next"] = number + 1
+    link = ", ".join(
         f'<{url_for(endpoint, page=n, per_page=per_page, _external=True, **args)}>; rel="{rel}"'
         for rel, n in links.items()
     )
-    response.headers["X-Total-Count"] = str(total)
-    return response
+    body = {"items": rows, "page": number, "per_page": per_page, "total": total, "pages": pages}
+    return body, {"Link": link, "X-Total-Count": str(total)}
+
+
+def page_in_memory(rows: list, number: int, per_page: int, endpoint: str, **args):
+    """A page of a short list already in memory (past the end: the last)."""
+    number = min(number, max(1, -(-len(rows) // per_page)))
+    return page(rows[(number - 1) * per_page : number * per_page], len(rows), number, per_page, endpoint, **args)
 
 
 def conditional(response):
@@ -119,6 +177,13 @@ def conditional(response):
     return response.make_conditional(request)
 
 
-def with_etag(payload: Any):
-    """A JSON response with a strong ETag; 304 when the client already has it."""
-    return conditional(jsonify(payload))
+def etagged(view):
+    """The answer with an ETag (and 304 for ``If-None-Match``), documented as such."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        return conditional(make_response(view(*args, **kwargs)))
+
+    wrapper = _documented(wrapper, view)
+    wrapper._apidoc["etag"] = True
+    return wrapper

@@ -7,16 +7,26 @@ has no scheduler), under the site's lock so one process scores a contest once.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
-from flask import g
-from flask_login import AnonymousUserMixin
+from flask import g, url_for
 from sqlalchemy import select
 
-from app.api import bp, serializers
-from app.api.common import ApiError, optional_token, token_required
-from app.api.inputs import LIST_HEADERS, PAGE_PARAMS, JsonFields, QueryArgs, list_page, path_param, query_param
-from app.api.openapi import SECURED, describe, json_content, problems, ref
-from app.api.serializers import ID, MAX_ID
+from app.api import bp
+from app.api.club_shapes import Contest as ContestShape
+from app.api.club_shapes import ContestEntry, ContestPage, ContestQuery, EntryRequest, Leaderboard, place_of
+from app.api.common import (
+    LIST_HEADERS,
+    ApiError,
+    conflict,
+    not_found,
+    optional_token,
+    page_in_memory,
+    problems,
+    token_required,
+    viewer,
+)
+from app.api.fields import MAX_ID
 from app.contests import queries, services
 from app.contests.leaderboard import live_leaderboard
 from app.contests.permissions import can_see, is_admin, owned_clubs
@@ -24,154 +34,93 @@ from app.contests.scoring import TIE_BREAK_RULE, formula
 from app.extensions import db
 from app.models import Club, Contest, ContestStatus
 
-LISTED = (ContestStatus.DRAFT, ContestStatus.OPEN, ContestStatus.SCORING, ContestStatus.FINISHED)
+TAGS = ["contests"]
+
 CONTEST_ROUTE = f"/contests/<int(min=1, max={MAX_ID}):contest_id>"
-
-
-def _viewer():
-    return g.get("api_user") or AnonymousUserMixin()
+SCORED = (ContestStatus.SCORING, ContestStatus.FINISHED)
 
 
 def _contest(contest_id: int) -> Contest:
     """The contest, scored first if its end has passed; drafts only for those who can open them."""
     found = db.session.get(Contest, contest_id)
-    if found is None or not can_see(found, _viewer()):
-        raise ApiError(404, "Not Found", "There is no contest here.")
+    if found is None or not can_see(found, viewer()):
+        raise not_found("There is no contest here.")
     services.score_ended_contests(found)
     return found
 
 
-@bp.route("/contests")
+def _card(contest: Contest, entrants: int, **more) -> SimpleNamespace:
+    url = url_for("contests.show", contest_id=contest.id, _external=True)
+    return SimpleNamespace(contest=contest, entrants=entrants, url=url, **more)
+
+
+@bp.route("/contests", tags=TAGS)
 @optional_token
-def contests():
-    """Running, upcoming and finished contests (drafts too, for admins), optionally of one status."""
-    args = QueryArgs()
-    status = args.choice("status", LISTED, None)
-    page, per_page = args.pages()
-    args.check()
+@bp.arguments(ContestQuery, location="query")
+@bp.response(200, ContestPage, headers=LIST_HEADERS)
+@bp.doc(operationId="listContests")
+def contests(args):
+    """Contests: running, upcoming and finished (drafts too, for admins), optionally of one status"""
+    status = args.get("status")
     services.score_ended_contests()  # as the site's list does: the embedded default has no scheduler
-    listing = queries.contest_listing(include_drafts=is_admin(_viewer()))
-    cards = [card for card in listing.all() if status is None or card.contest.status == status]
+    listing = queries.contest_listing(include_drafts=is_admin(viewer()))
+    cards = [_card(c.contest, c.entrants) for c in listing.all() if status is None or c.contest.status == status]
     echo = {"status": status} if status else {}
-    return list_page(cards, page, per_page, serializers.contest_summary, "api.contests", **echo)
+    return page_in_memory(cards, args["page"], args["per_page"], "api.contests", **echo)
 
 
-@bp.route(CONTEST_ROUTE)
+@bp.route(CONTEST_ROUTE, tags=TAGS)
 @optional_token
+@bp.response(200, ContestShape)
+@problems(404)
+@bp.doc(operationId="getContest")
 def contest(contest_id: int):
+    """A contest: its rules in words (formula), window (UTC) and, once finished, its winner"""
     found = _contest(contest_id)
-    rows = live_leaderboard(found)
-    return serializers.contest(
+    winner = (found.standings or {}).get("winner") if found.status == ContestStatus.FINISHED else None
+    return _card(
         found,
-        entrants=len(rows),
+        len(live_leaderboard(found)),
         formula=formula(found),
         tie_break=TIE_BREAK_RULE,
         entries_open=found.status in (ContestStatus.DRAFT, ContestStatus.OPEN) and found.ends_at > datetime.now(UTC),
+        winner=SimpleNamespace(contest=found, place=place_of(winner)) if winner else None,
     )
 
 
-@bp.route(f"{CONTEST_ROUTE}/leaderboard")
+@bp.route(f"{CONTEST_ROUTE}/leaderboard", tags=TAGS)
 @optional_token
+@bp.response(200, Leaderboard)
+@problems(404)
+@bp.doc(operationId="getLeaderboard")
 def leaderboard(contest_id: int):
+    """The live leaderboard (final standings once scored)"""
     found = _contest(contest_id)
-    return serializers.leaderboard(found, live_leaderboard(found))
+    rows = [SimpleNamespace(contest=found, place=row.standing, change=row.change) for row in live_leaderboard(found)]
+    return SimpleNamespace(contest=found, final=found.status in SCORED and bool(found.standings), rows=rows)
 
 
-@bp.route(f"{CONTEST_ROUTE}/entries", methods=["POST"])
+@bp.route(f"{CONTEST_ROUTE}/entries", methods=["POST"], tags=TAGS)
 @token_required
-def enter(contest_id: int):
-    """Join a reader contest, or enter a club you own in a club contest (``club``: its slug)."""
+@bp.arguments(EntryRequest, required=False)
+@bp.response(201, ContestEntry, description="Entered")
+@problems(403, 404, 409)
+@bp.doc(operationId="enterContest")
+def enter(body, contest_id: int):
+    """Enter a contest: yourself (readers) or a club you own (``club``: its slug, for club contests)"""
     found = _contest(contest_id)
-    fields = JsonFields.of_body(required=False)
-    slug = fields.text("club", 80)
-    if found.is_club_contest and not slug:
-        fields.fail("club", "This contest is between clubs: give the slug of a club you own.")
-    fields.check()
     club = None
     if found.is_club_contest:
-        club = db.session.scalar(select(Club).where(Club.slug == slug))
+        if "club" not in body:
+            detail = "This contest is between clubs: give the slug of a club you own."
+            raise conflict(detail, {"club": [detail]})
+        club = db.session.scalar(select(Club).where(Club.slug == body["club"]))
         if club is None:
-            raise ApiError(404, "Not Found", "There is no club with this slug.")
+            raise not_found("There is no club with this slug.")
         if not is_admin(g.api_user) and club.id not in {owned.id for owned in owned_clubs(g.api_user)}:
             raise ApiError(403, "Forbidden", "Only the club's owner can enter it in a contest.")
     try:
         entry = services.enter_contest(found, g.api_user, club)
     except services.ContestError as exc:
-        raise ApiError(409, "Conflict", str(exc)) from None
-    return serializers.contest_entry(entry, club.slug if club else None), 201
-
-
-# ---- The contract ---------------------------------------------------------------------------
-
-CONTEST_ID = path_param("contest_id", ID, "The contest's id.")
-READ_SECURITY = [*SECURED, {}]  # a token shows drafts to those who may open them
-
-describe(
-    "/contests",
-    "get",
-    {
-        "summary": "Contests: running, upcoming and finished",
-        "operationId": "listContests",
-        "security": READ_SECURITY,
-        "parameters": [query_param("status", {"enum": list(LISTED)}, "Only contests with this status."), *PAGE_PARAMS],
-        "responses": {
-            "200": {
-                "description": "The contests",
-                "headers": LIST_HEADERS,
-                "content": json_content(ref("ContestPage")),
-            },
-            **problems(401, 422),
-        },
-    },
-)
-describe(
-    "/contests/{contest_id}",
-    "get",
-    {
-        "summary": "A contest: its rules in words (formula), window (UTC) and winner",
-        "operationId": "getContest",
-        "security": READ_SECURITY,
-        "parameters": [CONTEST_ID],
-        "responses": {
-            "200": {"description": "The contest", "content": json_content(ref("Contest"))},
-            **problems(401, 404),
-        },
-    },
-)
-describe(
-    "/contests/{contest_id}/leaderboard",
-    "get",
-    {
-        "summary": "The live leaderboard (final standings once scored)",
-        "operationId": "getLeaderboard",
-        "security": READ_SECURITY,
-        "parameters": [CONTEST_ID],
-        "responses": {
-            "200": {"description": "The standings", "content": json_content(ref("Leaderboard"))},
-            **problems(401, 404),
-        },
-    },
-)
-describe(
-    "/contests/{contest_id}/entries",
-    "post",
-    {
-        "summary": "Enter a contest: yourself (readers) or a club you own (clubs)",
-        "operationId": "enterContest",
-        "security": SECURED,
-        "parameters": [CONTEST_ID],
-        "requestBody": {
-            "required": False,
-            "content": json_content(
-                {
-                    "type": "object",
-                    "properties": {"club": {"type": "string", "maxLength": 80, "description": "Club contests."}},
-                }
-            ),
-        },
-        "responses": {
-            "201": {"description": "Entered", "content": json_content(ref("ContestEntry"))},
-            **problems(400, 401, 403, 404, 409, 422),
-        },
-    },
-)
+        raise conflict(str(exc)) from None
+    return {"contest_id": entry.contest_id, "club": club.slug if club else None, "entered_at": entry.entered_at}

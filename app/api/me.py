@@ -2,123 +2,77 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from types import SimpleNamespace
 
-from flask import g
+from flask import g, url_for
 
-from app.api import bp, serializers
-from app.api.common import token_required
-from app.api.inputs import LIST_HEADERS, PAGE_PARAMS, JsonFields, QueryArgs, list_page
-from app.api.openapi import SECURED, describe, json_content, problems, ref
+from app.api import bp
+from app.api.club_shapes import MyClubPage
+from app.api.common import LIST_HEADERS, page_in_memory, token_required
+from app.api.shapes import Device, DeviceRequest, MyDonationPage, OrderPage, PageArgs, Reader
 from app.clubs.queries import clubs_of
 from app.donations.services import donations_by_user
 from app.notifications.devices import register_device
 from app.notifications.inbox import unread_count
 from app.orders.services import orders_for_user
 
-PLATFORMS = ("ios", "android")
-PUSH_TOKEN = r"[!-~]{1,512}"  # what APNs and FCM hand out: printable ASCII, no spaces
+TAGS = ["me"]
 
 
-def _page_of(rows: list, serialize: Callable, endpoint: str):
-    args = QueryArgs()
-    page, per_page = args.pages()
-    args.check()
-    return list_page(rows, page, per_page, serialize, endpoint)
-
-
-@bp.route("/me")
+@bp.route("/me", tags=TAGS)
 @token_required
+@bp.response(200, Reader)
+@bp.doc(operationId="getMe")
 def me():
-    return serializers.reader(g.api_user, unread_count(g.api_user))
+    """The signed-in reader"""
+    return SimpleNamespace(
+        **{name: getattr(g.api_user, name) for name in ("id", "email", "name", "is_verified", "time_zone")},
+        unread_notifications=unread_count(g.api_user),
+    )
 
 
-@bp.route("/me/clubs")
+@bp.route("/me/clubs", tags=TAGS)
 @token_required
-def my_clubs():
-    return _page_of(clubs_of(g.api_user), lambda row: serializers.my_club(*row), "api.my_clubs")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, MyClubPage, headers=LIST_HEADERS)
+@bp.doc(operationId="listMyClubs")
+def my_clubs(args):
+    """Your clubs, with your role and status"""
+    rows = [
+        SimpleNamespace(club=club, membership=membership, url=url_for("clubs.show", slug=club.slug, _external=True))
+        for club, membership in clubs_of(g.api_user)
+    ]
+    return page_in_memory(rows, args["page"], args["per_page"], "api.my_clubs")
 
 
-@bp.route("/me/orders")
+@bp.route("/me/orders", tags=TAGS)
 @token_required
-def my_orders():
-    return _page_of(orders_for_user(g.api_user), lambda row: serializers.order(*row), "api.my_orders")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, OrderPage, headers=LIST_HEADERS)
+@bp.doc(operationId="listMyOrders")
+def my_orders(args):
+    """Your orders, newest first"""
+    rows = [{"order": order, "copies": copies} for order, copies in orders_for_user(g.api_user)]
+    return page_in_memory(rows, args["page"], args["per_page"], "api.my_orders")
 
 
-@bp.route("/me/donations")
+@bp.route("/me/donations", tags=TAGS)
 @token_required
-def my_donations():
-    return _page_of(donations_by_user(g.api_user), serializers.my_donation, "api.my_donations")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, MyDonationPage, headers=LIST_HEADERS)
+@bp.doc(operationId="listMyDonations")
+def my_donations(args):
+    """Your donations, newest first"""
+    return page_in_memory(donations_by_user(g.api_user), args["page"], args["per_page"], "api.my_donations")
 
 
-@bp.route("/devices", methods=["POST"])
+@bp.route("/devices", methods=["POST"], tags=TAGS)
 @token_required
-def register_push_device():
-    """Register this phone for push notifications (again: it just says the phone is still in use)."""
-    fields = JsonFields.of_body()
-    platform = fields.choice("platform", PLATFORMS)
-    push_token = fields.text("push_token", 512, required=True)
-    if "push_token" not in fields.errors and not re.fullmatch(PUSH_TOKEN, push_token):
-        fields.fail("push_token", "Give the push token the phone's push service issued.")
-    fields.check()
-    device, created = register_device(g.api_user, platform, push_token)
-    return serializers.device(device), 201 if created else 200
-
-
-# ---- The contract ---------------------------------------------------------------------------
-
-
-def _list(summary: str, operation_id: str, schema: str) -> dict:
-    return {
-        "summary": summary,
-        "operationId": operation_id,
-        "security": SECURED,
-        "parameters": PAGE_PARAMS,
-        "responses": {
-            "200": {"description": summary, "headers": LIST_HEADERS, "content": json_content(ref(schema))},
-            **problems(401, 422),
-        },
-    }
-
-
-describe(
-    "/me",
-    "get",
-    {
-        "summary": "The signed-in reader",
-        "operationId": "getMe",
-        "security": SECURED,
-        "responses": {"200": {"description": "You", "content": json_content(ref("Reader"))}, **problems(401)},
-    },
-)
-describe("/me/clubs", "get", _list("Your clubs, with your role and status", "listMyClubs", "MyClubPage"))
-describe("/me/orders", "get", _list("Your orders, newest first", "listMyOrders", "OrderPage"))
-describe("/me/donations", "get", _list("Your donations, newest first", "listMyDonations", "MyDonationPage"))
-describe(
-    "/devices",
-    "post",
-    {
-        "summary": "Register this phone for push notifications",
-        "operationId": "registerDevice",
-        "security": SECURED,
-        "requestBody": {
-            "required": True,
-            "content": json_content(
-                {
-                    "type": "object",
-                    "required": ["platform", "push_token"],
-                    "properties": {
-                        "platform": {"enum": list(PLATFORMS)},
-                        "push_token": {"type": "string", "pattern": f"^{PUSH_TOKEN}$"},
-                    },
-                }
-            ),
-        },
-        "responses": {
-            "201": {"description": "Registered for you", "content": json_content(ref("Device"))},
-            "200": {"description": "Already registered for you: seen again", "content": json_content(ref("Device"))},
-            **problems(400, 401, 422),
-        },
-    },
-)
+@bp.arguments(DeviceRequest)
+@bp.response(201, Device, description="Registered for you")
+@bp.alt_response(200, schema=Device, description="Already registered for you: seen again", success=True)
+@bp.doc(operationId="registerDevice")
+def register_push_device(body):
+    """Register this phone for push notifications (again: it just says the phone is still in use)"""
+    device, created = register_device(g.api_user, body["platform"], body["push_token"])
+    return device, 201 if created else 200

@@ -217,7 +217,7 @@ def test_an_expired_or_unknown_refresh_token_is_refused(app, client, reader, mon
     stale = client.post(f"{API}/auth/token", json={"email": reader, "password": PASSWORD}).get_json()
     monkeypatch.undo()
     assert_problem(refresh(client, stale["refresh_token"]), 401, "expired")
-    assert_problem(refresh(client, "made-up-token"), 401, "not valid")
+    assert_problem(refresh(client, "A" * 43), 401, "not valid")  # the shape of a token, never issued
     assert_problem(client.post(f"{API}/auth/refresh", json={}), 422)
 
 
@@ -228,7 +228,7 @@ def test_log_out_revokes_the_refresh_token(client, reader, sign_in):
     assert_problem(refresh(client, rotated["refresh_token"]), 401, "revoked")
     # Logging out twice, or with a token we never issued, says nothing about which tokens exist.
     assert client.post(f"{API}/auth/logout", json={"refresh_token": rotated["refresh_token"]}).status_code == 204
-    assert client.post(f"{API}/auth/logout", json={"refresh_token": "made-up"}).status_code == 204
+    assert client.post(f"{API}/auth/logout", json={"refresh_token": "A" * 43}).status_code == 204
     assert_problem(client.post(f"{API}/auth/logout", json={}), 422)
 
 
@@ -288,7 +288,7 @@ def test_cookies_never_authorise_api_calls(app, client, reader):
         (path, method)
         for path, operations in document["paths"].items()
         for method, operation in operations.items()
-        if operation.get("security") and {} not in operation["security"]
+        if method != "parameters" and operation.get("security") and {} not in operation["security"]
     ]
     assert ("/auth/web-session", "post") in secured
     for path, method in secured:

@@ -159,7 +159,8 @@ def test_only_a_clubs_owner_enters_it_in_a_club_contest(client, app):
         contest_id = new_contest(kind=ContestKind.CLUBS)
     url = f"{API}/contests/{contest_id}/entries"
     token = bearer(api_login(client, "owner@example.com"))
-    assert set(problem_of(client.post(url, headers=token), 422)["errors"]) == {"club"}
+    assert set(problem_of(client.post(url, headers=token), 409)["errors"]) == {"club"}  # this contest's kind
+    assert set(problem_of(client.post(url, json={"club": ""}, headers=token), 422)["errors"]) == {"club"}
     problem_of(client.post(url, json={"club": "nowhere"}, headers=token), 404)
     problem_of(client.post(url, json={"club": "other-club"}, headers=token), 403)
     response = client.post(url, json={"club": "lyon-readers"}, headers=token)
