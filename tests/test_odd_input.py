@@ -106,12 +106,17 @@ def test_a_nul_in_a_new_club_is_refused_with_a_clear_422(app, owner):
         assert db.session.scalar(select(func.count(Club.id)).where(Club.name.contains("Night"))) == 0
 
 
-@pytest.mark.parametrize("path", ["/books?q=du%00ne", "/clubs?q=%00", "/api/v1/books?q=%00"])
+@pytest.mark.parametrize("path", ["/books?q=du%00ne", "/clubs?q=%00"])
 def test_a_nul_in_a_search_is_refused_with_422(client, path):
     response = client.get(path)
     assert response.status_code == 422
-    said = response.get_json()["detail"] if response.is_json else response.get_data(as_text=True)
-    assert "“q” contains a NUL character" in said
+    assert "“q” contains a NUL character" in response.get_data(as_text=True)
+
+
+def test_a_nul_in_an_api_search_is_a_422_problem_naming_the_field(client):
+    response = client.get("/api/v1/books?q=%00")
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"] == {"q": ["Must not contain NUL characters (\\0)."]}
 
 
 def test_a_nul_in_an_api_body_is_a_422_problem_naming_the_field(app, client):
@@ -120,8 +125,9 @@ def test_a_nul_in_an_api_body_is_a_422_problem_naming_the_field(app, client):
     response = client.post("/api/v1/auth/token", json={"email": "reader@example.com\x00", "password": PASSWORD})
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     assert response.get_json()["errors"] == {"email": ["Must not contain NUL characters (\\0)."]}
-    nested = client.post("/api/v1/auth/token", json={"email": "a@b.c", "password": "x", "extra": [{"k": "\x00"}]})
-    assert nested.status_code == 422 and list(nested.get_json()["errors"]) == ["extra[0].k"]
+    # A field the API does not read is ignored, NUL or not: nothing of it is stored.
+    ignored = client.post("/api/v1/auth/token", json={"email": "a@b.c", "password": "x", "extra": [{"k": "\x00"}]})
+    assert ignored.status_code == 401
 
 
 def test_a_nul_in_a_url_path_is_not_found(client):

@@ -7,7 +7,7 @@ from app.accounts import known_devices
 from app.accounts import services as accounts
 from app.api import bp
 from app.api.common import ApiError, problems, token_required
-from app.api.shapes import RefreshRequest, TokenPair, TokenRequest, WebSession, WebSessionRequest
+from app.api.shapes import RefreshRequest, SignedIn, TokenPair, TokenRequest, WebSession, WebSessionRequest
 from app.api.tokens import (
     TokenInvalid,
     create_web_session_ticket,
@@ -44,7 +44,7 @@ def _deduct(response) -> bool:
     deduct_when=_deduct,
 )
 @bp.arguments(TokenRequest)
-@bp.response(200, TokenPair)
+@bp.response(200, SignedIn)
 @problems(401, 403, 429)
 @bp.doc(operationId="createToken")
 def token(body):

@@ -104,7 +104,7 @@ class Club(ClubPlace):
 
 class JoinRequest(In):
     answers = fields.Dict(
-        keys=Text(),
+        keys=Text(drop_nul=True),
         values=Text(ANSWER_MAX),
         load_default=dict,
         validate=validate.Length(max=20, error="Give at most 20 answers."),

@@ -15,36 +15,50 @@ from marshmallow import ValidationError, fields, validate
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: larger ones cannot exist
 
-# Every character ``str.strip()`` removes, and NUL (which ``Text`` removes): a text matching
-# NOT_BLANK (an ECMA regex, for the contract) is one the services do not find empty.
-BLANK = "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "\x00"
-NOT_BLANK = "[^" + "".join(f"\\u{ord(c):04x}" for c in BLANK) + "]"
+# Every character ``str.strip()`` removes: a text matching NOT_BLANK (an ECMA regex, for the
+# contract) is one the services do not find empty. NUL is refused in every text (NO_NUL): no
+# database stores it, so the contract says so and ``Text`` answers 422 naming the field.
+BLANK = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+NUL_MESSAGE = "Must not contain NUL characters (\\0)."
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = "^[^\\u0000]*[^\\u0000" + "".join(f"\\u{ord(c):04x}" for c in BLANK) + "][^\\u0000]*$"
 
 
 def clean(text: str) -> str:
-    """Without NUL characters (no database stores them) and unpaired surrogates (no driver sends them)."""
-    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    """Without unpaired surrogates (no driver sends them)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class Text(fields.String):
-    """Text of at most ``max_length`` characters, cleaned (see ``clean``).
+    """Text of at most ``max_length`` characters, without NUL characters (refused) or unpaired
+    surrogates (replaced; see ``clean``).
 
     ``blank=False`` refuses text that is only spaces; ``cut=True`` (query arguments) cuts long text to
     ``max_length`` after stripping it, as the site's search forms do, instead of refusing it.
+    ``drop_nul=True`` (map keys, which the contract cannot constrain) removes NULs instead. A field
+    validated by its own ``validate.Regexp`` states its pattern there (excluding NUL itself).
     """
 
-    def __init__(self, max_length: int | None = None, *, blank: bool = True, cut: bool = False, **kwargs):
+    def __init__(
+        self, max_length: int | None = None, *, blank: bool = True, cut: bool = False, drop_nul: bool = False, **kwargs
+    ):
         metadata = kwargs.pop("metadata", {})
-        if not blank:
-            metadata.setdefault("pattern", NOT_BLANK)
-        validators = [] if cut or max_length is None else [validate.Length(max=max_length)]
         extra = kwargs.pop("validate", None) or []
-        validators += extra if isinstance(extra, list) else [extra]
+        extra = extra if isinstance(extra, list) else [extra]
+        if not drop_nul and not any(isinstance(v, validate.Regexp) for v in extra):
+            metadata.setdefault("pattern", NO_NUL if blank else NOT_BLANK)
+        validators = [] if cut or max_length is None else [validate.Length(max=max_length)]
+        validators += extra
         super().__init__(validate=validators, metadata=metadata, **kwargs)
-        self.max_length, self.blank, self.cut = max_length, blank, cut
+        self.max_length, self.blank, self.cut, self.drop_nul = max_length, blank, cut, drop_nul
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        text = clean(super()._deserialize(value, attr, data, **kwargs))
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            if not self.drop_nul:
+                raise ValidationError(NUL_MESSAGE)
+            text = text.replace("\x00", "")
+        text = clean(text)
         if self.cut:
             text = text.strip()[: self.max_length]
         if not self.blank and not text.strip():

@@ -101,7 +101,7 @@ class PageArgs(In):
 
 
 class TokenRequest(In):
-    email = Text(320, required=True, validate=validate.Regexp(r"^[^@]+@[^@]+$"))
+    email = Text(320, required=True, validate=validate.Regexp(r"^[^@\u0000]+@[^@\u0000]+$"))
     password = Text(1024, required=True, blank=True, validate=validate.Length(min=1))
     device_token = Text(
         4096,
@@ -120,6 +120,9 @@ class TokenPair(Out):
     token_type = fields.Constant("Bearer")
     expires_in = fields.Integer()
     refresh_token = fields.String()
+
+
+class SignedIn(TokenPair):
     device_token = fields.String(
         metadata={"description": "From a sign-in: send it with later sign-ins (known device, own guessing budget)."}
     )
