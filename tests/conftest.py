@@ -111,6 +111,26 @@ def make_config(**overrides):
     return type("Config", (TestingConfig,), overrides)
 
 
+@pytest.fixture
+def busy_app(app, base_settings):
+    """``busy_app(n)``: an app on the test database whose pool holds ``n`` connections, for tests that
+    run many threads at once. Its connections are closed after the test: left open, a few such
+    pools use up PostgreSQL's ``max_connections`` for the rest of the run."""
+    made = []
+
+    def make(pool_size: int):
+        application = create_app(
+            make_config(**base_settings, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": pool_size, "pool_pre_ping": True})
+        )
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def base_settings(tmp_path_factory, smtp_server):
     controller, _ = smtp_server

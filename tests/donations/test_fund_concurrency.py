@@ -4,13 +4,12 @@ import threading
 
 from sqlalchemy import func, select
 
-from app import create_app
 from app.clubs.services import create_club
 from app.donations.fund import FundError, add_entry, fund_balance, lock_fund
 from app.donations.shelf import add_to_wishlist, buy_from_fund
 from app.extensions import db
 from app.models import Book, Club, FundEntry, Order, OrderStatus, ShelfBook, User
-from tests.conftest import database_is_postgres, make_config, need
+from tests.conftest import database_is_postgres, need
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
 
@@ -19,11 +18,9 @@ PRICE_CENTS = 1000
 FUND_CENTS = 10_000  # covers exactly half of the purchases
 
 
-def test_twenty_concurrent_fund_debits_never_overdraw_the_fund(app, base_settings, inbox):
+def test_twenty_concurrent_fund_debits_never_overdraw_the_fund(app, busy_app, inbox):
     need("PostgreSQL", database_is_postgres(app), "row locking under concurrency is shown on PostgreSQL")
-    busy_app = create_app(
-        make_config(**base_settings, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": PURCHASES + 2, "pool_pre_ping": True})
-    )
+    busy_app = busy_app(PURCHASES + 2)
     with busy_app.app_context():
         owner = make_user(email="owner@example.com", name="Olga Owner")
         club = create_club(owner, name="Night Owls", city="Lisbon", country="Portugal", visibility="public")

@@ -12,13 +12,12 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from app import create_app
 from app.clubs.services import create_club
 from app.donations.services import create_donation, start_donation_checkout
 from app.extensions import db
 from app.models import Book, CartItem, Club, Donation, Order, User
 from app.orders.services import create_order_from_cart, start_checkout
-from tests.conftest import database_is_postgres, make_config
+from tests.conftest import database_is_postgres
 from tests.donations import count, open_club, reader
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
@@ -99,12 +98,6 @@ def test_the_same_checkout_form_sent_twice_makes_one_order(app, client):
     assert count(app, Order.id) == 1
 
 
-def _busy_app(app, base_settings, threads):
-    return create_app(
-        make_config(**base_settings, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": threads + 2, "pool_pre_ping": True})
-    )
-
-
 def _all_at_once(threads: int, work) -> tuple[list, list]:
     barrier = threading.Barrier(threads)
     results, errors = [], []
@@ -124,9 +117,9 @@ def _all_at_once(threads: int, work) -> tuple[list, list]:
     return results, errors
 
 
-def test_concurrent_resends_of_one_donate_form_make_one_donation(app, base_settings, inbox):
+def test_concurrent_resends_of_one_donate_form_make_one_donation(app, busy_app, inbox):
     threads = 40 if database_is_postgres(app) else 8
-    busy = _busy_app(app, base_settings, threads)
+    busy = busy_app(threads + 2)
     with busy.app_context():
         owner = make_user(email="owner@example.com")
         club_id = create_club(owner, name="Burst Club", city="Lisbon", country="Portugal", visibility="public").id
@@ -145,9 +138,9 @@ def test_concurrent_resends_of_one_donate_form_make_one_donation(app, base_setti
         assert db.session.scalar(select(func.count(Donation.id))) == 1
 
 
-def test_concurrent_resends_of_one_checkout_form_make_one_order(app, base_settings, inbox):
+def test_concurrent_resends_of_one_checkout_form_make_one_order(app, busy_app, inbox):
     threads = 40 if database_is_postgres(app) else 8
-    busy = _busy_app(app, base_settings, threads)
+    busy = busy_app(threads + 2)
     with busy.app_context():
         buyer_id = make_user(email="buyer@example.com").id
         books = make_books([{"title": "Burst", "isbn": isbn_for(78), "price": "9.00", "stock": 50}])

@@ -4,23 +4,20 @@ import threading
 
 from sqlalchemy import select
 
-from app import create_app
 from app.extensions import db
 from app.models import Book, Order, OrderLine, OrderStatus
 from app.payments.fulfilment import handle_event
 from app.payments.simulated import simulated_event
-from tests.conftest import database_is_postgres, make_config, need
+from tests.conftest import database_is_postgres, need
 from tests.factories import make_book
 from tests.helpers import make_user
 
 BUYERS = 20
 
 
-def test_twenty_concurrent_payments_for_the_last_copy(app, base_settings, inbox):
+def test_twenty_concurrent_payments_for_the_last_copy(app, busy_app, inbox):
     need("PostgreSQL", database_is_postgres(app), "row locking under concurrency is shown on PostgreSQL")
-    busy_app = create_app(
-        make_config(**base_settings, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": BUYERS + 2, "pool_pre_ping": True})
-    )
+    busy_app = busy_app(BUYERS + 2)
     with busy_app.app_context():
         book = make_book(title="The Last Copy", price="20.00", stock=1)
         orders = []
