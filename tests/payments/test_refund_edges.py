@@ -121,3 +121,13 @@ def test_a_refused_payment_going_back_leaves_the_other_donations_in_the_fund(clu
 
     assert fresh(Donation, late.id).status == DonationStatus.REFUNDED
     assert balance(club.id) == 2000
+
+
+def test_the_donors_emails_greet_them_by_name_and_name_the_club(club, donor, inbox):
+    donation = pending_donation(club, donor, 2500)
+    pay(donation)
+    refund(donation, 2500)
+    for message in inbox.wait_for(DONOR, count=2):
+        body = message.get_body(preferencelist=("plain",)).get_content()
+        assert body.startswith("Hello Dan Donor,"), body
+        assert "$25.00 to Night Owls" in body, body
