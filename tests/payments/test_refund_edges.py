@@ -107,3 +107,27 @@ def test_a_living_buyer_gets_a_receipt_and_a_refund_email(app_ctx, inbox):
     refund(order, 1200)
     subjects = [m["Subject"] for m in inbox.wait_for(BUYER, count=2)]
     assert subjects == [f"Your Book Commerce receipt for order #{order.id}", f"Order #{order.id}: refund of 12.00"]
+
+
+def test_a_refused_payment_going_back_leaves_the_other_donations_in_the_fund(club, donor):
+    kept = pending_donation(club, make_user(email="kim@example.com", name="Kim Keeper"), 2000)
+    pay(kept)
+    late = pending_donation(club, donor, 2500)
+    delete_account(donor, PASSWORD)
+    db.session.commit()
+
+    pay(late)  # refused: it never reached the fund, so its refund takes nothing out of it
+    refund(late, 2500)
+
+    assert fresh(Donation, late.id).status == DonationStatus.REFUNDED
+    assert balance(club.id) == 2000
+
+
+def test_the_donors_emails_greet_them_by_name_and_name_the_club(club, donor, inbox):
+    donation = pending_donation(club, donor, 2500)
+    pay(donation)
+    refund(donation, 2500)
+    for message in inbox.wait_for(DONOR, count=2):
+        body = message.get_body(preferencelist=("plain",)).get_content()
+        assert body.startswith("Hello Dan Donor,"), body
+        assert "$25.00 to Night Owls" in body, body
