@@ -25,9 +25,13 @@ def is_valid_key(value: str | None) -> bool:
     return isinstance(value, str) and KEY.fullmatch(value) is not None
 
 
-def IdempotencyKeyField() -> HiddenField:  # noqa: N802  (reads like the field class it returns)
+class IdempotencyKeyField(HiddenField):
     """The hidden one-time key of a payment form (a fresh one each time the form is rendered)."""
-    return HiddenField(
-        default=new_key,
-        validators=[Optional(), Regexp(KEY.pattern + r"\Z", message="This form is damaged; reload the page.")],
-    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("default", new_key)
+        kwargs.setdefault(
+            "validators",
+            [Optional(), Regexp(KEY.pattern + r"\Z", message="This form is damaged; reload the page.")],
+        )
+        super().__init__(*args, **kwargs)

@@ -66,6 +66,24 @@ def test_a_key_reused_with_another_amount_is_refused_in_place(app, donor, slug):
     assert count(app, Donation.id) == 1
 
 
+def test_a_damaged_key_is_refused_in_place_and_a_missing_one_is_fine(app, donor, slug):
+    key = form_key(donor.get(f"/clubs/{slug}/donate").get_data(as_text=True))
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", key)  # a fresh random key, not a counter or a constant
+
+    for damaged in ("short", "x" * 65, key[:-1] + "/", key + "\n"):
+        answer = donor.post(f"/clubs/{slug}/donate", data={"amount": "25", "idempotency_key": damaged})
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 422, damaged
+        assert "This form is damaged; reload the page." in page
+        assert 'value="25"' in page  # what the donor typed is kept
+    assert count(app, Donation.id) == 0
+
+    # An old page without the field (or a client that sends none) still gives, just once per send.
+    assert donor.post(f"/clubs/{slug}/donate", data={"amount": "25"}).status_code == 303
+    assert donor.post(f"/clubs/{slug}/donate", data={"amount": "25", "idempotency_key": ""}).status_code == 303
+    assert count(app, Donation.id) == 2
+
+
 def test_the_api_takes_an_idempotency_key_header(app, client, slug):
     with app.app_context():
         make_user(email="api@example.com")
