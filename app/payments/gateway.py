@@ -57,8 +57,6 @@ class Gateway(Protocol):
         """Close an open checkout session so it can no longer be paid. Raises GatewayError."""
         ...
 
-    def parse_webhook(self, payload: bytes, signature: str | None) -> dict: ...
-
 
 def get_gateway() -> Gateway:
     """The configured adapter: Stripe with a secret key, the simulated gateway without."""

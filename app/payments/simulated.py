@@ -11,7 +11,7 @@ import uuid
 
 from flask import url_for
 
-from app.payments.gateway import CheckoutRequest, CheckoutSession, WebhookError
+from app.payments.gateway import CheckoutRequest, CheckoutSession
 
 
 def session_id_for(idempotency_key: str) -> str:
@@ -57,9 +57,6 @@ class SimulatedGateway:
             return
         event = simulated_event("checkout.session.expired", session_id, target.summary["reference"], 0, False)
         handle_event(self.name, event)
-
-    def parse_webhook(self, payload: bytes, signature: str | None) -> dict:
-        raise WebhookError("the simulated gateway has no webhooks")
 
 
 def simulated_event(

@@ -527,6 +527,17 @@ def test_a_failed_async_payment_fails_the_order_and_tells_the_buyer(stripe_app, 
     assert "Try paying again" in page
 
 
+def test_a_failure_of_an_old_session_leaves_the_order_waiting(stripe_app, buyer, httpserver, inbox):
+    order = order_at_checkout(stripe_app, buyer, httpserver)
+    old = session_object(order, "unpaid", "cs_old")
+
+    response = deliver(buyer, stripe_event("evt_old", "checkout.session.async_payment_failed", old))
+
+    assert response.json == {"status": "unchanged"}
+    assert the_order(stripe_app).status == OrderStatus.PENDING
+    assert inbox.to(BUYER) == []
+
+
 def test_an_expired_session_expires_only_the_current_one(stripe_app, buyer, httpserver, inbox):
     order = order_at_checkout(stripe_app, buyer, httpserver)
 
@@ -587,6 +598,63 @@ def test_a_refused_refund_raises_a_gateway_error(httpserver):
 
     with pytest.raises(GatewayError):
         gateway.refund("pi_1", 2598, "refund-order-7")
+
+
+def _gateway(httpserver) -> StripeGateway:
+    return StripeGateway("sk_test_x", WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
+
+
+def test_expiring_a_session_stripe_already_closed_is_not_an_error(httpserver):
+    httpserver.expect_request("/v1/checkout/sessions/cs_done/expire", method="POST").respond_with_json(
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "message": "Only Checkout Sessions with a status of open can be expired.",
+            }
+        },
+        status=400,
+    )
+    httpserver.expect_request("/v1/checkout/sessions/cs_open/expire", method="POST").respond_with_json(
+        {**checkout_session("cs_open"), "status": "expired"}
+    )
+    gateway = _gateway(httpserver)
+
+    gateway.expire("cs_done")  # already complete or expired: nothing left to close
+    gateway.expire("cs_open")
+
+    assert [request.path for request, _ in httpserver.log] == [
+        "/v1/checkout/sessions/cs_done/expire",
+        "/v1/checkout/sessions/cs_open/expire",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (
+            404,
+            {"error": {"type": "invalid_request_error", "message": "No such checkout.session"}},
+            "Stripe refused to expire the session: InvalidRequestError",
+        ),
+        (
+            401,
+            {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
+            "Stripe refused or did not answer: AuthenticationError",
+        ),
+        (
+            500,
+            {"error": {"type": "api_error", "message": "An unexpected error occurred."}},
+            "Stripe refused or did not answer: APIError",
+        ),
+    ],
+)
+def test_a_refused_expiry_is_a_gateway_error_that_names_the_cause(httpserver, status, body, message):
+    httpserver.expect_request("/v1/checkout/sessions/cs_x/expire", method="POST").respond_with_json(body, status=status)
+
+    with pytest.raises(GatewayError) as raised:
+        _gateway(httpserver).expire("cs_x")
+
+    assert str(raised.value) == message
 
 
 def test_paying_for_sold_out_books_refunds_through_stripe(stripe_app, buyer, httpserver, book_id, inbox):
