@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import FundEntry, PaymentEvent
 from app.payments.gateway import get_gateway
-from tests.helpers import make_user
+from tests.helpers import login_as, make_user
 from tests.payments.money import open_club, pay, payment_intent_of, pending_donation, reversed_cents
 
 
@@ -52,3 +52,20 @@ def test_a_simulated_refund_is_a_stripe_shaped_charge_refunded_event_once_per_ke
             select(FundEntry.refund_ref).where(FundEntry.kind == FundEntry.REVERSAL).order_by(FundEntry.id)
         ).all()
         assert reversals == [event.event_id for event in events]  # one ledger line per refund step
+
+
+def test_the_payment_page_of_an_unknown_or_someone_elses_session_is_not_found(app, client):
+    with app.app_context():
+        club = open_club()
+        donor = make_user(email="donor@example.com", name="Dora Donor")
+        make_user(email="other@example.com", name="Otto Other")
+        session_id = pending_donation(club, donor, 2000).checkout_session_id
+    assert login_as(client, email="other@example.com").status_code in (302, 303)
+
+    assert client.get("/payments/simulated/cs_sim_000000000000000000000000").status_code == 404
+    assert client.get(f"/payments/simulated/{session_id}").status_code == 404
+
+    donor_client = app.test_client()
+    assert login_as(donor_client, email="donor@example.com").status_code in (302, 303)
+    page = donor_client.get(f"/payments/simulated/{session_id}")
+    assert page.status_code == 200 and "20.00" in page.get_data(as_text=True)
