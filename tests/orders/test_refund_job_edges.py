@@ -116,8 +116,11 @@ def test_the_refund_job_asks_nothing_for_a_refunded_or_unpaid_order(stripe_app, 
         pay(refunded, payment_intent="pi_done")
         refund(refunded, 2500)
         unpaid = pending_order(buyer, books)
-        ids = refunded.id, unpaid.id
+        waiting = pending_order(buyer, books)  # completed, but the bank transfer has not arrived
+        assert pay(waiting, payment_intent="pi_waiting", payment_status="unpaid") == "processing"
+        assert fresh(Order, waiting.id).status == OrderStatus.PROCESSING
+        ids = refunded.id, unpaid.id, waiting.id
     with stripe_app.app_context():
-        assert [refund_order(i) for i in ids] == ["nothing to refund", "nothing to refund"]
+        assert [refund_order(i) for i in ids] == ["nothing to refund"] * 3
         assert refund_order(999_999) == "nothing to refund"
     assert refund_requests(httpserver) == []
