@@ -101,6 +101,44 @@ def fund_entries(app, slug) -> list[tuple[str, int, int]]:
         return [tuple(row) for row in rows]
 
 
+def fund_lines(club_id: int) -> list[tuple[str, int, int]]:
+    """(kind, amount, balance after) for every ledger line of the club, oldest first (in an app context)."""
+    return db.session.execute(
+        select(FundEntry.kind, FundEntry.amount_cents, FundEntry.balance_after_cents)
+        .where(FundEntry.club_id == club_id)
+        .order_by(FundEntry.id)
+    ).all()
+
+
+def assert_running_balance(lines: list[tuple[str, int, int]], *, purchases_never_overdraw: bool = True) -> int:
+    """Every line's balance is the sum of the lines so far (none was written from a stale balance),
+    and no purchase took the fund below zero. Returns the final balance."""
+    running = 0
+    for kind, amount, balance_after in lines:
+        running += amount
+        assert balance_after == running, lines
+        if purchases_never_overdraw and kind == FundEntry.PURCHASE:
+            assert balance_after >= 0, lines
+    return running
+
+
+def fund_purchase(club_id: int, owner_id: int, item_id: int):
+    """A concurrency task (tests/concurrency.py): the owner buys one wished book with the fund.
+    Returns the order id, or the reason it was refused."""
+    from app.donations.fund import FundError
+    from app.donations.shelf import buy_from_fund
+
+    def task(start):
+        club, owner = db.session.get(Club, club_id), db.session.get(User, owner_id)
+        start()
+        try:
+            return buy_from_fund(club, owner, [item_id]).id
+        except FundError as exc:
+            return str(exc)
+
+    return task
+
+
 def latest_donation(app) -> Donation:
     with app.app_context():
         donation = db.session.scalars(select(Donation).order_by(Donation.id.desc())).first()

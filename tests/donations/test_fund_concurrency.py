@@ -1,15 +1,15 @@
 """Twenty fund purchases at the same moment that together ask for twice the balance (PostgreSQL)."""
 
-import threading
-
 from sqlalchemy import func, select
 
 from app.clubs.services import create_club
-from app.donations.fund import FundError, add_entry, fund_balance, lock_fund
-from app.donations.shelf import add_to_wishlist, buy_from_fund
+from app.donations.fund import add_entry, fund_balance, lock_fund
+from app.donations.shelf import add_to_wishlist
 from app.extensions import db
-from app.models import Book, Club, FundEntry, Order, OrderStatus, ShelfBook, User
+from app.models import Book, FundEntry, Order, OrderStatus, ShelfBook
+from tests.concurrency import all_at_once
 from tests.conftest import database_is_postgres, need
+from tests.donations import assert_running_balance, fund_lines, fund_purchase
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
 
@@ -36,43 +36,19 @@ def test_twenty_concurrent_fund_debits_never_overdraw_the_fund(app, busy_app, in
         db.session.commit()
         club_id, owner_id, book_ids = club.id, owner.id, [b.id for b in books]
 
-    barrier = threading.Barrier(PURCHASES)
-    bought, refused, errors = [], [], []
-
-    def buy(item_id):
-        try:
-            with busy_app.app_context():
-                club, owner = db.session.get(Club, club_id), db.session.get(User, owner_id)
-                barrier.wait(timeout=30)
-                try:
-                    bought.append(buy_from_fund(club, owner, [item_id]).id)
-                except FundError as exc:
-                    refused.append(str(exc))
-        except Exception as exc:  # surfaced below
-            errors.append(repr(exc))
-
-    threads = [threading.Thread(target=buy, args=(item_id,)) for item_id in item_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results, errors = all_at_once(busy_app, [fund_purchase(club_id, owner_id, item_id) for item_id in item_ids])
 
     assert errors == []
+    bought = [r for r in results if isinstance(r, int)]
+    refused = [r for r in results if isinstance(r, str)]
     assert len(bought) == PURCHASES // 2
     assert len(refused) == PURCHASES // 2
     assert all(message == "The club fund is 10.00 short for this." for message in refused), refused
     with busy_app.app_context():
-        ledger = db.session.execute(
-            select(FundEntry.amount_cents, FundEntry.balance_after_cents)
-            .where(FundEntry.club_id == club_id)
-            .order_by(FundEntry.id)
-        ).all()
-        running = 0
-        for amount, balance_after in ledger:
-            running += amount
-            assert balance_after == running >= 0  # each line's balance is the sum so far, never below zero
+        ledger = fund_lines(club_id)
+        assert assert_running_balance(ledger) == 0
         assert len(ledger) == 1 + PURCHASES // 2
-        assert fund_balance(club_id) == 0 == sum(amount for amount, _ in ledger)
+        assert fund_balance(club_id) == 0
         assert db.session.scalar(select(func.count(ShelfBook.id)).where(ShelfBook.club_id == club_id)) == 10
         statuses = db.session.scalars(select(Order.status)).all()
         assert statuses == [OrderStatus.PAID] * (PURCHASES // 2)  # refused purchases left no order behind

@@ -6,7 +6,6 @@ this one runs in every default ``make test``, on a file database of its own (wha
 says), with real threads.
 """
 
-import threading
 import time
 
 from sqlalchemy import select
@@ -14,10 +13,12 @@ from sqlalchemy import select
 from app import create_app
 from app.clubs.services import create_club
 from app.donations.fund import FundError, add_entry, fund_balance, lock_fund
-from app.donations.shelf import add_to_wishlist, buy_from_fund
+from app.donations.shelf import add_to_wishlist
 from app.extensions import db
-from app.models import Book, Club, FundEntry, Order, OrderStatus, User
+from app.models import Book, FundEntry, Order, OrderStatus
+from tests.concurrency import all_at_once
 from tests.conftest import make_config, reset_schema
+from tests.donations import assert_running_balance, fund_lines, fund_purchase
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
 
@@ -42,46 +43,26 @@ def test_two_threads_spending_the_same_fund_on_sqlite_never_overdraw_it(base_set
         item_ids = [add_to_wishlist(club, book.id).id for book in books]
         club_id, owner_id = club.id, owner.id
 
-    bought, refused, errors = [], [], []
-
-    def spend(item_id, barrier):
-        try:
-            with sqlite_app.app_context():
-                club, owner = db.session.get(Club, club_id), db.session.get(User, owner_id)
-                barrier.wait(timeout=30)
-                try:
-                    bought.append(buy_from_fund(club, owner, [item_id]).id)
-                except FundError as exc:
-                    refused.append(str(exc))
-        except Exception as exc:  # surfaced below
-            errors.append(repr(exc))
-
+    results, errors = [], []
     for round_ in range(ROUNDS):
         with sqlite_app.app_context():
             lock_fund(club_id)
             add_entry(club_id, FundEntry.DONATION, PRICE_CENTS, f"Enough for one book (round {round_})")
             db.session.commit()
-        barrier = threading.Barrier(2)
         pair = item_ids[2 * round_ : 2 * round_ + 2]
-        threads = [threading.Thread(target=spend, args=(item_id, barrier)) for item_id in pair]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        round_results, round_errors = all_at_once(
+            sqlite_app, [fund_purchase(club_id, owner_id, item_id) for item_id in pair], timeout=60
+        )
+        results += round_results
+        errors += round_errors
 
     assert errors == []
+    bought = [r for r in results if isinstance(r, int)]
+    refused = [r for r in results if isinstance(r, str)]
     assert len(bought) == ROUNDS and len(refused) == ROUNDS
     assert set(refused) == {"The club fund is 10.00 short for this."}
     with sqlite_app.app_context():
-        ledger = db.session.execute(
-            select(FundEntry.amount_cents, FundEntry.balance_after_cents)
-            .where(FundEntry.club_id == club_id)
-            .order_by(FundEntry.id)
-        ).all()
-        running = 0
-        for amount, balance_after in ledger:
-            running += amount
-            assert balance_after == running >= 0  # every line's balance is the sum so far, never below zero
+        assert assert_running_balance(fund_lines(club_id)) == 0
         assert fund_balance(club_id) == 0
         assert db.session.scalars(select(Order.status)).all() == [OrderStatus.PAID] * ROUNDS
         assert sorted(db.session.scalars(select(Book.stock))) == [0] * ROUNDS + [1] * ROUNDS
@@ -113,30 +94,24 @@ def test_a_debit_waits_for_the_one_before_even_when_its_balance_read_is_slow(bas
         return found
 
     monkeypatch.setattr(fund, "fund_balance", slow_balance)
-    barrier = threading.Barrier(2)
-    done, refused, errors = [], [], []
 
     def debit(name):
-        try:
-            with sqlite_app.app_context():
-                barrier.wait(timeout=30)
-                try:
-                    lock_fund(club_id)
-                    add_entry(club_id, FundEntry.PURCHASE, -PRICE_CENTS, f"Books bought by {name}")
-                    db.session.commit()
-                    done.append(name)
-                except FundError as exc:
-                    db.session.rollback()
-                    refused.append(str(exc))
-        except Exception as exc:  # surfaced below
-            errors.append(repr(exc))
+        def task(start):
+            start()
+            try:
+                lock_fund(club_id)
+                add_entry(club_id, FundEntry.PURCHASE, -PRICE_CENTS, f"Books bought by {name}")
+                db.session.commit()
+                return ("done", name)
+            except FundError as exc:
+                db.session.rollback()
+                return ("refused", str(exc))
 
-    threads = [threading.Thread(target=debit, args=(name,)) for name in ("first tab", "second tab")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+        return task
 
+    results, errors = all_at_once(sqlite_app, [debit(name) for name in ("first tab", "second tab")], timeout=60)
+    done = [what for outcome, what in results if outcome == "done"]
+    refused = [what for outcome, what in results if outcome == "refused"]
     assert errors == []
     assert (len(done), refused) == (1, ["The club fund is 10.00 short for this."])
     with sqlite_app.app_context():

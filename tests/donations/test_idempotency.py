@@ -7,7 +7,6 @@ the unique key's wait-then-conflict is the point; a few on SQLite, whose writers
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +16,7 @@ from app.donations.services import create_donation, start_donation_checkout
 from app.extensions import db
 from app.models import Book, CartItem, Club, Donation, Order, User
 from app.orders.services import create_order_from_cart, start_checkout
+from tests.concurrency import all_at_once
 from tests.conftest import database_is_postgres
 from tests.donations import count, open_club, reader
 from tests.factories import isbn_for, make_books
@@ -116,25 +116,6 @@ def test_the_same_checkout_form_sent_twice_makes_one_order(app, client):
     assert count(app, Order.id) == 1
 
 
-def _all_at_once(threads: int, work) -> tuple[list, list]:
-    barrier = threading.Barrier(threads)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            results.append(work())
-        except Exception as exc:  # surfaced by the assertions
-            errors.append(repr(exc))
-
-    pool = [threading.Thread(target=run) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout=120)
-    return results, errors
-
-
 def test_concurrent_resends_of_one_donate_form_make_one_donation(app, busy_app, inbox):
     threads = 40 if database_is_postgres(app) else 8
     busy = busy_app(threads + 2)
@@ -143,13 +124,14 @@ def test_concurrent_resends_of_one_donate_form_make_one_donation(app, busy_app, 
         club_id = create_club(owner, name="Burst Club", city="Lisbon", country="Portugal", visibility="public").id
         donor_id = make_user(email=DONOR).id
 
-    def donate():
+    def donate(start):
+        start()
         with busy.test_request_context():
             club, donor = db.session.get(Club, club_id), db.session.get(User, donor_id)
             donation = create_donation(club, donor, 2500, "burst", idempotency_key="form-key-burst-1")
             return donation.id, start_donation_checkout(donation, donor)
 
-    results, errors = _all_at_once(threads, donate)
+    results, errors = all_at_once(busy, [donate] * threads)
     assert errors == []
     assert len(results) == threads and len(set(results)) == 1  # same donation, same payment page
     with busy.app_context():
@@ -165,13 +147,14 @@ def test_concurrent_resends_of_one_checkout_form_make_one_order(app, busy_app, i
         db.session.add(CartItem(user_id=buyer_id, book_id=books[0].id, quantity=2))
         db.session.commit()
 
-    def checkout():
+    def checkout(start):
+        start()
         with busy.test_request_context():
             buyer = db.session.get(User, buyer_id)
             order = create_order_from_cart(buyer, "checkout-key-burst-1")
             return order.id, start_checkout(order, buyer)
 
-    results, errors = _all_at_once(threads, checkout)
+    results, errors = all_at_once(busy, [checkout] * threads)
     assert errors == []
     assert len(results) == threads and len(set(results)) == 1
     with busy.app_context():

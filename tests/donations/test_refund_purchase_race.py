@@ -5,17 +5,16 @@ the sum of the lines before it, and no purchase is let through on a balance a re
 taken away.
 """
 
-import contextlib
-import threading
-
 from sqlalchemy import select
 
-from app.donations.fund import FundError, fund_balance
-from app.donations.shelf import add_to_wishlist, buy_from_fund
+from app.donations.fund import fund_balance
+from app.donations.shelf import add_to_wishlist
 from app.extensions import db
-from app.models import Club, Donation, FundEntry, Order, OrderStatus, User
+from app.models import Donation, FundEntry, Order, OrderStatus, User
 from app.payments.fulfilment import handle_event
+from tests.concurrency import all_at_once
 from tests.conftest import database_is_postgres, need
+from tests.donations import assert_running_balance, fund_lines, fund_purchase
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
 from tests.payments.money import amount_of, open_club, pay, payment_intent_of, pending_donation, refund_event
@@ -50,33 +49,14 @@ def _prepare(app, round_no: int):
 
 
 def _race(app, club_id, owner_id, refunds, item_ids):
-    barrier = threading.Barrier(len(refunds) + len(item_ids))
-    errors = []
-
     def refund(event):
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                assert handle_event("simulated", event) == "donation refunded"
-        except Exception as exc:  # surfaced below
-            errors.append(repr(exc))
+        def task(start):
+            start()
+            assert handle_event("simulated", event) == "donation refunded"
 
-    def buy(item_id):
-        try:
-            with app.app_context():
-                club, owner = db.session.get(Club, club_id), db.session.get(User, owner_id)
-                barrier.wait(timeout=30)
-                with contextlib.suppress(FundError):  # the balance could not cover it at that moment
-                    buy_from_fund(club, owner, [item_id])
-        except Exception as exc:  # surfaced below
-            errors.append(repr(exc))
+        return task
 
-    threads = [threading.Thread(target=refund, args=(e,)) for e in refunds]
-    threads += [threading.Thread(target=buy, args=(i,)) for i in item_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    _, errors = all_at_once(app, [refund(e) for e in refunds] + [fund_purchase(club_id, owner_id, i) for i in item_ids])
     assert errors == []
 
 
@@ -87,17 +67,8 @@ def test_refunds_racing_fund_purchases_keep_every_ledger_line_consistent(app, bu
         club_id, owner_id, refunds, item_ids = _prepare(busy_app, round_no)
         _race(busy_app, club_id, owner_id, refunds, item_ids)
         with busy_app.app_context():
-            lines = db.session.execute(
-                select(FundEntry.kind, FundEntry.amount_cents, FundEntry.balance_after_cents)
-                .where(FundEntry.club_id == club_id)
-                .order_by(FundEntry.id)
-            ).all()
-            running = 0
-            for kind, amount, balance_after in lines:
-                running += amount
-                assert balance_after == running, (round_no, lines)  # no line was written from a stale balance
-                if kind == FundEntry.PURCHASE:
-                    assert balance_after >= 0, (round_no, lines)  # no purchase spent money already refunded
+            lines = fund_lines(club_id)
+            running = assert_running_balance(lines)
             kinds = [kind for kind, _, _ in lines]
             assert kinds.count(FundEntry.REVERSAL) == EACH  # every refund recorded in full
             assert fund_balance(club_id) == running
