@@ -15,10 +15,11 @@ from app import create_app
 from app.extensions import db
 from app.models import Book, Order, OrderStatus
 from app.orders.fulfilment import refund_order
+from app.payments.fulfilment import handle_event
 from tests.conftest import make_config
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
-from tests.payments.money import fresh, pay, pending_order, refund
+from tests.payments.money import fresh, pay, pending_order, refund, session_event
 
 BUYER = "bea@example.com"
 
@@ -123,4 +124,22 @@ def test_the_refund_job_asks_nothing_for_a_refunded_or_unpaid_order(stripe_app, 
     with stripe_app.app_context():
         assert [refund_order(i) for i in ids] == ["nothing to refund"] * 3
         assert refund_order(999_999) == "nothing to refund"
+    assert refund_requests(httpserver) == []
+
+
+def test_the_refund_job_asks_nothing_for_a_zero_amount_or_a_payment_without_a_card(stripe_app, httpserver):
+    with stripe_app.app_context():
+        buyer = make_user(email=BUYER, name="Bea Buyer")
+        books = make_books([{"title": "Free Copy", "isbn": isbn_for(730005), "price": "25.00", "stock": 3}])
+        card = pending_order(buyer, books)
+        pay(card, payment_intent="pi_card")
+        free = pending_order(buyer, books)  # nothing was charged, so there is no payment to refund
+        event = session_event(free, payment_status="no_payment_required")
+        event["data"]["object"]["payment_intent"] = None  # as Stripe sends it when the total is zero
+        assert handle_event("simulated", event) == "paid"
+        assert fresh(Order, free.id).payment_intent_id is None
+        ids = card.id, free.id
+    with stripe_app.app_context():
+        assert refund_order(ids[0], 0) == "nothing to refund"
+        assert refund_order(ids[1]) == "nothing to refund"
     assert refund_requests(httpserver) == []
