@@ -19,7 +19,7 @@ from app.payments.fulfilment import handle_event
 from tests.conftest import make_config
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
-from tests.payments.money import fresh, pay, pending_order, refund, session_event
+from tests.payments.money import balance, fresh, open_club, pay, pending_order, refund, session_event
 
 BUYER = "bea@example.com"
 
@@ -66,8 +66,8 @@ def test_an_order_refunded_in_two_steps_ends_refunded_and_returns_its_stock_once
 
 def test_the_same_partial_refund_reported_twice_is_recorded_once(order, inbox):
     pay(order)
-    refund(order, 700)
-    refund(order, 700)
+    assert refund(order, 700) == "refunded"
+    assert refund(order, 700) == "refund already recorded"  # a new event id, the same cumulative amount
     now = fresh(Order, order.id)
     assert (now.status, now.refunded_cents) == (OrderStatus.PAID, 700)
     inbox.wait_for(BUYER, count=2)
@@ -143,3 +143,15 @@ def test_the_refund_job_asks_nothing_for_a_zero_amount_or_a_payment_without_a_ca
         assert refund_order(ids[0], 0) == "nothing to refund"
         assert refund_order(ids[1]) == "nothing to refund"
     assert refund_requests(httpserver) == []
+
+
+def test_refunding_a_card_paid_gift_for_a_club_puts_nothing_in_its_fund(app_ctx, inbox):
+    club = open_club()
+    buyer = make_user(email=BUYER, name="Bea Buyer")
+    books = make_books([{"title": "Gift Copy", "isbn": isbn_for(730006), "price": "25.00", "stock": 3}])
+    gift = pending_order(buyer, books, club=club)  # paid by card, the books go to the club's shelf
+    assert pay(gift) == "paid"
+    assert refund(gift, 1000) == "refunded"
+    assert refund(gift, 2500) == "refunded"
+    assert fresh(Order, gift.id).status == OrderStatus.REFUNDED
+    assert balance(club.id) == 0  # the money went back to Bea's card, not into the club's fund

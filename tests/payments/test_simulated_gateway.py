@@ -11,7 +11,7 @@ import re
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import FundEntry, PaymentEvent
+from app.models import Donation, DonationStatus, FundEntry, PaymentEvent, User
 from app.payments.gateway import get_gateway
 from tests.helpers import login_as, make_user
 from tests.payments.money import open_club, pay, payment_intent_of, pending_donation, reversed_cents
@@ -69,3 +69,60 @@ def test_the_payment_page_of_an_unknown_or_someone_elses_session_is_not_found(ap
     assert login_as(donor_client, email="donor@example.com").status_code in (302, 303)
     page = donor_client.get(f"/payments/simulated/{session_id}")
     assert page.status_code == 200 and "20.00" in page.get_data(as_text=True)
+
+
+def test_the_payment_page_sends_the_events_stripe_would_send(app, inbox):
+    with app.app_context():
+        club = open_club()
+        make_user(email="donor@example.com", name="Dora Donor")
+        donor = db.session.scalar(select(User).where(User.email == "donor@example.com"))
+        declined = pending_donation(club, donor, 2000)
+        paid = pending_donation(club, donor, 3500)
+        sessions = {"declined": declined.checkout_session_id, "paid": paid.checkout_session_id}
+        references = {"declined": f"donation:{declined.id}", "paid": f"donation:{paid.id}"}
+    client = app.test_client()
+    assert login_as(client, email="donor@example.com").status_code in (302, 303)
+
+    for action, name in (("decline", "declined"), ("pay", "paid")):
+        url = f"/payments/simulated/{sessions[name]}"
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(url).get_data(as_text=True))
+        data = {"action": action, **({"csrf_token": token[1]} if token else {})}
+        assert client.post(url, data=data).status_code == 303
+
+    with app.app_context():
+        events = db.session.scalars(select(PaymentEvent).order_by(PaymentEvent.id)).all()
+        assert [e.type for e in events] == ["checkout.session.async_payment_failed", "checkout.session.completed"]
+        for event, name, amount in zip(events, ("declined", "paid"), (2000, 3500), strict=True):
+            assert re.fullmatch(r"evt_sim_[0-9a-f]{24}", event.event_id)
+            assert event.payload["data"]["object"] == {
+                "object": "checkout.session",
+                "id": sessions[name],
+                "client_reference_id": references[name],
+                "metadata": {"reference": references[name]},
+                "payment_status": "paid" if name == "paid" else "unpaid",
+                "payment_intent": "pi_sim_" + sessions[name][len("cs_sim_") :],
+                "amount_total": amount,
+                "currency": "usd",
+            }
+        statuses = db.session.scalars(select(Donation.status).order_by(Donation.id)).all()
+        assert statuses == [DonationStatus.FAILED, DonationStatus.PAID]
+
+
+def test_with_stripe_configured_there_is_no_simulated_payment_page(app, base_settings):
+    from app import create_app
+    from tests.conftest import make_config
+
+    stripe_app = create_app(
+        make_config(**{**base_settings, "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"})
+    )
+    with stripe_app.app_context():
+        make_user(email="donor@example.com", name="Dora Donor")
+    client = stripe_app.test_client()
+    assert login_as(client, email="donor@example.com").status_code in (302, 303)
+    with app.app_context():
+        club = open_club()
+        donor = db.session.scalar(select(User).where(User.email == "donor@example.com"))
+        session_id = pending_donation(club, donor, 2000).checkout_session_id  # made by the simulated gateway
+
+    for method in (client.get, client.post):
+        assert method(f"/payments/simulated/{session_id}").status_code == 404
