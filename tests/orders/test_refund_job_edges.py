@@ -155,3 +155,24 @@ def test_refunding_a_card_paid_gift_for_a_club_puts_nothing_in_its_fund(app_ctx,
     assert refund(gift, 2500) == "refunded"
     assert fresh(Order, gift.id).status == OrderStatus.REFUNDED
     assert balance(club.id) == 0  # the money went back to Bea's card, not into the club's fund
+
+
+def test_a_refunded_last_copy_is_back_in_stock_on_the_cached_book_page(app, client, inbox):
+    with app.app_context():
+        buyer = make_user(email=BUYER, name="Bea Buyer")
+        [book] = make_books([{"title": "Last Copy", "isbn": isbn_for(730007), "price": "25.00", "stock": 1}])
+        url = f"/books/{book.id}/{book.slug}"
+        order_id = pending_order(buyer, [book]).id
+
+    def shown_stock() -> tuple[str, str]:
+        """What the catalogue listing (a cached fragment) and the book page say."""
+        pages = (client.get("/books?q=last+copy"), client.get(url))
+        return tuple("Out of stock" if "Out of stock" in p.get_data(as_text=True) else "In stock" for p in pages)
+
+    assert shown_stock() == ("In stock", "In stock")  # and now cached
+    with app.app_context():
+        assert pay(db.session.get(Order, order_id)) == "paid"
+    assert shown_stock() == ("Out of stock", "Out of stock")
+    with app.app_context():
+        assert refund(db.session.get(Order, order_id), 2500) == "refunded"
+    assert shown_stock() == ("In stock", "In stock")
