@@ -1,16 +1,20 @@
 """Refunds racing purchases from the club fund (PostgreSQL, real threads).
 
-A refund's reversal takes the same fund lock as a purchase: each ledger line's ``balance_after`` is
-the sum of the lines before it, and no purchase is let through on a balance a refund has already
-taken away.
+A refund's ledger line takes the same fund lock as a purchase: each line's ``balance_after`` is the
+sum of the lines before it, and no purchase is let through on a balance that is not there. Two kinds
+of refund touch the fund: a donation refunded on the gateway (its credit reversed) and a purchase made
+from the fund refunded by the refund job (its price back into the fund).
 """
+
+import zlib
 
 from sqlalchemy import select
 
 from app.donations.fund import fund_balance
-from app.donations.shelf import add_to_wishlist
+from app.donations.shelf import add_to_wishlist, buy_from_fund
 from app.extensions import db
-from app.models import Donation, FundEntry, Order, OrderStatus, User
+from app.models import Club, Donation, FundEntry, Order, OrderStatus, User
+from app.orders.fulfilment import refund_order
 from app.payments.fulfilment import handle_event
 from tests.concurrency import all_at_once
 from tests.conftest import database_is_postgres, need
@@ -20,35 +24,32 @@ from tests.helpers import make_user
 from tests.payments.money import amount_of, open_club, pay, payment_intent_of, pending_donation, refund_event
 
 ROUNDS = 3
-EACH = 6  # donations refunded and purchases made at the same moment, per round
+EACH = 6  # refunds and purchases made at the same moment, per round
 PRICE_CENTS = 1000
 
 
-def _prepare(app, round_no: int):
-    """A club whose fund holds EACH paid donations of PRICE_CENTS, and EACH wished books at that price."""
-    with app.app_context():
-        owner_email = f"owner{round_no}@example.com"
-        club = open_club(owner_email=owner_email, name=f"Race Club {round_no}")
-        donor = make_user(email=f"donor{round_no}@example.com", name="Dora Donor")
-        donations = []
-        for _ in range(EACH):
-            donation = pending_donation(club, donor, PRICE_CENTS)
-            assert pay(donation) == "donation paid"
-            donations.append(donation)
-        refunds = [refund_event(payment_intent_of(d), [PRICE_CENTS], amount_of(d)) for d in donations]
-        books = make_books(
-            [
-                {"title": f"Race Book {round_no}-{i}", "isbn": isbn_for(410000 + 100 * round_no + i), "price": "10.00"}
-                for i in range(EACH)
-            ]
-        )
-        item_ids = [add_to_wishlist(club, book.id).id for book in books]
-        db.session.commit()
-        owner_id = db.session.scalar(select(User.id).where(User.email == owner_email))
-        return club.id, owner_id, refunds, item_ids
+def _club_with_a_funded_wishlist(name: str, books: int):
+    """A club whose fund holds EACH paid donations of PRICE_CENTS, ``books`` wished books at that price."""
+    owner_email = f"owner-{name}@example.com"
+    club = open_club(owner_email=owner_email, name=f"Race Club {name}")
+    donor = make_user(email=f"donor-{name}@example.com", name="Dora Donor")
+    donations = [pending_donation(club, donor, PRICE_CENTS) for _ in range(EACH)]
+    assert [pay(d) for d in donations] == ["donation paid"] * EACH
+    first_isbn = zlib.crc32(name.encode()) % 10_000 * 100
+    made = make_books(
+        [{"title": f"Race Book {name}-{i}", "isbn": isbn_for(first_isbn + i), "price": "10.00"} for i in range(books)]
+    )
+    item_ids = [add_to_wishlist(club, book.id).id for book in made]
+    db.session.commit()
+    owner_id = db.session.scalar(select(User.id).where(User.email == owner_email))
+    return club.id, owner_id, donations, item_ids
 
 
-def _race(app, club_id, owner_id, refunds, item_ids):
+def _donation_refunds(name: str):
+    """Each donation refunded in full on the gateway while the owner buys as many books."""
+    club_id, owner_id, donations, item_ids = _club_with_a_funded_wishlist(name, EACH)
+    events = [refund_event(payment_intent_of(d), [PRICE_CENTS], amount_of(d)) for d in donations]
+
     def refund(event):
         def task(start):
             start()
@@ -56,25 +57,60 @@ def _race(app, club_id, owner_id, refunds, item_ids):
 
         return task
 
-    _, errors = all_at_once(app, [refund(e) for e in refunds] + [fund_purchase(club_id, owner_id, i) for i in item_ids])
-    assert errors == []
+    return club_id, [refund(e) for e in events] + [fund_purchase(club_id, owner_id, i) for i in item_ids]
 
 
-def test_refunds_racing_fund_purchases_keep_every_ledger_line_consistent(app, busy_app, inbox):
+def _purchase_refunds(name: str):
+    """EACH books already bought with the whole fund are refunded by the job while the owner buys EACH more."""
+    club_id, owner_id, _, item_ids = _club_with_a_funded_wishlist(name, 2 * EACH)
+    club, owner = db.session.get(Club, club_id), db.session.get(User, owner_id)
+    bought = [buy_from_fund(club, owner, [item_id]).id for item_id in item_ids[:EACH]]
+    assert fund_balance(club_id) == 0
+
+    def refund(order_id):
+        def task(start):
+            start()
+            refund_order(order_id)
+
+        return task
+
+    return club_id, [refund(o) for o in bought] + [fund_purchase(club_id, owner_id, i) for i in item_ids[EACH:]]
+
+
+def _assert_consistent(club_id: int, refund_kind: str) -> None:
+    lines = fund_lines(club_id)
+    running = assert_running_balance(lines)  # no line written from a stale balance, no purchase overdrawn
+    kinds = [kind for kind, _, _ in lines]
+    assert kinds.count(refund_kind) == EACH  # every refund recorded in full
+    assert fund_balance(club_id) == running
+    paid = db.session.scalars(select(Order.id).where(Order.club_id == club_id, Order.status == OrderStatus.PAID))
+    refunded = db.session.scalars(
+        select(Order.id).where(Order.club_id == club_id, Order.status == OrderStatus.REFUNDED)
+    )
+    assert len(paid.all()) + len(refunded.all()) == kinds.count(FundEntry.PURCHASE)
+
+
+def test_donation_refunds_racing_fund_purchases_keep_every_ledger_line_consistent(app, busy_app, inbox):
     need("PostgreSQL", database_is_postgres(app), "row locking under concurrency is shown on PostgreSQL")
     busy_app = busy_app(2 * EACH + 2)
     for round_no in range(ROUNDS):
-        club_id, owner_id, refunds, item_ids = _prepare(busy_app, round_no)
-        _race(busy_app, club_id, owner_id, refunds, item_ids)
         with busy_app.app_context():
-            lines = fund_lines(club_id)
-            running = assert_running_balance(lines)
-            kinds = [kind for kind, _, _ in lines]
-            assert kinds.count(FundEntry.REVERSAL) == EACH  # every refund recorded in full
-            assert fund_balance(club_id) == running
-            paid_orders = db.session.scalars(
-                select(Order.id).where(Order.club_id == club_id, Order.status == OrderStatus.PAID)
-            ).all()
-            assert len(paid_orders) == kinds.count(FundEntry.PURCHASE)
+            club_id, tasks = _donation_refunds(f"d{round_no}")
+        _, errors = all_at_once(busy_app, tasks)
+        assert errors == []
+        with busy_app.app_context():
+            _assert_consistent(club_id, FundEntry.REVERSAL)
             refunded = db.session.scalars(select(Donation.refunded_cents).where(Donation.club_id == club_id)).all()
             assert refunded == [PRICE_CENTS] * EACH
+
+
+def test_fund_purchase_refunds_racing_new_purchases_keep_every_ledger_line_consistent(app, busy_app, inbox):
+    need("PostgreSQL", database_is_postgres(app), "row locking under concurrency is shown on PostgreSQL")
+    busy_app = busy_app(2 * EACH + 2)
+    for round_no in range(ROUNDS):
+        with busy_app.app_context():
+            club_id, tasks = _purchase_refunds(f"p{round_no}")
+        _, errors = all_at_once(busy_app, tasks)
+        assert errors == []
+        with busy_app.app_context():
+            _assert_consistent(club_id, FundEntry.PURCHASE_REFUND)
