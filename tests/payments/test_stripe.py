@@ -488,6 +488,20 @@ def test_a_refund_after_the_payment_returns_the_stock(stripe_app, buyer, httpser
 # ---- 5. Slow payment methods, failures and expiry ---------------------------------------------
 
 
+def test_a_second_payment_event_for_a_paid_order_changes_nothing(stripe_app, buyer, httpserver, book_id, inbox):
+    order = order_at_checkout(stripe_app, buyer, httpserver)
+    assert deliver(buyer, stripe_event("evt_1", "checkout.session.completed", session_object(order))).json == {
+        "status": "paid"
+    }
+
+    late = stripe_event("evt_2", "checkout.session.async_payment_succeeded", session_object(order))
+    assert deliver(buyer, late).json == {"status": "already paid"}
+
+    assert the_order(stripe_app).status == OrderStatus.PAID
+    assert stock_of(stripe_app, book_id) == STOCK - COPIES  # the stock was taken once
+    assert len(emails_about(inbox, "receipt")) == 1
+
+
 def test_an_unpaid_completed_session_waits_for_the_async_payment(stripe_app, buyer, httpserver, book_id, inbox):
     order = order_at_checkout(stripe_app, buyer, httpserver)
 
