@@ -17,7 +17,7 @@ from app.catalogue.services import CatalogueError, book_data_from_row, upsert_bo
 from app.extensions import db
 from app.models import Author, Book
 
-SAMPLE = Path(__file__).resolve().parents[2] / "app" / "seed_data" / "books.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "app" / "seed" / "data" / "books.csv"
 HEADER = "isbn,title,authors,description,cover_url,publisher,year,language,genres,price,stock\n"
 EMMA = "9780141439587"
 DRACULA = "9780141439846"
