@@ -14,9 +14,8 @@ DEMO_USERS = [
 ]
 
 
-def seed_accounts() -> str:
-    """Create the demo accounts that do not exist yet; returns a line to print."""
-    created = []
+def seed_accounts() -> None:
+    """Create the demo accounts that do not exist yet."""
     for email, name, is_admin in DEMO_USERS:
         if find_user_by_email(email) is None:
             db.session.add(
@@ -28,6 +27,4 @@ def seed_accounts() -> str:
                     is_admin=is_admin,
                 )
             )
-            created.append(email)
     db.session.commit()
-    return f"Demo users: {len(created)} created, {len(DEMO_USERS) - len(created)} already there."

@@ -254,7 +254,7 @@ def test_books_import_command_prints_a_summary_and_the_first_rejects(app, tmp_pa
 
     result = run(app, "books", "import", str(path), "--batch-size", "1")
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 2, result.output  # rows were rejected
     assert f"Imported {path}: 2 inserted, 0 updated, 6 rejected." in result.output
     assert "  line 4: " in result.output and "  line 5: title is required" in result.output
     assert "... and 1 more." in result.output
