@@ -119,6 +119,18 @@ def test_jobs_failed_without_redis_lists_failed_and_stuck_emails(app):
     assert "3 failed or stuck email(s)." in result.output and "flask mail retry" in result.output
 
 
+def test_jobs_failed_with_redis_lists_failed_jobs_and_the_emails_too(redis_app):
+    with redis_app.app_context():
+        db.session.execute(
+            insert(EmailMessage), [email_row("bounced", EmailMessage.STATUS_FAILED, timedelta(hours=2), 6, "550 no")]
+        )
+        db.session.commit()
+    result = run(redis_app, "jobs", "failed")
+    assert result.exit_code == 0, result.output
+    assert "REDIS_URL is not set" not in result.output and "failed job(s)." in result.output
+    assert "bounced@example.com" in result.output and "1 failed or stuck email(s)." in result.output
+
+
 def test_jobs_failed_with_nothing_wrong_says_so(app):
     result = run(app, "jobs", "failed")
     assert result.exit_code == 0 and "0 failed or stuck email(s)." in result.output
