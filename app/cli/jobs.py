@@ -53,8 +53,9 @@ def failed(limit: int) -> None:
             f"email #{email.id:<6} {email.updated_at:%Y-%m-%d %H:%M}  {state:<6} ({email.status}, "
             f"{email.attempts} attempt(s))  {email.template:<20} {email.recipient}"
         )
-        if email.last_error:
-            line += f"  {email.last_error.strip().splitlines()[-1][:80]}"
+        error_lines = (email.last_error or "").strip().splitlines()
+        if error_lines:
+            line += f"  {error_lines[-1][:80]}"
         click.echo(line)
     click.echo(
         f"{len(emails)} failed or stuck email(s)."
