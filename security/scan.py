@@ -44,7 +44,7 @@ APP_BIN = ROOT / ".venv" / "bin"
 TOOLS_BIN = ROOT / os.environ.get("SECURITY_VENV", ".venv-security") / "bin"
 
 READER_EMAIL = "reader@example.com"
-READER_PASSWORD = "demo-password-1"  # the seeded demo password (app/seed.py)
+READER_PASSWORD = "demo-password-1"  # the seeded demo password (app/seed/accounts.py)
 # Bounds that keep the whole target at about 15 minutes on two cores; SCAN_TIME_SCALE=6 multiplies
 # every bound for a deeper scan (the default one reaches only a few forms with xss, sql, exec, file).
 TIME_SCALE = float(os.environ.get("SCAN_TIME_SCALE", "1"))

@@ -264,6 +264,18 @@ def delete_account(user: User, password: str) -> None:
     matches, _ = verify_password(user.password_hash, password)
     if not matches:
         raise AccountError("That password is not correct; your account was not deleted.")
+    anonymise_account(user)
+
+
+def anonymise_account(user: User) -> None:
+    """Delete an account without a password check (``delete_account`` after its check, and the
+    admin's ``flask users delete``).
+
+    The row stays, anonymised, because orders, donations and contest results point at it;
+    the person's name, email and emails' contents are removed, and every session and token ends.
+    """
+    if user.deleted_at is not None:
+        raise AccountError("That account is already deleted.")
     user.email = f"deleted-{user.id}@deleted.invalid"
     user.pending_email = None
     user.name = DELETED_NAME

@@ -1,4 +1,4 @@
-"""Admin commands, one module per group: ``flask users|seed|jobs|mail|books|orders|contests ...``."""
+"""Admin commands, one module per group: ``flask users|seed|jobs|mail|books|orders|contests|clubs|audit ...``."""
 
 import click
 from flask import Flask
@@ -35,7 +35,9 @@ class CommandGroup(AppGroup):
 
 
 def register(app: Flask) -> None:
+    from app.cli.audit_log import audit
     from app.cli.books import books
+    from app.cli.clubs import clubs
     from app.cli.contests import contests
     from app.cli.jobs import jobs
     from app.cli.mail import mail
@@ -43,5 +45,5 @@ def register(app: Flask) -> None:
     from app.cli.seed import seed
     from app.cli.users import users
 
-    for group in (users, seed, jobs, mail, books, orders, contests):
+    for group in (users, seed, jobs, mail, books, orders, contests, clubs, audit):
         app.cli.add_command(group)

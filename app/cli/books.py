@@ -17,6 +17,7 @@ from app.models import Book
 books = CommandGroup("books", help="Manage the catalogue.")
 
 REJECTS_SHOWN = 5
+REJECTS_EXIT_STATUS = 2  # some rows rejected (1 is bad input, as for every command)
 
 
 def _fail(exc: services.CatalogueError) -> click.ClickException:
@@ -32,8 +33,15 @@ def _fail(exc: services.CatalogueError) -> click.ClickException:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the rejected rows (default: PATH.rejects.csv).",
 )
-def import_(path: Path, batch_size: int, rejects_path: Path | None) -> None:
-    """Import or update books from a CSV or JSON Lines file (matched by ISBN)."""
+@click.option("--allow-rejects", is_flag=True, help="Exit 0 even when rows were rejected.")
+def import_(path: Path, batch_size: int, rejects_path: Path | None, allow_rejects: bool) -> None:
+    """Import or update books from a CSV or JSON Lines file (matched by ISBN).
+
+    \b
+    Exit status: 0 when every row was imported; 2 when some rows were rejected (the good rows are
+    imported all the same; the rejected ones are written to the rejects file), unless
+    --allow-rejects; 1 when the file cannot be imported at all.
+    """
     if not path.is_file():
         raise click.ClickException(f"no file {path}")
     with ExitStack() as stack:
@@ -65,6 +73,8 @@ def import_(path: Path, batch_size: int, rejects_path: Path | None) -> None:
         click.echo(f"  ... and {summary.rejected - REJECTS_SHOWN} more.")
     if summary.rejects_path:
         click.echo(f"Rejected rows are in {summary.rejects_path}.")
+    if summary.rejected and not allow_rejects:
+        click.get_current_context().exit(REJECTS_EXIT_STATUS)  # scripts notice; --allow-rejects keeps 0
 
 
 @books.command("add")

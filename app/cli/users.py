@@ -1,4 +1,4 @@
-"""``flask users``: create admins, list and disable accounts."""
+"""``flask users``: create, promote and demote admins; list, disable, enable and delete accounts."""
 
 import click
 from sqlalchemy import select
@@ -25,8 +25,13 @@ def _user_or_fail(email: str) -> User:
 @click.argument("email")
 @click.option("--name", default="Admin", show_default=True)
 @click.option("--password", envvar="ADMIN_PASSWORD", help="Only for a new account; prompted if not given.")
-def create_admin(email: str, name: str, password: str | None) -> None:
-    """Make EMAIL an admin, creating the account if it does not exist."""
+@click.option("--yes", is_flag=True, help="Promote an existing account without asking.")
+def create_admin(email: str, name: str, password: str | None, yes: bool) -> None:
+    """Make EMAIL an admin, creating the account if it does not exist.
+
+    An existing account is promoted only after a confirmation (or --yes); `flask users demote`
+    undoes it.
+    """
     email = services.normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise click.ClickException(f"not an email address: {email!r}")
@@ -40,11 +45,31 @@ def create_admin(email: str, name: str, password: str | None) -> None:
         db.session.add(user)
         created = True
     else:
+        if user.is_admin:
+            click.echo(f"{user.email} (id {user.id}) is already an admin; nothing changed.")
+            return
+        if not yes:
+            click.confirm(
+                f"{user.email} ({user.name}, id {user.id}) already has an account. Make it an admin?", abort=True
+            )
         created = False
     user.is_admin = True
     db.session.commit()
     record_admin_action("users create-admin", f"user:{user.id}", email=user.email, created=created)
     click.echo(f"{'Created' if created else 'Promoted'} admin {user.email} (id {user.id}).")
+
+
+@users.command("demote")
+@click.argument("email")
+def demote(email: str) -> None:
+    """Take admin rights away from EMAIL (the account stays, as a reader)."""
+    user = _user_or_fail(email)
+    if not user.is_admin:
+        raise click.ClickException(f"{user.email} is not an admin")
+    user.is_admin = False
+    db.session.commit()
+    record_admin_action("users demote", f"user:{user.id}", email=user.email)
+    click.echo(f"{user.email} is no longer an admin.")
 
 
 @users.command("list")
@@ -80,9 +105,34 @@ def disable(email: str) -> None:
 @users.command("enable")
 @click.argument("email")
 def enable(email: str) -> None:
-    """Let a disabled EMAIL log in again."""
+    """Let a disabled EMAIL log in again (undoes `flask users disable`)."""
     user = _user_or_fail(email)
+    if not user.is_disabled:
+        raise click.ClickException(f"{user.email} is not disabled")
     user.is_disabled = False
     db.session.commit()
     record_admin_action("users enable", f"user:{user.id}", email=user.email)
     click.echo(f"Enabled {user.email}.")
+
+
+@users.command("delete")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Delete without asking.")
+def delete(email: str, yes: bool) -> None:
+    """Delete EMAIL's account as the reader's own "Delete account" does.
+
+    The row stays, anonymised, because orders, donations and contest results point at it: name,
+    email, bio and the contents of their emails go; sessions, tokens and devices end. It cannot be
+    undone.
+    """
+    user = _user_or_fail(email)
+    address = user.email
+    if not yes:
+        click.confirm(f"Delete {user.email} ({user.name}, id {user.id})? This cannot be undone.", abort=True)
+    try:
+        services.anonymise_account(user)
+    except services.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    # The audit log (admins only, on the host) keeps the address, as the command line it records does.
+    record_admin_action("users delete", f"user:{user.id}", email=address)
+    click.echo(f"Deleted the account {address} (id {user.id}); it is now {user.email}.")

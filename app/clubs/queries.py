@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from app.extensions import db
 from app.models import Club, Membership, MemberStatus, User
@@ -74,7 +74,7 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def directory(params: DirectoryParams) -> Directory:
-    """One page of open clubs with member counts, nearest first when a place is given.
+    """One page of open, unhidden clubs with member counts, nearest first when a place is given.
 
     Four queries whatever the page size: count, rows (with counts), cities, countries.
     """
@@ -85,7 +85,8 @@ def directory(params: DirectoryParams) -> Directory:
         .subquery()
     )
     stmt = select(Club, func.coalesce(members.c.members, 0)).outerjoin(members, members.c.club_id == Club.id)
-    stmt = stmt.where(Club.closed_at.is_(None))
+    listed = and_(Club.closed_at.is_(None), Club.hidden.is_(False))  # closed and hidden clubs are not listed
+    stmt = stmt.where(listed)
     if params.q.strip():
         term = params.q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{term}%"
@@ -115,9 +116,8 @@ def directory(params: DirectoryParams) -> Directory:
             km = distance_km(origin, (club.latitude, club.longitude))
         result.append(DirectoryRow(club=club, members=int(count), distance_km=km))
     params.page = page
-    open_clubs = Club.closed_at.is_(None)
-    cities = list(db.session.scalars(select(Club.city).where(open_clubs).distinct().order_by(Club.city)))
-    countries = list(db.session.scalars(select(Club.country).where(open_clubs).distinct().order_by(Club.country)))
+    cities = list(db.session.scalars(select(Club.city).where(listed).distinct().order_by(Club.city)))
+    countries = list(db.session.scalars(select(Club.country).where(listed).distinct().order_by(Club.country)))
     return Directory(
         rows=result,
         total=total,

@@ -207,6 +207,19 @@ def transfer_ownership(club: Club, current_owner: User, membership_id: int) -> N
     db.session.commit()
 
 
+def set_club_hidden(club: Club, hidden: bool) -> None:
+    """Hide a club from the directory (site and API), or list it again; an admin's moderation.
+
+    Nothing else changes: members keep their club, and its page still answers to its link.
+    """
+    if club.closed_at is not None:
+        raise ClubError("That club is closed; closed clubs are not listed anyway.")
+    if club.hidden == hidden:
+        raise ClubError(f"That club is already {'hidden' if hidden else 'listed'}.")
+    club.hidden = hidden
+    db.session.commit()
+
+
 def close_club(club: Club) -> None:
     """Close the club; only with no money in the fund (what was given must be spent or returned).
 

@@ -3,7 +3,19 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -53,6 +65,9 @@ class Club(TimestampMixin, db.Model):
     # Bumped by every fund change: the UPDATE that bumps it is the lock that serialises debits.
     fund_version: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Hidden by an admin (`flask clubs hide`): left out of the directory, in the site and the API;
+    # members and anyone with the link still reach the club.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
 
     @property
     def is_private(self) -> bool:

@@ -164,6 +164,29 @@ def stuck_email_ids(now: datetime | None = None) -> list[int]:
     return list(ids)
 
 
+def troubled_emails(now: datetime | None = None, limit: int = 50) -> list[EmailMessage]:
+    """What an admin should look at, newest first: every failed email (attempts left or not),
+    pending ones older than the sweep's wait, and claims gone stale (a worker died mid-send)."""
+    config = current_app.config
+    now = now or utcnow()
+    waited = now - timedelta(seconds=config["MAIL_SWEEP_AFTER_SECONDS"])
+    stale_claim = now - timedelta(seconds=config["MAIL_CLAIM_STALE_SECONDS"])
+    return list(
+        db.session.scalars(
+            select(EmailMessage)
+            .where(
+                or_(
+                    EmailMessage.status == EmailMessage.STATUS_FAILED,
+                    and_(EmailMessage.status == EmailMessage.STATUS_PENDING, EmailMessage.updated_at < waited),
+                    and_(EmailMessage.status == EmailMessage.STATUS_SENDING, EmailMessage.updated_at < stale_claim),
+                )
+            )
+            .order_by(EmailMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def retry_emails(email_ids: list[int]) -> int:
     """Queue (or, without Redis, deliver) these emails again; the claim keeps each one to a
     single send. Returns how many were handed over."""

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MAX_EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "20")
-DEMO = {"email": "reader@example.com", "password": "demo-password-1"}  # app/seed.py's demo reader
+DEMO = {"email": "reader@example.com", "password": "demo-password-1"}  # app/seed/accounts.py's demo reader
 
 
 def free_port() -> int:
