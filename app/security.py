@@ -10,14 +10,13 @@ Whether a request is HTTPS is decided from that: HSTS and ``Secure`` cookies fol
 redirects plain HTTP.
 """
 
-from flask import Flask, Response, abort, current_app, has_request_context, request
+from flask import Flask, Response, abort, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_talisman import Talisman
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.extensions import limiter
 from app.keys import SESSION, derive_key
 
 # No inline script or style anywhere: htmx runs with includeIndicatorCSS and allowEval off.
@@ -56,7 +55,6 @@ def register_security(app: Flask) -> None:
     )
     app.session_interface = HttpsAwareSessionInterface()
     app.after_request(add_hsts)
-    app.view_functions["payments.stripe_webhook"] = webhook_limit(app.view_functions["payments.stripe_webhook"])
 
 
 def trust_proxy(app: Flask) -> None:
@@ -96,7 +94,3 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
             serializer=self.serializer,
             signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
         )
-
-
-# Built once, so apps created again (as in tests) do not stack duplicates.
-webhook_limit = limiter.shared_limit(lambda: current_app.config["WEBHOOK_LIMIT"], scope="stripe-webhook")
