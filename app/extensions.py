@@ -32,75 +32,47 @@ class ResilientRedisCache(RedisCache):
             client.connection_pool.connection_kwargs.update(socket_connect_timeout=1, socket_timeout=1)
         return cache
 
-    def _degraded(self, operation: str, exc: RedisError, default):
-        log.warning("cache %s skipped, Redis unavailable: %s", operation, exc)
-        return default
+    def _or_else(self, default, operation: str, *args):
+        """RedisCache's ``operation(*args)``; when Redis cannot be reached, a warning and ``default``
+        (a miss for reads, a failure for writes)."""
+        try:
+            return getattr(super(), operation)(*args)
+        except RedisError as exc:
+            log.warning("cache %s skipped, Redis unavailable: %s", operation, exc)
+            return default
 
     def get(self, key):
-        try:
-            return super().get(key)
-        except RedisError as exc:
-            return self._degraded("get", exc, None)
+        return self._or_else(None, "get", key)
 
     def get_many(self, *keys):
-        try:
-            return super().get_many(*keys)
-        except RedisError as exc:
-            return self._degraded("get_many", exc, [None] * len(keys))
+        return self._or_else([None] * len(keys), "get_many", *keys)
 
     def has(self, key):
-        try:
-            return super().has(key)
-        except RedisError as exc:
-            return self._degraded("has", exc, False)
+        return self._or_else(False, "has", key)
 
     def set(self, key, value, timeout=None):
-        try:
-            return super().set(key, value, timeout)
-        except RedisError as exc:
-            return self._degraded("set", exc, False)
+        return self._or_else(False, "set", key, value, timeout)
 
     def add(self, key, value, timeout=None):
-        try:
-            return super().add(key, value, timeout)
-        except RedisError as exc:
-            return self._degraded("add", exc, False)
+        return self._or_else(False, "add", key, value, timeout)
 
     def set_many(self, mapping, timeout=None):
-        try:
-            return super().set_many(mapping, timeout)
-        except RedisError as exc:
-            return self._degraded("set_many", exc, [])
+        return self._or_else([], "set_many", mapping, timeout)
 
     def delete(self, key):
-        try:
-            return super().delete(key)
-        except RedisError as exc:
-            return self._degraded("delete", exc, False)
+        return self._or_else(False, "delete", key)
 
     def delete_many(self, *keys):
-        try:
-            return super().delete_many(*keys)
-        except RedisError as exc:
-            return self._degraded("delete_many", exc, [])
+        return self._or_else([], "delete_many", *keys)
 
     def inc(self, key, delta=1):
-        try:
-            return super().inc(key, delta)
-        except RedisError as exc:
-            return self._degraded("inc", exc, None)
+        return self._or_else(None, "inc", key, delta)
 
     def dec(self, key, delta=1):
-        try:
-            return super().dec(key, delta)
-        except RedisError as exc:
-            return self._degraded("dec", exc, None)
+        return self._or_else(None, "dec", key, delta)
 
     def clear(self):
-        try:
-            return super().clear()
-        except RedisError as exc:
-            return self._degraded("clear", exc, False)
+        return self._or_else(False, "clear")
 
 
 class Base(DeclarativeBase):

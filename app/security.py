@@ -1,4 +1,4 @@
-"""Security headers, the proxy in front of the app, and the rate limits that views do not declare.
+"""Security headers and the proxy in front of the app.
 
 Behind nginx the app sees plain HTTP from 127.0.0.1; ``ProxyFix`` restores the client's address
 and scheme from the last proxy hop only (``PROXY_COUNT``, 0 when reached directly), so a client
@@ -10,14 +10,13 @@ Whether a request is HTTPS is decided from that: HSTS and ``Secure`` cookies fol
 redirects plain HTTP.
 """
 
-from flask import Flask, Response, abort, current_app, has_request_context, request
+from flask import Flask, Response, abort, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_talisman import Talisman
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.extensions import limiter
 from app.keys import SESSION, derive_key
 
 # No inline script or style anywhere: htmx runs with includeIndicatorCSS and allowEval off.
@@ -35,14 +34,11 @@ CONTENT_SECURITY_POLICY = {
 PERMISSIONS_POLICY = {"browsing-topics": "()", "camera": "()", "microphone": "()", "geolocation": "()"}
 HSTS = "max-age=31536000; includeSubDomains"
 
-# Rate-limited views that are declared here rather than in their blueprints: endpoint -> limit.
-SEARCH_ENDPOINTS = ("catalogue.books", "api.books")
-WEBHOOK_ENDPOINTS = ("payments.stripe_webhook",)
-
 
 def register_security(app: Flask) -> None:
-    """Trust the proxy, refuse unknown hosts, send the security headers, and limit search and the
-    payment webhook."""
+    """Trust the proxy, refuse unknown hosts, and send the security headers.
+
+    Rate limits are declared on the views themselves (``limiter.limit``/``shared_limit``)."""
     trust_proxy(app)
     # First of all before-request hooks: nothing (rate limits, sessions, views) runs for an unknown Host.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_untrusted_host)
@@ -59,10 +55,6 @@ def register_security(app: Flask) -> None:
     )
     app.session_interface = HttpsAwareSessionInterface()
     app.after_request(add_hsts)
-    for endpoint in SEARCH_ENDPOINTS:
-        app.view_functions[endpoint] = search_limit(app.view_functions[endpoint])
-    for endpoint in WEBHOOK_ENDPOINTS:
-        app.view_functions[endpoint] = webhook_limit(app.view_functions[endpoint])
 
 
 def trust_proxy(app: Flask) -> None:
@@ -102,22 +94,3 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
             serializer=self.serializer,
             signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
         )
-
-
-# The limits are built once, so apps created again (as in tests) do not stack duplicates.
-def _search_limit() -> str:
-    return current_app.config["SEARCH_LIMIT_PER_IP"]
-
-
-def _webhook_limit() -> str:
-    return current_app.config["WEBHOOK_LIMIT"]
-
-
-def _not_a_search() -> bool:
-    # Browsing the shelves is cheap and cached; only a text search costs a full-text query.
-    return not request.args.get("q", "").strip()
-
-
-# One budget per client address for searching on the site and through the API.
-search_limit = limiter.shared_limit(_search_limit, scope="search", exempt_when=_not_a_search)
-webhook_limit = limiter.shared_limit(_webhook_limit, scope="stripe-webhook")

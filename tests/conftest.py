@@ -20,6 +20,7 @@ from sqlalchemy import event, inspect, text
 from app import create_app
 from app.extensions import db, limiter
 from config import TestingConfig
+from tests.payments.webhooks import stripe_settings
 
 REQUIRE_SERVICES = os.environ.get("BC_REQUIRE_SERVICES") == "1"
 CHROMIUM = "/usr/bin/chromium"
@@ -262,6 +263,17 @@ def redis_app(app, base_settings, redis_url):
     application = create_app(make_config(**{**base_settings, "REDIS_URL": url, "RATELIMIT_STORAGE_URI": url}))
     yield application
     redis.Redis.from_url(url).flushdb()
+
+
+# ---- Stripe: a local stub of its API -------------------------------------------------------
+
+
+@pytest.fixture
+def stripe_app(app, base_settings, httpserver):
+    """An app that pays with Stripe (the pytest-httpserver stub), on the same database as ``app``.
+
+    Webhook events for it are signed with tests.payments.webhooks (``deliver``)."""
+    return create_app(make_config(**{**base_settings, **stripe_settings(httpserver)}))
 
 
 def database_is_postgres(app) -> bool:

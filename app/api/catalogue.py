@@ -11,6 +11,7 @@ from app.api import bp
 from app.api.common import LIST_HEADERS, etagged, not_found, page, problems
 from app.api.fields import MAX_ID
 from app.api.shapes import BookDetail, BookPage, BookQuery
+from app.catalogue.limits import search_limit
 from app.catalogue.queries import CatalogueParams, get_book, list_books
 
 TAGS = ["books"]
@@ -23,10 +24,11 @@ def _cents(dollars) -> int | None:
 
 
 @bp.route("/books", tags=TAGS)
+@search_limit
 @etagged
 @bp.arguments(BookQuery, location="query")
 @bp.response(200, BookPage, headers=LIST_HEADERS)
-@problems(429)  # the search limit (security.py)
+@problems(429)  # the search limit (app/catalogue/limits.py)
 @bp.doc(operationId="listBooks")
 def books(args):
     """Search and browse the catalogue (as /books on the site)"""

@@ -5,6 +5,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from app.catalogue import bp
 from app.catalogue.caching import book_key, listing_key
 from app.catalogue.forms import CatalogueForm
+from app.catalogue.limits import search_limit
 from app.catalogue.queries import SORTS, all_genres, get_book, list_books
 from app.extensions import cache
 from app.htmx import is_partial
@@ -19,6 +20,7 @@ def _cached(key: str, render) -> str:
 
 
 @bp.route("/books")
+@search_limit
 def books():
     form = CatalogueForm(request.args, meta={"csrf": False})
     genres = all_genres()

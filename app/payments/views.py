@@ -6,7 +6,7 @@ from flask import abort, current_app, jsonify, redirect, render_template, reques
 from flask_login import current_user, login_required
 
 from app.accounts.forms import ConfirmForm
-from app.extensions import csrf
+from app.extensions import csrf, limiter
 from app.payments import bp
 from app.payments.fulfilment import MalformedEvent, handle_event, target_for_session
 from app.payments.gateway import WebhookError
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.route("/payments/stripe/webhook", methods=["POST"])
+@limiter.shared_limit(lambda: current_app.config["WEBHOOK_LIMIT"], scope="stripe-webhook")
 @csrf.exempt
 def stripe_webhook():
     from app.payments.stripe_gateway import StripeGateway

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from test_stripe_webhooks are used as parameters)
 """The refund job of a refused donation asks Stripe only for what is still due, and only for a
 donation that is due one; the webhook answers a failed payment with what it did.
 
@@ -15,16 +14,8 @@ from app.clubs.services import close_club
 from app.donations.target import refund_donation
 from app.models import DonationStatus
 from tests.donations import club_named, latest_donation
-from tests.donations.test_refund_steps import refund_event
-from tests.donations.test_stripe_webhooks import (  # noqa: F401  (fixtures)
-    PAYMENT_INTENT,
-    SESSION_ID,
-    completed,
-    deliver,
-    donation,
-    event,
-    stripe_app,
-)
+from tests.donations.stripe_events import PAYMENT_INTENT, SESSION_ID, completed, refund_event
+from tests.payments.webhooks import deliver, stripe_event
 
 
 def refund_requests(httpserver) -> list[dict]:
@@ -86,7 +77,7 @@ def test_the_donation_refund_job_asks_nothing_for_an_accepted_or_missing_donatio
 
 
 def failed_event(found, event_id: str, session_id: str = SESSION_ID) -> dict:
-    return event(
+    return stripe_event(
         event_id,
         "checkout.session.async_payment_failed",
         {

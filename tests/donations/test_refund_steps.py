@@ -1,8 +1,7 @@
-# ruff: noqa: F811  (the fixtures imported from test_stripe_webhooks are used as parameters)
 """Refunds in several parts, paid events that do not match, odd webhook input, closing with Stripe.
 
-The Stripe API is a local stub and webhooks are signed with the real secret (see
-test_stripe_webhooks.py, whose fixtures these tests share).
+The Stripe API is a local stub and webhooks are signed with the real secret (tests/payments/webhooks.py;
+the ``donation`` fixture is in tests/donations/conftest.py).
 """
 
 from __future__ import annotations
@@ -17,23 +16,8 @@ from app.donations.fund import add_entry, lock_fund
 from app.extensions import db
 from app.models import Donation, DonationStatus, FundEntry, PaymentEvent
 from tests.donations import balance, club_named, count, fund_entries, latest_donation, owner_client
-from tests.donations.test_stripe_webhooks import (  # noqa: F401  (fixtures)
-    SESSION_ID,
-    completed,
-    deliver,
-    donation,
-    event,
-    refunded,
-    stripe_app,
-)
-
-
-def refund_event(found, event_id: str, cumulative: int) -> dict:
-    payload = refunded(found)
-    payload["id"] = event_id
-    payload["data"]["object"]["amount_refunded"] = cumulative
-    payload["data"]["object"]["refunded"] = cumulative == found.amount_cents
-    return payload
+from tests.donations.stripe_events import SESSION_ID, completed, refund_event
+from tests.payments.webhooks import deliver, stripe_event
 
 
 def spend_from_fund(app, slug, cents: int) -> None:
@@ -222,7 +206,7 @@ def test_closing_a_club_expires_its_open_stripe_checkouts(stripe_app, donation, 
     assert [r.path for r, _ in httpserver.log if r.path.endswith("/expire")] == [
         f"/v1/checkout/sessions/{SESSION_ID}/expire"
     ]
-    expired = event(
+    expired = stripe_event(
         "evt_expired", "checkout.session.expired", {**completed(found)["data"]["object"], "status": "expired"}
     )
     expired["data"]["object"]["payment_status"] = "unpaid"

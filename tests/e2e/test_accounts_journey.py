@@ -8,50 +8,17 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.journeys import (
+    click_in_place,
+    fill_login_form,
+    fill_register_form,
+    is_same_page,
+    mark_the_page,
+    nav,
+)
 from tests.helpers import PASSWORD, link_in, make_user
 
 pytestmark = pytest.mark.browser
-
-
-# ---- What a reader does ---------------------------------------------------------------------
-
-
-def header_nav(page: Page):
-    return page.get_by_role("navigation", name="Main")
-
-
-def fill_register_form(page: Page, name: str, email: str, password: str, confirm: str) -> None:
-    page.fill("#name", name)
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.fill("#confirm", confirm)
-
-
-def fill_login_form(page: Page, email: str, password: str) -> None:
-    page.fill("#email", email)
-    page.fill("#password", password)
-
-
-def mark_the_page(page: Page) -> None:
-    """Leave a marker on ``window``: it survives an htmx swap and vanishes on a page load."""
-    page.evaluate("window.__samePage = true")
-
-
-def is_same_page(page: Page) -> bool:
-    return page.evaluate("window.__samePage === true")
-
-
-def submit_in_place(page: Page, form: str, button: str):
-    """Click ``button`` in ``form`` and wait until htmx has swapped the answer in; return the response.
-
-    The form is marked first, so the wait ends only when the marked form has been replaced (the
-    next action must not type into a form that is about to be swapped out).
-    """
-    page.locator(form).evaluate("element => { element.dataset.stale = 'yes' }")
-    with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.locator(form).get_by_role("button", name=button).click()
-    page.wait_for_function("() => document.querySelector('[data-stale]') === null")
-    return answer.value
 
 
 # ---- The smoke test comes first: a Chromium/Playwright mismatch shows up here ------------------
@@ -74,7 +41,7 @@ def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, scr
     page.goto("/auth/register")
     mark_the_page(page)
     fill_register_form(page, "Nina New", email, PASSWORD, "not the same password")
-    answer = submit_in_place(page, "#register-form", "Create account")
+    answer = click_in_place(page, "#register-form", "Create account")
     assert answer.status == 422
     # htmx sends the CSRF token as a header too (hx-headers:inherited on <body>).
     body_headers = json.loads(page.get_attribute("body", "hx-headers:inherited"))
@@ -101,13 +68,13 @@ def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, scr
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/$"))
     expect(page.locator(".flashes")).to_contain_text("Welcome back, Nina New.")
-    expect(header_nav(page).get_by_role("link", name="Nina New")).to_be_visible()
+    expect(nav(page).get_by_role("link", name="Nina New")).to_be_visible()
 
     # Edit the profile. CSRF protection is on: a post without the token is refused...
     refused = page.request.post("/account", form={"name": "Mallory", "email": email, "time_zone": "UTC"})
     assert refused.status == 400
     # ...so with the hidden field removed, the token in htmx's header alone gets the form through.
-    header_nav(page).get_by_role("link", name="Nina New").click()
+    nav(page).get_by_role("link", name="Nina New").click()
     page.wait_for_url("**/account")
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
     expect(page.locator("#profile-form #email")).to_have_value(email)
@@ -117,7 +84,7 @@ def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, scr
     page.evaluate("document.querySelector('#profile-form input[name=csrf_token]').remove()")
     page.get_by_role("button", name="Save profile").click()
     expect(page.locator(".flashes")).to_contain_text("Your profile is saved.")
-    expect(header_nav(page).get_by_role("link", name="Nina Novel")).to_be_visible()
+    expect(nav(page).get_by_role("link", name="Nina Novel")).to_be_visible()
     expect(page.locator("#profile-form #bio")).to_have_value("Reads crime novels on the train.")
     expect(page.locator("#profile-form #time_zone")).to_have_value("Europe/Lisbon")
     screenshot = screenshot_dir / "account.png"
@@ -125,10 +92,10 @@ def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, scr
     assert screenshot.stat().st_size > 0
 
     # Log out: the header offers to log in again.
-    header_nav(page).get_by_role("button", name="Log out").click()
+    nav(page).get_by_role("button", name="Log out").click()
     expect(page.locator(".flashes")).to_contain_text("You are logged out on every device.")
-    expect(header_nav(page).get_by_role("link", name="Log in")).to_be_visible()
-    expect(header_nav(page).get_by_role("link", name="Nina Novel")).to_have_count(0)
+    expect(nav(page).get_by_role("link", name="Log in")).to_be_visible()
+    expect(nav(page).get_by_role("link", name="Nina Novel")).to_have_count(0)
 
 
 def test_wrong_credentials_say_the_same_thing_and_repeated_tries_slow_down(app, page: Page):
@@ -140,12 +107,12 @@ def test_wrong_credentials_say_the_same_thing_and_repeated_tries_slow_down(app, 
 
     # A wrong password and an unknown address get the same answer (no account enumeration).
     fill_login_form(page, "reader@example.com", "not my password at all")
-    assert submit_in_place(page, "#login-form", "Log in").status == 422
+    assert click_in_place(page, "#login-form", "Log in").status == 422
     expect(page.locator("#login-form [role=alert]")).to_have_text("Invalid email or password.")
     expect(page.locator("#email")).to_have_value("reader@example.com")
 
     fill_login_form(page, "nobody@example.com", "not my password at all")
-    assert submit_in_place(page, "#login-form", "Log in").status == 422
+    assert click_in_place(page, "#login-form", "Log in").status == 422
     expect(page.locator("#email")).to_have_value("nobody@example.com")
     expect(page.locator("#login-form [role=alert]")).to_have_text("Invalid email or password.")
     assert is_same_page(page), "a wrong log-in reloaded the page instead of swapping the form"
@@ -154,7 +121,7 @@ def test_wrong_credentials_say_the_same_thing_and_repeated_tries_slow_down(app, 
     statuses = []
     for attempt in range(5):
         fill_login_form(page, "reader@example.com", f"wrong guess number {attempt}")
-        statuses.append(submit_in_place(page, "#login-form", "Log in").status)
+        statuses.append(click_in_place(page, "#login-form", "Log in").status)
         if statuses[-1] == 429:
             break
     assert statuses == [422, 422, 422, 422, 429]

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.helpers import PASSWORD, make_user
+from tests.e2e.journeys import (
+    click_in_place,
+    email_with_subject,
+    give_on_the_form,
+    is_same_page,
+    log_in,
+    mark_the_page,
+    new_window,
+    text_of,
+)
+from tests.helpers import make_user
 
 pytestmark = pytest.mark.browser
 
@@ -30,56 +39,6 @@ def readers(app):
             make_user(email=email, name=name)
 
 
-# ---- What a reader does ---------------------------------------------------------------------
-
-
-def mark_the_page(page: Page) -> None:
-    """Leave a marker on ``window``: it survives an htmx swap and vanishes on a page load."""
-    page.evaluate("window.__marker = true")
-
-
-def is_same_page(page: Page) -> bool:
-    return page.evaluate("window.__marker === true")
-
-
-def log_in(page: Page, reader: tuple[str, str]) -> None:
-    email, name = reader
-    page.goto("/auth/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/$"))
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name=name)).to_be_visible()
-
-
-def click_in_place(page: Page, target: str, button: str):
-    """Click ``button`` inside ``target`` and wait until htmx has swapped ``target``; return the response.
-
-    ``target`` is marked first, so the wait ends only when the marked element has been replaced.
-    """
-    page.locator(target).evaluate("element => { element.dataset.stale = 'yes' }")
-    with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.locator(target).get_by_role("button", name=button).click()
-    page.wait_for_function("() => document.querySelector('[data-stale]') === null")
-    return answer.value
-
-
-def email_with_subject(inbox, address: str, subject: str, timeout: float = 10.0):
-    """The one email to ``address`` whose subject is ``subject``, waiting for it to arrive."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [m for m in inbox.to(address) if m["Subject"] == subject]
-        if found:
-            assert len(found) == 1, f"{len(found)} emails {subject!r} to {address}"
-            return found[0]
-        time.sleep(0.05)
-    raise AssertionError(f"no email {subject!r} to {address}; got {[m['Subject'] for m in inbox.to(address)]}")
-
-
-def text_of(message) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
 # ---- The journey ----------------------------------------------------------------------------
 
 
@@ -89,7 +48,7 @@ def test_private_club_join_approve_donate_offer_and_accept(
     owner_page = page
 
     # Ada starts a private club with a $100 goal and one question for those who ask to join.
-    log_in(owner_page, OWNER)
+    log_in(owner_page, *OWNER)
     owner_page.goto("/clubs/new")
     expect(owner_page.get_by_role("heading", name="Start a club")).to_be_visible()
     owner_page.fill("#name", CLUB)
@@ -106,13 +65,12 @@ def test_private_club_join_approve_donate_offer_and_accept(
     expect(owner_page.locator(".flashes")).to_contain_text(f"{CLUB} is open.")
     expect(owner_page.locator("#goal-label")).to_have_text("$0.00 of $100.00")
 
-    member_context = browser.new_context(base_url=live_server, viewport={"width": 1200, "height": 900})
-    member_context.set_default_timeout(10_000)
+    member_context = new_window(browser, live_server)
     try:
         member_page = member_context.new_page()
 
         # Ben sees only the name and the place, and the form to ask to join.
-        log_in(member_page, MEMBER)
+        log_in(member_page, *MEMBER)
         member_page.goto(club_path)
         expect(member_page.get_by_role("heading", name=CLUB)).to_be_visible()
         expect(member_page.locator(".club-place")).to_have_text("Porto, Portugal")
@@ -161,16 +119,9 @@ def test_private_club_join_approve_donate_offer_and_accept(
         # He gives $25 with a message, paying on the simulated gateway.
         member_page.get_by_role("navigation", name="Club").get_by_role("button", name="Donate").click()
         member_page.wait_for_url(f"**{club_path}/donate")
-        member_page.fill("#amount", "25")
-        member_page.fill("#message", "For the next mystery.")
         expect(member_page.locator("#anonymous")).not_to_be_checked()
-        member_page.get_by_role("button", name="Continue to payment").click()
-        member_page.wait_for_url(re.compile(r"/payments/simulated/cs_sim_\w+$"))
-        expect(member_page.get_by_role("heading", name="Simulated payment")).to_be_visible()
-        member_page.get_by_role("button", name="Pay $25.00").click()
-        member_page.wait_for_url(re.compile(r"/donations/\d+$"))
+        give_on_the_form(member_page, 25, "For the next mystery.")
         expect(member_page.locator("#donation-status")).to_contain_text("Thank you!")
-        expect(member_page.locator("#donation-status")).to_contain_text("Your $25.00 is in")
 
         # The club page's progress bar shows 25 of 100.
         member_page.goto(club_path)

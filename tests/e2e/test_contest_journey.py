@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, Page, expect
 from app.clubs.services import create_club
 from app.contests.services import create_contest, enter_contest, open_contest
 from app.models import ContestKind, Metric, Scoring
-from tests.helpers import PASSWORD, make_user
+from tests.e2e.journeys import donate, emails, is_same_page, log_in, mark_the_page, new_window, text_of
+from tests.helpers import make_user
 
 pytestmark = pytest.mark.browser
 
@@ -66,37 +67,7 @@ def quick_leaderboard(live_app):
     live_app.config["LEADERBOARD_CACHE_SECONDS"] = saved
 
 
-# ---- What a reader does ---------------------------------------------------------------------
-
-
-def mark_the_page(page: Page) -> None:
-    """Leave a marker on ``window``: it survives an htmx swap and vanishes on a page load."""
-    page.evaluate("window.__marker = true")
-
-
-def is_same_page(page: Page) -> bool:
-    return page.evaluate("window.__marker === true")
-
-
-def log_in(page: Page, reader: tuple[str, str]) -> None:
-    email, name = reader
-    page.goto("/auth/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/$"))
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name=name)).to_be_visible()
-
-
-def donate(page: Page, slug: str, dollars: int) -> None:
-    """Give ``dollars`` to the club, paying on the simulated gateway."""
-    page.goto(f"/clubs/{slug}/donate")
-    page.fill("#amount", str(dollars))
-    page.get_by_role("button", name="Continue to payment").click()
-    page.wait_for_url(re.compile(r"/payments/simulated/cs_sim_\w+$"))
-    page.get_by_role("button", name=f"Pay ${dollars}.00").click()
-    page.wait_for_url(re.compile(r"/donations/\d+$"))
-    expect(page.locator("#donation-status")).to_contain_text(f"Your ${dollars}.00 is in")
+# ---- What a reader sees ---------------------------------------------------------------------
 
 
 def expect_standings(page: Page, expected: list[tuple[str, str, str]], timeout: float = 15_000) -> None:
@@ -110,14 +81,6 @@ def expect_standings(page: Page, expected: list[tuple[str, str, str]], timeout: 
         expect(row.locator("td").nth(1)).to_have_text(score, timeout=timeout)
 
 
-def emails(inbox, address: str, subject: str) -> list:
-    return [m for m in inbox.to(address) if m["Subject"] == subject]
-
-
-def text_of(message) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
 # ---- The journey ----------------------------------------------------------------------------
 
 
@@ -128,7 +91,7 @@ def test_club_contest_live_leaderboard_scoring_and_results(
     contest_path = f"/contests/{contest_id}"
 
     # Ada enters Paris Page Turners from the contest page; Lyon Readers is in already.
-    log_in(page, ADA)
+    log_in(page, *ADA)
     page.goto(contest_path)
     expect(page.get_by_role("heading", name=TITLE)).to_contain_text("Open")
     enter = page.locator("#enter")
@@ -140,14 +103,12 @@ def test_club_contest_live_leaderboard_scoring_and_results(
     expect(page.locator("#enter").get_by_role("button", name="Enter my club")).to_have_count(0)
     expect_standings(page, [("1", LYON, "$0.00"), ("1", PARIS, "$0.00")])
 
-    watcher_context = browser.new_context(base_url=live_server, viewport={"width": 1200, "height": 900})
-    donor_context = browser.new_context(base_url=live_server, viewport={"width": 1200, "height": 900})
-    watcher_context.set_default_timeout(10_000)
-    donor_context.set_default_timeout(10_000)
+    watcher_context = new_window(browser, live_server)
+    donor_context = new_window(browser, live_server)
     try:
         # The donor opens the contest page in one window and leaves it be.
         watcher = watcher_context.new_page()
-        log_in(watcher, DONOR)
+        log_in(watcher, *DONOR)
         watcher.goto(contest_path)
         leaderboard = watcher.locator("#leaderboard")
         expect(leaderboard).to_have_attribute("hx-trigger", re.compile(r"^every "))
@@ -157,7 +118,7 @@ def test_club_contest_live_leaderboard_scoring_and_results(
 
         # In another window they give $30 to Lyon, then $10 to Paris.
         donor = donor_context.new_page()
-        log_in(donor, DONOR)
+        log_in(donor, *DONOR)
         donate(donor, "lyon-readers", 30)
         donate(donor, "paris-page-turners", 10)
 

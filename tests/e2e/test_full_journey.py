@@ -17,6 +17,7 @@ from app.catalogue.services import book_data_from_row, upsert_books
 from app.contests.services import create_contest, open_contest
 from app.extensions import cache, db
 from app.models import Book, ContestKind, Metric
+from tests.e2e.journeys import add_to_cart, check_out, donate, fill_register_form, log_in, nav, pay_for_order
 from tests.helpers import PASSWORD, link_in, make_user
 
 pytestmark = pytest.mark.browser
@@ -69,10 +70,6 @@ def site(app, live_app):
     return contest_id
 
 
-def nav(page: Page):
-    return page.get_by_role("navigation", name="Main")
-
-
 def shoot(page: Page, directory, name: str) -> None:
     page.screenshot(path=str(directory / name), full_page=True)
 
@@ -85,21 +82,14 @@ def test_one_reader_across_the_whole_site(app, page: Page, site, inbox, screensh
     expect(page).to_have_title(re.compile("Book Commerce"))
     shoot(page, screenshot_dir, "home.png")
     page.goto("/auth/register")
-    page.fill("#name", name)
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
+    fill_register_form(page, name, email, PASSWORD, PASSWORD)
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url("**/auth/check-email?reason=register")
     (message,) = inbox.wait_for(email)
     page.goto(link_in(message, "/auth/verify/"))
     page.wait_for_url("**/auth/login")
     expect(page.locator(".flashes")).to_contain_text(f"Thanks, {email} is confirmed.")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/$"))
-    expect(nav(page).get_by_role("link", name=name)).to_be_visible()
+    log_in(page, email, name)
 
     # Browse the catalogue, then search as we type.
     nav(page).get_by_role("link", name="Books").click()
@@ -116,9 +106,7 @@ def test_one_reader_across_the_whole_site(app, page: Page, site, inbox, screensh
     page.wait_for_url(re.compile(r"/books/\d+/jane-eyre$"))
     expect(page.get_by_role("heading", name="Jane Eyre")).to_be_visible()
     shoot(page, screenshot_dir, "book.png")
-    form = page.locator("form.add-to-cart")
-    form.get_by_label("Quantity").fill("2")
-    form.get_by_role("button", name="Add to cart").click()
+    add_to_cart(page, 2)
     expect(page.locator("#cart-count")).to_have_text("2")
 
     # Check out and pay on the simulated gateway: the order is paid, the receipt comes by email.
@@ -126,13 +114,8 @@ def test_one_reader_across_the_whole_site(app, page: Page, site, inbox, screensh
     page.wait_for_url("**/cart")
     expect(page.locator("#cart-total")).to_have_text("$15.98")
     shoot(page, screenshot_dir, "cart.png")
-    page.get_by_role("button", name="Check out").click()
-    page.wait_for_url("**/checkout")
-    page.get_by_role("button", name="Pay $15.98").click()
-    page.wait_for_url(re.compile(r"/payments/simulated/cs_sim_\w+$"))
-    page.get_by_role("button", name="Pay $15.98").click()
-    page.wait_for_url(re.compile(r"/orders/\d+$"))
-    order_id = int(page.url.rsplit("/", 1)[1])
+    check_out(page, "$15.98")
+    order_id = pay_for_order(page, "$15.98")
     expect(page.locator("#order-status")).to_contain_text("Status: Paid")
     shoot(page, screenshot_dir, "order.png")
     receipt = inbox.wait_for(email, count=2)[-1]
@@ -151,14 +134,7 @@ def test_one_reader_across_the_whole_site(app, page: Page, site, inbox, screensh
     page.get_by_role("button", name="Start the club").click()
     page.wait_for_url(re.compile(r"/clubs/harbour-book-circle$"))
     expect(page.locator(".flashes")).to_contain_text(f"{CLUB} is open.")
-    page.goto("/clubs/harbour-book-circle/donate")
-    page.fill("#amount", "20")
-    page.fill("#message", "To start the shelf.")
-    page.get_by_role("button", name="Continue to payment").click()
-    page.wait_for_url(re.compile(r"/payments/simulated/cs_sim_\w+$"))
-    page.get_by_role("button", name="Pay $20.00").click()
-    page.wait_for_url(re.compile(r"/donations/\d+$"))
-    expect(page.locator("#donation-status")).to_contain_text("Your $20.00 is in")
+    donate(page, "harbour-book-circle", 20, "To start the shelf.")
     page.goto("/clubs/harbour-book-circle")
     expect(page.locator("#goal-label")).to_have_text("$20.00 of $200.00")
     shoot(page, screenshot_dir, "club.png")

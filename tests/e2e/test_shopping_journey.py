@@ -12,11 +12,12 @@ from app.extensions import cache, db
 from app.models import Book
 from app.payments.fulfilment import handle_event
 from app.payments.simulated import simulated_event
-from tests.helpers import PASSWORD, make_user
+from tests.e2e.journeys import add_to_cart, check_out, is_same_page, log_in, mark_the_page, nav, pay_for_order
+from tests.helpers import make_user
 
 pytestmark = pytest.mark.browser
 
-READER = "rosa@example.com"
+READER = ("rosa@example.com", "Rosa Reader")
 
 SHELF = [
     {"isbn": "9780141439518", "title": "Pride and Prejudice", "authors": "Jane Austen", "price": "9.50",
@@ -40,7 +41,7 @@ def shop(app, live_app):
     """The books above and a verified reader; returns {title: book id}."""
     with app.app_context():
         upsert_books([book_data_from_row(row) for row in SHELF])
-        make_user(email=READER, name="Rosa Reader")
+        make_user(email=READER[0], name=READER[1])
         ids = {book.title: book.id for book in db.session.scalars(db.select(Book))}
     # The live server's catalogue cache is its own: forget pages it rendered for earlier tests.
     with live_app.app_context():
@@ -54,24 +55,6 @@ def stock_of(app, book_id: int) -> int:
 
 
 # ---- What a reader does ---------------------------------------------------------------------
-
-
-def mark_the_page(page: Page) -> None:
-    """Leave a marker on ``window``: it survives an htmx swap and vanishes on a page load."""
-    page.evaluate("window.__marker = true")
-
-
-def is_same_page(page: Page) -> bool:
-    return page.evaluate("window.__marker === true")
-
-
-def log_in(page: Page, email: str = READER) -> None:
-    page.goto("/auth/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/$"))
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Rosa Reader")).to_be_visible()
 
 
 def fields_overlapping_the_results(page: Page) -> list[str]:
@@ -89,33 +72,15 @@ def card_titles(page: Page):
     return page.locator("#results .book-card .book-title")
 
 
-def add_to_cart(page: Page, copies: int) -> None:
-    form = page.locator("form.add-to-cart")
-    form.get_by_label("Quantity").fill(str(copies))
-    form.evaluate("element => { element.dataset.stale = 'yes' }")
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/cart/add")) as answer:
-        form.get_by_role("button", name="Add to cart").click()
-    assert answer.value.status == 200
-    page.wait_for_function("() => document.querySelector('[data-stale]') === null")
-
-
-def check_out_and_open_the_payment_page(page: Page, total: str) -> None:
-    page.get_by_role("button", name="Check out").click()  # a link styled (and announced) as a button
-    page.wait_for_url("**/checkout")
-    page.get_by_role("button", name=f"Pay {total}").click()
-    page.wait_for_url(re.compile(r"/payments/simulated/cs_sim_\w+$"))
-    expect(page.get_by_role("heading", name="Simulated payment")).to_be_visible()
-
-
 # ---- Journeys -------------------------------------------------------------------------------
 
 
 def test_search_add_to_cart_check_out_and_pay(app, page: Page, shop, inbox, screenshot_dir):
     pride = shop["Pride and Prejudice"]
-    log_in(page)
+    log_in(page, *READER)
 
     # The catalogue lists every book.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Books").click()
+    nav(page).get_by_role("link", name="Books").click()
     page.wait_for_url("**/books")
     expect(card_titles(page)).to_have_count(len(SHELF))
     # The filters sit in a search landmark, in their own column beside the results.
@@ -156,17 +121,15 @@ def test_search_add_to_cart_check_out_and_pay(app, page: Page, shop, inbox, scre
     assert is_same_page(page), "adding to the cart reloaded the page"
 
     # The cart shows the line and its total.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile("^Cart")).click()
+    nav(page).get_by_role("link", name=re.compile("^Cart")).click()
     page.wait_for_url("**/cart")
     expect(page.get_by_label("Quantity of Pride and Prejudice")).to_have_value("2")
     expect(page.locator("#cart-total")).to_have_text("$19.00")
     page.screenshot(path=str(screenshot_dir / "cart.png"), full_page=True)
 
     # Check out and pay on the simulated gateway's page.
-    check_out_and_open_the_payment_page(page, "$19.00")
-    page.get_by_role("button", name="Pay $19.00").click()
-    page.wait_for_url(re.compile(r"/orders/\d+$"))
-    order_id = int(page.url.rsplit("/", 1)[1])
+    check_out(page, "$19.00")
+    order_id = pay_for_order(page, "$19.00")
     expect(page.get_by_role("heading", name=f"Order #{order_id}")).to_be_visible()
     expect(page.locator("#order-status")).to_contain_text("Status: Paid")
     expect(page.locator("#order-status")).to_contain_text("Your receipt is on its way")
@@ -174,7 +137,7 @@ def test_search_add_to_cart_check_out_and_pay(app, page: Page, shop, inbox, scre
     page.screenshot(path=str(screenshot_dir / "order.png"), full_page=True)
 
     # The receipt arrives by SMTP with the total; the copies left the stock.
-    (receipt,) = inbox.wait_for(READER)
+    (receipt,) = inbox.wait_for(READER[0])
     assert receipt["Subject"] == f"Your Book Commerce receipt for order #{order_id}"
     text = receipt.get_body(preferencelist=("plain",)).get_content()
     assert "2 × Pride and Prejudice" in text
@@ -186,13 +149,13 @@ def test_search_add_to_cart_check_out_and_pay(app, page: Page, shop, inbox, scre
 
 def test_declined_payment_can_be_tried_again(app, page: Page, shop, inbox):
     moonstone = shop["The Moonstone"]
-    log_in(page)
+    log_in(page, *READER)
     page.goto(f"/books/{moonstone}/the-moonstone")
     add_to_cart(page, 1)
     expect(page.locator("#cart-count")).to_have_text("1")
     page.goto("/cart")
 
-    check_out_and_open_the_payment_page(page, "$11.00")
+    check_out(page, "$11.00")
     page.get_by_role("button", name="Decline").click()
     page.wait_for_url(re.compile(r"/orders/\d+$"))
     expect(page.locator("#order-status")).to_contain_text("The payment did not go through")
@@ -207,12 +170,12 @@ def test_declined_payment_can_be_tried_again(app, page: Page, shop, inbox):
 
 def test_order_page_updates_itself_when_the_payment_lands(app, page: Page, shop, inbox):
     frankenstein = shop["Frankenstein"]
-    log_in(page)
+    log_in(page, *READER)
     page.goto(f"/books/{frankenstein}/frankenstein")
     add_to_cart(page, 3)
     expect(page.locator("#cart-count")).to_have_text("3")
     page.goto("/cart")
-    check_out_and_open_the_payment_page(page, "$12.00")
+    check_out(page, "$12.00")
     session_id = page.url.rsplit("/", 1)[1]
 
     # Leave the payment page: the order waits, and its status section polls for news.
@@ -230,6 +193,6 @@ def test_order_page_updates_itself_when_the_payment_lands(app, page: Page, shop,
     expect(page.locator("#order-status")).to_contain_text("Status: Paid", timeout=6_000)
     expect(page.locator("#order-status")).not_to_have_attribute("hx-trigger", "every 2s")
     assert is_same_page(page), "the status update reloaded the page"
-    (receipt,) = inbox.wait_for(READER)
+    (receipt,) = inbox.wait_for(READER[0])
     assert "Total: $12.00" in receipt.get_body(preferencelist=("plain",)).get_content()
     assert stock_of(app, frankenstein) == 5 - 3

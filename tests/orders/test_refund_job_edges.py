@@ -11,12 +11,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from app import create_app
 from app.extensions import db
 from app.models import Book, Order, OrderStatus
 from app.orders.fulfilment import refund_order
 from app.payments.fulfilment import handle_event
-from tests.conftest import make_config
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
 from tests.payments.money import balance, fresh, open_club, pay, pending_order, refund, session_event
@@ -72,21 +70,6 @@ def test_the_same_partial_refund_reported_twice_is_recorded_once(order, inbox):
     assert (now.status, now.refunded_cents) == (OrderStatus.PAID, 700)
     inbox.wait_for(BUYER, count=2)
     assert refund_subjects(inbox) == [f"Order #{order.id}: refund of 7.00"]
-
-
-@pytest.fixture
-def stripe_app(app, base_settings, httpserver):
-    return create_app(
-        make_config(
-            **{
-                **base_settings,
-                "STRIPE_SECRET_KEY": "sk_test_refund_job",
-                "STRIPE_WEBHOOK_SECRET": "whsec_refund_job",
-                "STRIPE_API_BASE": httpserver.url_for("").rstrip("/"),
-                "STRIPE_MAX_RETRIES": 0,
-            }
-        )
-    )
 
 
 def refund_requests(httpserver) -> list[dict]:

@@ -2,7 +2,7 @@
 
 The Stripe API is a pytest-httpserver stub (stripe-mock cannot run here); the adapter talks to it
 with the real ``stripe.StripeClient``. Webhook payloads are signed with stripe-python's own helper
-and verified by the app exactly as in production.
+(tests/payments/webhooks.py) and verified by the app exactly as in production.
 """
 
 from __future__ import annotations
@@ -12,19 +12,17 @@ import time
 from urllib.parse import parse_qs
 
 import pytest
-import stripe
 from sqlalchemy import func, select
 
-from app import create_app
 from app.catalogue.services import book_data_from_row, upsert_books
 from app.extensions import db
 from app.models import Book, Order, OrderStatus, PaymentEvent
 from app.payments.gateway import GatewayError
 from app.payments.stripe_gateway import StripeGateway
-from tests.conftest import free_port, make_config
+from tests.conftest import free_port
 from tests.helpers import login_as, make_user
+from tests.payments.webhooks import STRIPE_KEY, WEBHOOK, WEBHOOK_SECRET, deliver, signature, stripe_event
 
-WEBHOOK_SECRET = "whsec_test"
 BUYER = "buyer@example.com"
 ISBN = "9780261103573"
 PRICE_CENTS = 1299
@@ -32,26 +30,9 @@ STOCK = 5
 COPIES = 2
 SESSION_ID = "cs_test_1"
 CHECKOUT_URL = "https://checkout.stripe.test/c/cs_test_1"
-WEBHOOK = "/payments/stripe/webhook"
 
 
-# ---- The Stripe-configured app and the stub ---------------------------------------------------
-
-
-@pytest.fixture
-def stripe_app(app, base_settings, httpserver):
-    """An app that pays with Stripe, on the same database as ``app``, pointed at the stub."""
-    return create_app(
-        make_config(
-            **{
-                **base_settings,
-                "STRIPE_SECRET_KEY": "sk_test_x",
-                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "STRIPE_API_BASE": httpserver.url_for("").rstrip("/"),
-                "STRIPE_MAX_RETRIES": 0,
-            }
-        )
-    )
+# ---- The book, the buyer and the stub (``stripe_app`` is in tests/conftest.py) ------------------
 
 
 @pytest.fixture
@@ -195,33 +176,6 @@ def refund_object(order: Order) -> dict:
     }
 
 
-def stripe_event(event_id: str, event_type: str, obj: dict) -> dict:
-    return {
-        "id": event_id,
-        "object": "event",
-        "api_version": "2026-10-28.clover",
-        "created": int(time.time()),
-        "livemode": False,
-        "pending_webhooks": 1,
-        "type": event_type,
-        "data": {"object": obj},
-    }
-
-
-def deliver(client, event: dict, *, timestamp: int | None = None, secret: str = WEBHOOK_SECRET):
-    """POST ``event`` as Stripe does: the exact signed bytes, with a ``Stripe-Signature`` header."""
-    payload = json.dumps(event)
-    signature = stripe.WebhookSignature.generate_signature_header(
-        payload, secret, timestamp=int(time.time()) if timestamp is None else timestamp
-    )
-    return client.post(
-        WEBHOOK,
-        data=payload.encode("utf-8"),
-        content_type="application/json",
-        headers={"Stripe-Signature": signature},
-    )
-
-
 # ---- 1. Checkout through the web flow ---------------------------------------------------------
 
 
@@ -239,7 +193,7 @@ def test_checkout_creates_a_stripe_session_priced_on_the_server(stripe_app, buye
     [request] = session_requests(httpserver)
     assert request.method == "POST"
     assert request.headers["Idempotency-Key"] == f"order-{order.id}-attempt-1"
-    assert request.headers["Authorization"] == "Bearer sk_test_x"
+    assert request.headers["Authorization"] == f"Bearer {STRIPE_KEY}"
     assert request.mimetype == "application/x-www-form-urlencoded"
     raw = request.get_data(as_text=True)
     form = {key: values[0] for key, values in parse_qs(raw).items()}
@@ -361,25 +315,18 @@ def test_an_unauthentic_webhook_is_refused_and_changes_nothing(stripe_app, buyer
     event = stripe_event("evt_1", "checkout.session.completed", session_object(order))
     payload = json.dumps(event)
     now = int(time.time())
-    header = stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET, timestamp=now)
-    headers = {"Stripe-Signature": header}
+    headers = {"Stripe-Signature": signature(payload, timestamp=now)}
     if how == "wrong secret":
-        headers["Stripe-Signature"] = stripe.WebhookSignature.generate_signature_header(
-            payload, "whsec_other", timestamp=now
-        )
+        headers["Stripe-Signature"] = signature(payload, secret="whsec_other", timestamp=now)
     elif how == "tampered body":
         payload = payload.replace('"paid"', '"paid" ', 1)
     elif how == "stale timestamp":
-        headers["Stripe-Signature"] = stripe.WebhookSignature.generate_signature_header(
-            payload, WEBHOOK_SECRET, timestamp=now - 301
-        )
+        headers["Stripe-Signature"] = signature(payload, timestamp=now - 301)
     elif how == "no header":
         headers = {}
     elif how == "not json":
         payload = "not json"
-        headers["Stripe-Signature"] = stripe.WebhookSignature.generate_signature_header(
-            payload, WEBHOOK_SECRET, timestamp=now
-        )
+        headers["Stripe-Signature"] = signature(payload, timestamp=now)
 
     response = buyer.post(WEBHOOK, data=payload.encode(), content_type="application/json", headers=headers)
 
@@ -586,7 +533,7 @@ def test_the_adapter_refunds_with_an_idempotency_key(httpserver):
     httpserver.expect_request("/v1/refunds", method="POST").respond_with_json(
         {"id": "re_1", "object": "refund", "payment_intent": "pi_1", "amount": 2598, "status": "succeeded"}
     )
-    gateway = StripeGateway("sk_test_x", WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
+    gateway = StripeGateway(STRIPE_KEY, WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
 
     refund_id = gateway.refund("pi_1", 2598, "refund-order-7")
 
@@ -597,7 +544,7 @@ def test_the_adapter_refunds_with_an_idempotency_key(httpserver):
 
 
 def test_an_unreachable_stripe_is_a_gateway_error():
-    gateway = StripeGateway("sk_test_x", WEBHOOK_SECRET, api_base=f"http://127.0.0.1:{free_port()}", retries=0)
+    gateway = StripeGateway(STRIPE_KEY, WEBHOOK_SECRET, api_base=f"http://127.0.0.1:{free_port()}", retries=0)
 
     with pytest.raises(GatewayError, match=r"^Stripe refused or did not answer: APIConnectionError$"):
         gateway.refund("pi_1", 2598, "refund-order-7")
@@ -608,7 +555,7 @@ def test_a_refused_refund_raises_a_gateway_error(httpserver):
         {"error": {"type": "invalid_request_error", "code": "charge_already_refunded", "message": "Already refunded."}},
         status=400,
     )
-    gateway = StripeGateway("sk_test_x", WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
+    gateway = StripeGateway(STRIPE_KEY, WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
 
     with pytest.raises(GatewayError, match=r"^Stripe refused or did not answer: InvalidRequestError$"):
         gateway.refund("pi_1", 2598, "refund-order-7")

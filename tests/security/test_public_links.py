@@ -18,6 +18,7 @@ from app.models import Order, User
 from tests.conftest import make_config
 from tests.factories import make_book
 from tests.helpers import PASSWORD, link_in, make_user
+from tests.payments.webhooks import stripe_settings
 
 PUBLIC = "https://books.example.com"
 READER = "reader@example.com"
@@ -117,13 +118,7 @@ def test_notification_links_in_the_api_use_base_url(site, reader):
 
 
 def test_stripe_return_urls_use_base_url(app, base_settings, httpserver):
-    stripe_site = public_app(
-        base_settings,
-        STRIPE_SECRET_KEY="sk_test_x",
-        STRIPE_WEBHOOK_SECRET="whsec_test",
-        STRIPE_API_BASE=httpserver.url_for("").rstrip("/"),
-        STRIPE_MAX_RETRIES=0,
-    )
+    stripe_site = public_app(base_settings, **stripe_settings(httpserver))
     httpserver.expect_request("/v1/checkout/sessions", method="POST").respond_with_json(
         {"id": "cs_test_1", "object": "checkout.session", "url": "https://checkout.stripe.test/c/cs_test_1",
          "mode": "payment", "status": "open", "payment_status": "unpaid", "payment_intent": None, "livemode": False}

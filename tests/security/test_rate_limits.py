@@ -51,6 +51,19 @@ def test_search_is_limited_per_address_across_site_and_api(strict_app):
     assert client.get("/books?q=woolf", **from_address("192.0.2.11")).status_code == 200
 
 
+def test_browsing_without_a_search_term_uses_none_of_the_search_budget(strict_app):
+    """Only a text search counts: browsing, filtering and paging on either endpoint are exempt."""
+    client = strict_app.test_client()
+    me = from_address("192.0.2.12")
+    for path in ("/books", "/books?genre=Classics&page=2", "/books?q=+", "/api/v1/books", "/api/v1/books?sort=title"):
+        for _ in range(4):  # more than the budget of 3
+            assert client.get(path, **me).status_code == 200, path
+    # The whole budget is still there for searching.
+    assert [client.get(f"/api/v1/books?q=term{n}", **me).status_code for n in range(4)] == [200, 200, 200, 429]
+    # And once it is spent, browsing through the API still answers.
+    assert client.get("/api/v1/books", **me).status_code == 200
+
+
 def test_reached_directly_a_forwarded_for_header_changes_nothing(strict_app):
     """By default no proxy is trusted: a client cannot get a fresh budget by writing X-Forwarded-For."""
     client = strict_app.test_client()
