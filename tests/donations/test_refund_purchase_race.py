@@ -8,6 +8,7 @@ from the fund refunded by the refund job (its price back into the fund).
 
 import zlib
 
+import pytest
 from sqlalchemy import select
 
 from app.donations.fund import fund_balance
@@ -88,29 +89,23 @@ def _assert_consistent(club_id: int, refund_kind: str) -> None:
         select(Order.id).where(Order.club_id == club_id, Order.status == OrderStatus.REFUNDED)
     )
     assert len(paid.all()) + len(refunded.all()) == kinds.count(FundEntry.PURCHASE)
+    if refund_kind == FundEntry.REVERSAL:
+        donations = db.session.scalars(select(Donation.refunded_cents).where(Donation.club_id == club_id))
+        assert donations.all() == [PRICE_CENTS] * EACH
 
 
-def test_donation_refunds_racing_fund_purchases_keep_every_ledger_line_consistent(app, busy_app, inbox):
+@pytest.mark.parametrize(
+    ("race", "refund_kind"),
+    [(_donation_refunds, FundEntry.REVERSAL), (_purchase_refunds, FundEntry.PURCHASE_REFUND)],
+    ids=["donation refunds", "fund purchase refunds"],
+)
+def test_refunds_racing_fund_purchases_keep_every_ledger_line_consistent(app, busy_app, inbox, race, refund_kind):
     need("PostgreSQL", database_is_postgres(app), "row locking under concurrency is shown on PostgreSQL")
     busy_app = busy_app(2 * EACH + 2)
     for round_no in range(ROUNDS):
         with busy_app.app_context():
-            club_id, tasks = _donation_refunds(f"d{round_no}")
+            club_id, tasks = race(f"{refund_kind}-{round_no}")
         _, errors = all_at_once(busy_app, tasks)
         assert errors == []
         with busy_app.app_context():
-            _assert_consistent(club_id, FundEntry.REVERSAL)
-            refunded = db.session.scalars(select(Donation.refunded_cents).where(Donation.club_id == club_id)).all()
-            assert refunded == [PRICE_CENTS] * EACH
-
-
-def test_fund_purchase_refunds_racing_new_purchases_keep_every_ledger_line_consistent(app, busy_app, inbox):
-    need("PostgreSQL", database_is_postgres(app), "row locking under concurrency is shown on PostgreSQL")
-    busy_app = busy_app(2 * EACH + 2)
-    for round_no in range(ROUNDS):
-        with busy_app.app_context():
-            club_id, tasks = _purchase_refunds(f"p{round_no}")
-        _, errors = all_at_once(busy_app, tasks)
-        assert errors == []
-        with busy_app.app_context():
-            _assert_consistent(club_id, FundEntry.PURCHASE_REFUND)
+            _assert_consistent(club_id, refund_kind)
