@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 import stripe
 
 from app.payments.gateway import CheckoutRequest, CheckoutSession, GatewayError, WebhookError
+
+log = logging.getLogger(__name__)
+
+
+def _refused(exc: stripe.StripeError, what: str = "Stripe refused or did not answer") -> GatewayError:
+    """The error callers handle (readers are told to try again), logged with Stripe's status and code."""
+    error = GatewayError(f"{what}: {type(exc).__name__}")
+    log.warning("%s (HTTP %s, code %s, request %s)", error, exc.http_status, exc.code, exc.request_id)
+    return error
 
 
 class StripeGateway:
@@ -62,7 +73,7 @@ class StripeGateway:
         try:
             session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": request.idempotency_key})
         except stripe.StripeError as exc:
-            raise GatewayError(f"Stripe refused or did not answer: {type(exc).__name__}") from exc
+            raise _refused(exc) from exc
         return CheckoutSession(id=session.id, url=session.url)
 
     def refund(self, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
@@ -71,7 +82,7 @@ class StripeGateway:
                 {"payment_intent": payment_intent_id, "amount": amount_cents}, {"idempotency_key": idempotency_key}
             )
         except stripe.StripeError as exc:
-            raise GatewayError(f"Stripe refused or did not answer: {type(exc).__name__}") from exc
+            raise _refused(exc) from exc
         return refund.id
 
     def expire(self, session_id: str) -> None:
@@ -81,9 +92,9 @@ class StripeGateway:
         except stripe.InvalidRequestError as exc:
             # Already complete or expired: nothing left to close (a payment that landed is refunded).
             if exc.http_status != 400:
-                raise GatewayError(f"Stripe refused to expire the session: {type(exc).__name__}") from exc
+                raise _refused(exc, "Stripe refused to expire the session") from exc
         except stripe.StripeError as exc:
-            raise GatewayError(f"Stripe refused or did not answer: {type(exc).__name__}") from exc
+            raise _refused(exc) from exc
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> dict:
         """Verify the ``Stripe-Signature`` header over the raw body and return the event as a dict."""

@@ -201,6 +201,7 @@ def test_checkout_creates_a_stripe_session_priced_on_the_server(stripe_app, buye
     assert form["line_items[0][price_data][unit_amount]"] == str(PRICE_CENTS)
     assert form["line_items[0][quantity]"] == str(COPIES)
     assert form["line_items[0][price_data][currency]"] == "usd"
+    assert form["line_items[0][price_data][product_data][name]"] == "The Fellowship of the Ring"
     assert form["metadata[reference]"] == f"order:{order.id}"
     assert form["payment_intent_data[metadata][reference]"] == f"order:{order.id}"
     assert form["client_reference_id"] == f"order:{order.id}"
@@ -236,11 +237,15 @@ def test_checking_out_twice_reuses_the_order_and_its_session(stripe_app, buyer, 
 
 
 @pytest.mark.parametrize("status", [500, 402])
-def test_a_stripe_error_keeps_the_order_and_a_retry_reuses_the_key(stripe_app, buyer, httpserver, status):
+def test_a_stripe_error_keeps_the_order_and_a_retry_reuses_the_key(stripe_app, buyer, httpserver, status, caplog):
     stub_session_error_once(httpserver, status)
     stub_session_error_once(httpserver, status)
 
     response = check_out(buyer)
+
+    # The reader is told to try again; the operator's log says what Stripe answered.
+    cause = {402: "CardError", 500: "APIError"}.get(status, "")
+    assert f"Stripe refused or did not answer: {cause}" in caplog.text and f"(HTTP {status}" in caplog.text
 
     order = the_order(stripe_app)
     assert response.status_code == 303
@@ -306,6 +311,15 @@ def test_a_signed_completed_event_pays_the_order(stripe_app, buyer, httpserver, 
     assert "Paid" in order_page(buyer, order.id)
 
 
+WEBHOOK_ERRORS = {
+    "wrong secret": "signature verification failed",
+    "tampered body": "signature verification failed",
+    "stale timestamp": "signature verification failed",
+    "no header": "missing Stripe-Signature header",
+    "not json": "the body is not a Stripe event",
+}
+
+
 @pytest.mark.parametrize(
     "how",
     ["wrong secret", "tampered body", "stale timestamp", "no header", "not json"],
@@ -331,7 +345,7 @@ def test_an_unauthentic_webhook_is_refused_and_changes_nothing(stripe_app, buyer
     response = buyer.post(WEBHOOK, data=payload.encode(), content_type="application/json", headers=headers)
 
     assert response.status_code == 400
-    assert "error" in response.json
+    assert response.json == {"error": WEBHOOK_ERRORS[how]}  # what Stripe's dashboard shows for the delivery
     assert payment_event_count(stripe_app) == 0
     assert the_order(stripe_app).status == OrderStatus.PENDING
     assert stock_of(stripe_app, book_id) == STOCK
@@ -651,3 +665,49 @@ def test_without_stripe_there_is_no_webhook(client):
     response = client.post(WEBHOOK, data=b"{}", content_type="application/json", headers={"Stripe-Signature": "t=1"})
 
     assert response.status_code == 404
+
+
+def test_without_a_webhook_secret_every_delivery_is_refused(app, base_settings):
+    from app import create_app
+    from tests.conftest import make_config
+
+    unsigned = create_app(make_config(**{**base_settings, "STRIPE_SECRET_KEY": "sk_test_x"}))
+    payload = json.dumps({"id": "evt_1", "type": "checkout.session.completed"})
+    headers = {"Stripe-Signature": signature(payload, timestamp=int(time.time()))}
+
+    response = unsigned.test_client().post(WEBHOOK, data=payload, content_type="application/json", headers=headers)
+
+    assert response.status_code == 400
+    assert response.json == {"error": "STRIPE_WEBHOOK_SECRET is not set"}
+
+
+def test_the_adapter_takes_its_retries_and_timeout_from_the_config(httpserver):
+    def answer_late(request):
+        from werkzeug import Response
+
+        time.sleep(1.5)
+        return Response("{}", status=200, content_type="application/json")
+
+    httpserver.expect_request("/v1/refunds", method="POST").respond_with_json(
+        {"error": {"type": "api_error", "message": "An unexpected error occurred."}},
+        status=500,
+        headers={"Stripe-Should-Retry": "true"},
+    )
+    httpserver.expect_request("/v1/checkout/sessions/cs_slow/expire", method="POST").respond_with_handler(answer_late)
+    config = {
+        "STRIPE_SECRET_KEY": STRIPE_KEY,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": httpserver.url_for("").rstrip("/"),
+        "STRIPE_MAX_RETRIES": 1,
+        "STRIPE_TIMEOUT_SECONDS": 0.3,
+    }
+    gateway = StripeGateway.from_config(config)
+
+    with pytest.raises(GatewayError, match="APIError"):
+        gateway.refund("pi_1", 100, "refund-retried")
+    assert len([r for r, _ in httpserver.log if r.path == "/v1/refunds"]) == 2  # the first try and one retry
+
+    started = time.monotonic()
+    with pytest.raises(GatewayError, match="APIConnectionError"):
+        StripeGateway.from_config({**config, "STRIPE_MAX_RETRIES": 0}).expire("cs_slow")
+    assert time.monotonic() - started < 1.2  # gave up after 0.3 s, not after Stripe's 80 s default
