@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Book, Order, OrderStatus
@@ -159,3 +160,19 @@ def test_a_refunded_last_copy_is_back_in_stock_on_the_cached_book_page(app, clie
     with app.app_context():
         assert refund(db.session.get(Order, order_id), 2500) == "refunded"
     assert shown_stock() == ("In stock", "In stock")
+
+
+def test_the_buyers_order_emails_greet_them_and_show_in_their_notifications(order, inbox):
+    from app.models import Notification
+
+    pay(order)
+    refund(order, 2500)
+    messages = inbox.wait_for(BUYER, count=2)
+    for message in messages:
+        assert "Hello Bea Buyer," in message.get_body(preferencelist=("plain",)).get_content()
+    notes = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    assert [(n.title, n.url) for n in notes] == [
+        (f"Your Book Commerce receipt for order #{order.id}", f"/orders/{order.id}"),
+        (f"Order #{order.id}: refund of 25.00", f"/orders/{order.id}"),
+    ]
+    assert {n.user_id for n in notes} == {order.user_id}
