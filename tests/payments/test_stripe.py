@@ -711,3 +711,26 @@ def test_the_adapter_takes_its_retries_and_timeout_from_the_config(httpserver):
     with pytest.raises(GatewayError, match="APIConnectionError"):
         StripeGateway.from_config({**config, "STRIPE_MAX_RETRIES": 0}).expire("cs_slow")
     assert time.monotonic() - started < 1.2  # gave up after 0.3 s, not after Stripe's 80 s default
+
+
+def test_a_long_title_is_cut_to_what_stripe_shows_as_a_product_name(httpserver):
+    from app.payments.gateway import CheckoutRequest, LineItem
+
+    stub_sessions(httpserver)
+    title = "A Very Long Title, " * 16  # 304 characters: titles may hold 300
+    gateway = StripeGateway(STRIPE_KEY, WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
+
+    gateway.create_checkout(
+        CheckoutRequest(
+            reference="order:1",
+            line_items=[LineItem(name=title, unit_amount_cents=1299, quantity=1)],
+            customer_email=BUYER,
+            success_url="http://127.0.0.1:5000/orders/1",
+            cancel_url="http://127.0.0.1:5000/orders/1",
+            idempotency_key="order-1-attempt-1",
+        )
+    )
+
+    [request] = session_requests(httpserver)
+    form = parse_qs(request.get_data(as_text=True))
+    assert form["line_items[0][price_data][product_data][name]"] == [title[:250]]
