@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import PaymentEvent
 from app.observability.metrics import count_mismatch_after_commit
+from app.payments.target import TARGETS, AfterCommit, Target
 
 log = logging.getLogger(__name__)
 
@@ -39,79 +38,12 @@ SESSION_EVENTS = {
     "checkout.session.expired",
 }
 REFUND_EVENTS = {"charge.refunded"}
-
-# Things to do once the transaction has committed (send emails, enqueue refunds).
-AfterCommit = list[Callable[[], Any]]
+# A completed session's ``payment_status`` (the gateway's words) when the money is there.
+SESSION_PAID = ("paid", "no_payment_required")
 
 
 class MalformedEvent(ValueError):
     """An authentic event whose fields are not the types the gateway documents."""
-
-
-class Target:
-    """What a payment reference names (an order; donations come later). Subclasses apply events."""
-
-    kind = ""
-
-    @classmethod
-    def find(cls, ref_id: int) -> Target | None: ...
-
-    @classmethod
-    def find_by_payment_intent(cls, payment_intent_id: str) -> Target | None: ...
-
-    @classmethod
-    def find_by_session(cls, session_id: str) -> Target | None: ...
-
-    # reference, title, amount_cents, currency, user_id, endpoint: (name, args) of its page
-    summary: dict
-
-    def paid(self, session: dict, after: AfterCommit) -> str: ...
-
-    # The order or donation being paid: both have status, checkout_session_id and the same
-    # status names ("pending", "processing", "expired", ...).
-    @property
-    def payable(self): ...
-
-    def is_current_session(self, session: dict) -> bool:
-        """Events about an older checkout session (a retried payment) do not move the payable."""
-        return session.get("id") == self.payable.checkout_session_id
-
-    def processing(self, session: dict) -> str:
-        if self.payable.status == "pending" and self.is_current_session(session):
-            self.payable.status = "processing"
-            return "processing"
-        return "unchanged"
-
-    def is_open_for(self, session: dict) -> bool:
-        return self.payable.status in ("pending", "processing") and self.is_current_session(session)
-
-    def failed(self, session: dict, after: AfterCommit) -> str: ...
-
-    def expired(self, session: dict) -> str:
-        if not self.is_open_for(session):
-            return "unchanged"
-        self.payable.status = "expired"
-        return "expired"
-
-    def refunded(self, amount_refunded: int, after: AfterCommit, refund_ref: str) -> str:
-        """Record the refund up to the cumulative ``amount_refunded``; the new step is keyed by ``refund_ref``."""
-        ...
-
-    def mismatch(self, session: dict) -> str | None:
-        """Why a paid session does not pay for this (amount or currency), or None when it does."""
-        summary = self.summary
-        amount, currency = session.get("amount_total"), session.get("currency")
-        if amount == summary["amount_cents"] and str(currency or "").lower() == summary["currency"].lower():
-            return None
-        return f"paid {amount} {currency}, expected {summary['amount_cents']} {summary['currency']}"
-
-
-TARGETS: dict[str, type[Target]] = {}
-
-
-def register_target(cls: type[Target]) -> type[Target]:
-    TARGETS[cls.kind] = cls
-    return cls
 
 
 def _target_for_reference(reference: str | None) -> Target | None:
@@ -222,7 +154,7 @@ def handle_event(gateway: str, event: dict) -> str:
             log.warning("payment event %s names no known reference %r", record.event_id, reference)
             return "unknown reference"
         pays = event_type == "checkout.session.async_payment_succeeded" or (
-            event_type == "checkout.session.completed" and obj.get("payment_status") in ("paid", "no_payment_required")
+            event_type == "checkout.session.completed" and obj.get("payment_status") in SESSION_PAID
         )
         mismatch = target.mismatch(obj) if pays else None
         if mismatch:
