@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.passwords import burn_time, hash_password, verify_password
+from app.accounts.refresh_tokens import revoke_all_for
 from app.accounts.tokens import RESET_SALT, VERIFY_SALT, TokenError, make_token, read_token
 from app.extensions import db
 from app.models import EmailMessage, User
@@ -152,8 +153,6 @@ def authenticate(email: str, password: str) -> User | None:
 
 def end_all_sessions(user: User) -> None:
     """Make every session and remember-me cookie of ``user`` stop working, and the app's tokens."""
-    from app.api.tokens import revoke_all_for
-
     db.session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
     revoke_all_for(user)  # "every device" includes the app
     db.session.commit()
@@ -183,8 +182,6 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def _set_password(user: User, new: str) -> None:
-    from app.api.tokens import revoke_all_for
-
     user.password_hash = hash_password(new)
     user.session_version = User.session_version + 1
     revoke_all_for(user)  # the app on a lost phone must sign in again too
@@ -277,7 +274,6 @@ def delete_account(user: User, password: str) -> None:
         .where(EmailMessage.user_id == user.id)
         .values(recipient=user.email, body_text="", body_html="")
     )
-    from app.api.tokens import revoke_all_for
     from app.models import Device, Notification
 
     revoke_all_for(user)
