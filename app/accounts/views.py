@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from app.accounts import bp, known_devices, services
 from app.accounts.forms import (
     ChangePasswordForm,
-    ConfirmForm,
     DeleteAccountForm,
     LoginForm,
     ProfileForm,
@@ -21,6 +20,7 @@ from app.accounts.tokens import TokenError
 from app.contests.reading import year_progress
 from app.extensions import limiter
 from app.formatting import local_today
+from app.forms import ConfirmForm
 from app.htmx import is_partial, redirect_after_post, render_page_or_fragment
 
 INVALID_LOGIN = "Invalid email or password."

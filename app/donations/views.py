@@ -7,10 +7,10 @@ hides and 403 for what the viewer may not do.
 from flask import Response, abort, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.accounts.forms import ConfirmForm
 from app.clubs.permissions import Standing, require
 from app.donations import bp, fund, offers, services, shelf
 from app.donations.forms import DonationForm, OfferForm, WishlistAddForm
+from app.forms import ConfirmForm
 from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_fragment
 from app.ids import parse_id
 from app.orders import services as order_services
