@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -12,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Book, CartItem, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
-from app.payments.checkout import open_session, start_new_attempt_if_closed
+from app.payments.checkout import open_session, return_urls, start_new_attempt_if_closed
 from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
 
 REUSE_WINDOW = timedelta(hours=1)
@@ -109,8 +108,7 @@ def start_checkout(order: Order, user: User) -> str:
             reference=f"order:{order.id}",
             line_items=[LineItem(line.title, line.unit_price_cents, line.quantity) for line in lines],
             customer_email=user.email,
-            success_url=url_for("orders.show", order_id=order.id, _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=url_for("orders.show", order_id=order.id, cancelled=1, _external=True),
+            **return_urls("orders.show", order_id=order.id),
             idempotency_key=f"order-{order.id}-attempt-{order.checkout_attempt}",
             currency=order.currency,
             metadata={"order_id": str(order.id)},

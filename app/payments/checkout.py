@@ -8,6 +8,8 @@ an expiry.
 
 from __future__ import annotations
 
+from flask import url_for
+
 from app.extensions import db
 from app.models.payable import Payable, PaymentStatus
 from app.payments.gateway import CheckoutRequest, Gateway
@@ -36,3 +38,15 @@ def open_session(payable: Payable, gateway: Gateway, request: CheckoutRequest) -
     payable.checkout_url = session.url
     db.session.commit()
     return session.url
+
+
+def return_urls(endpoint: str, **args) -> dict[str, str]:
+    """Where the gateway sends the payer back: the payable's page, after paying or cancelling.
+
+    Returns ``success_url`` and ``cancel_url`` for a CheckoutRequest. The gateway fills in
+    ``{CHECKOUT_SESSION_ID}``; ``cancelled=1`` lets the page say the payment was cancelled.
+    """
+    return {
+        "success_url": url_for(endpoint, **args, _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": url_for(endpoint, **args, cancelled=1, _external=True),
+    }
