@@ -141,7 +141,7 @@ def _shelf_events(contest: Contest, entries):
 def compute_standings(contest: Contest) -> list[Standing]:
     """Rank every entrant (those without events too) in one query."""
     totals = _totals(contest, _events(contest).subquery("events"))
-    query = _club_rows(totals) if contest.is_club_contest else _reader_rows(totals)
+    query = _entrant_rows(contest, totals)
     rows = db.session.execute(query.where(ContestEntry.contest_id == contest.id)).all()
     return rank(contest, rows)
 
@@ -172,43 +172,36 @@ def _totals(contest: Contest, events):
     )
 
 
-def _club_rows(totals):
-    """(club id, name, total, participants, reached_at, active members) for every entered club."""
-    members = (
-        select(Membership.club_id, func.count(Membership.id).label("members"))
-        .where(Membership.status == MemberStatus.ACTIVE)
-        .group_by(Membership.club_id)
-        .subquery("members")
-    )
-    return (
+def _entrant_rows(contest: Contest, totals):
+    """(entrant id, name, total, participants, reached_at, members) for every entrant.
+
+    A club counts its active members; a reader is one.
+    """
+    if contest.is_club_contest:
+        members = (
+            select(Membership.club_id, func.count(Membership.id).label("members"))
+            .where(Membership.status == MemberStatus.ACTIVE)
+            .group_by(Membership.club_id)
+            .subquery("members")
+        )
+        entrant, named, member_count = ContestEntry.club_id, Club, func.coalesce(members.c.members, 0)
+    else:
+        entrant, named, member_count = ContestEntry.user_id, User, literal(1)
+    query = (
         select(
-            ContestEntry.club_id,
-            Club.name,
+            entrant,
+            named.name,
             func.coalesce(totals.c.total, 0),
             func.coalesce(totals.c.participants, 0),
             totals.c.reached_at,
-            func.coalesce(members.c.members, 0),
+            member_count,
         )
-        .join(Club, Club.id == ContestEntry.club_id)
-        .outerjoin(totals, totals.c.entrant_id == ContestEntry.club_id)
-        .outerjoin(members, members.c.club_id == ContestEntry.club_id)
+        .join(named, named.id == entrant)
+        .outerjoin(totals, totals.c.entrant_id == entrant)
     )
-
-
-def _reader_rows(totals):
-    """(user id, name, total, participants, reached_at, 1) for every entered reader."""
-    return (
-        select(
-            ContestEntry.user_id,
-            User.name,
-            func.coalesce(totals.c.total, 0),
-            func.coalesce(totals.c.participants, 0),
-            totals.c.reached_at,
-            literal(1),
-        )
-        .join(User, User.id == ContestEntry.user_id)
-        .outerjoin(totals, totals.c.entrant_id == ContestEntry.user_id)
-    )
+    if contest.is_club_contest:
+        query = query.outerjoin(members, members.c.club_id == ContestEntry.club_id)
+    return query
 
 
 def rank(contest: Contest, rows) -> list[Standing]:
