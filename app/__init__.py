@@ -119,11 +119,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from app import formatting, shell
+    from app import formatting, webview
     from app.htmx import add_vary_header
 
     formatting.register(app)
-    shell.register(app)
+    webview.register(app)
     app.after_request(add_vary_header)
 
 

@@ -103,7 +103,3 @@ class DeleteAccountForm(FlaskForm):
         "I understand that my account cannot be restored",
         validators=[DataRequired(message="Tick the box to confirm.")],
     )
-
-
-class ConfirmForm(FlaskForm):
-    """A form with only the CSRF token, for POST buttons (log out, resend link)."""

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.passwords import burn_time, hash_password, verify_password
+from app.accounts.refresh_tokens import revoke_all_for
 from app.accounts.tokens import RESET_SALT, VERIFY_SALT, TokenError, make_token, read_token
 from app.extensions import db
 from app.models import EmailMessage, User
@@ -42,14 +43,30 @@ def _bucket(seconds: int) -> int:
     return int(time.time() // seconds)
 
 
+# The account pages an email may point to, by the name its template gives the link.
+PAGE_LINKS = {
+    "login_link": "accounts.login",
+    "reset_link": "accounts.reset_request",
+    "register_link": "accounts.register",
+}
+
+
+def _account_email(
+    key: str, template: str, to: str, subject: str, user: User | None = None, links: tuple[str, ...] = (), **context
+) -> EmailMessage:
+    """Record an account email (sent when the caller commits), with a link to each page named in ``links``."""
+    context.update({name: url_for(PAGE_LINKS[name], _external=True) for name in links})
+    return record_email(key=key, template=template, to=to, subject=subject, user=user, **context)
+
+
 def _verification_email(user: User, address: str) -> EmailMessage:
     token = make_token(VERIFY_SALT, {"uid": user.id, "email": address})
-    return record_email(
-        key=f"verify:{user.id}:{address}:{_bucket(300)}",
-        template="verify_email",
-        to=address,
-        subject="Confirm your email for Book Commerce",
-        user=user,
+    return _account_email(
+        f"verify:{user.id}:{address}:{_bucket(300)}",
+        "verify_email",
+        address,
+        "Confirm your email for Book Commerce",
+        user,
         link=url_for("accounts.verify_email", token=token, _external=True),
         changing=address != user.email,
     )
@@ -66,14 +83,13 @@ def register_user(email: str, name: str, password: str) -> User | None:
     password_hash = hash_password(password)  # either way: a known address must not answer faster
     existing = find_user_by_email(email)
     if existing is not None:
-        record_email(
-            key=f"register-existing:{existing.id}:{_bucket(3600)}",
-            template="register_existing",
-            to=existing.email,
-            subject="Someone tried to register with your email",
-            user=existing,
-            login_link=url_for("accounts.login", _external=True),
-            reset_link=url_for("accounts.reset_request", _external=True),
+        _account_email(
+            f"register-existing:{existing.id}:{_bucket(3600)}",
+            "register_existing",
+            existing.email,
+            "Someone tried to register with your email",
+            existing,
+            links=("login_link", "reset_link"),
         )
         db.session.commit()
         return None
@@ -117,12 +133,12 @@ def verify_email(token: str, max_age: int) -> User:
     user.email = address
     user.pending_email = None
     user.email_verified_at = utcnow()
-    record_email(
-        key=f"email-changed:{user.id}:{address}",
-        template="email_changed",
-        to=old_address,
-        subject="Your Book Commerce email was changed",
-        user=user,
+    _account_email(
+        f"email-changed:{user.id}:{address}",
+        "email_changed",
+        old_address,
+        "Your Book Commerce email was changed",
+        user,
         new_address=address,
     )
     db.session.commit()
@@ -152,8 +168,6 @@ def authenticate(email: str, password: str) -> User | None:
 
 def end_all_sessions(user: User) -> None:
     """Make every session and remember-me cookie of ``user`` stop working, and the app's tokens."""
-    from app.api.tokens import revoke_all_for
-
     db.session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
     revoke_all_for(user)  # "every device" includes the app
     db.session.commit()
@@ -183,18 +197,16 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def _set_password(user: User, new: str) -> None:
-    from app.api.tokens import revoke_all_for
-
     user.password_hash = hash_password(new)
     user.session_version = User.session_version + 1
     revoke_all_for(user)  # the app on a lost phone must sign in again too
-    record_email(
-        key=f"password-changed:{user.id}:{_bucket(60)}",
-        template="password_changed",
-        to=user.email,
-        subject="Your Book Commerce password was changed",
-        user=user,
-        reset_link=url_for("accounts.reset_request", _external=True),
+    _account_email(
+        f"password-changed:{user.id}:{_bucket(60)}",
+        "password_changed",
+        user.email,
+        "Your Book Commerce password was changed",
+        user,
+        links=("reset_link",),
     )
     db.session.commit()
     db.session.refresh(user)
@@ -215,23 +227,22 @@ def request_password_reset(email: str) -> None:
     address = normalise_email(email)
     user = find_user_by_email(address)
     if user is None or not user.is_active:
-        record_email(
-            key=f"reset-unknown:{hashlib.sha256(address.encode()).hexdigest()[:40]}:{_bucket(120)}",
-            template="reset_unknown",
-            to=address,
-            subject="Reset your Book Commerce password",
-            register_link=url_for("accounts.register", _external=True),
-            reset_link=url_for("accounts.reset_request", _external=True),
+        _account_email(
+            f"reset-unknown:{hashlib.sha256(address.encode()).hexdigest()[:40]}:{_bucket(120)}",
+            "reset_unknown",
+            address,
+            "Reset your Book Commerce password",
+            links=("register_link", "reset_link"),
         )
         db.session.commit()
         return
     token = make_token(RESET_SALT, {"uid": user.id, "fp": _password_fingerprint(user)})
-    record_email(
-        key=f"reset:{user.id}:{_bucket(120)}",
-        template="reset_password",
-        to=user.email,
-        subject="Reset your Book Commerce password",
-        user=user,
+    _account_email(
+        f"reset:{user.id}:{_bucket(120)}",
+        "reset_password",
+        user.email,
+        "Reset your Book Commerce password",
+        user,
         link=url_for("accounts.reset_password", token=token, _external=True),
     )
     db.session.commit()
@@ -289,7 +300,6 @@ def anonymise_account(user: User) -> None:
         .where(EmailMessage.user_id == user.id)
         .values(recipient=user.email, body_text="", body_html="")
     )
-    from app.api.tokens import revoke_all_for
     from app.models import Device, Notification
 
     revoke_all_for(user)

@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from app.accounts import bp, known_devices, services
 from app.accounts.forms import (
     ChangePasswordForm,
-    ConfirmForm,
     DeleteAccountForm,
     LoginForm,
     ProfileForm,
@@ -15,11 +14,13 @@ from app.accounts.forms import (
     ResetPasswordForm,
     ResetRequestForm,
 )
+from app.accounts.refresh_tokens import TokenInvalid, redeem_web_session_ticket
 from app.accounts.sessions import end_session, start_session
 from app.accounts.tokens import TokenError
 from app.contests.reading import year_progress
 from app.extensions import limiter
 from app.formatting import local_today
+from app.forms import ConfirmForm
 from app.htmx import is_partial, redirect_after_post, render_page_or_fragment
 
 INVALID_LOGIN = "Invalid email or password."
@@ -211,8 +212,6 @@ def delete_account():
 @bp.route("/auth/app/<token>")
 def app_sign_in(token: str):
     """The shell's one-time link: sign the webview in and go on to the page it asked for."""
-    from app.api.tokens import TokenInvalid, redeem_web_session_ticket
-
     try:
         user, next_path = redeem_web_session_ticket(token)
     except TokenInvalid as exc:  # the shell's link: no password to reset, just sign in again

@@ -5,16 +5,16 @@ from flask_limiter.util import get_remote_address
 
 from app.accounts import known_devices
 from app.accounts import services as accounts
-from app.api import bp
-from app.api.common import ApiError, problems, token_required
-from app.api.shapes import RefreshRequest, SignedIn, TokenPair, TokenRequest, WebSession, WebSessionRequest
-from app.api.tokens import (
+from app.accounts.refresh_tokens import (
     TokenInvalid,
     create_web_session_ticket,
     issue_tokens,
     refresh_tokens,
     revoke_refresh_token,
 )
+from app.api import bp
+from app.api.common import ApiError, problems, token_required
+from app.api.shapes import RefreshRequest, SignedIn, TokenPair, TokenRequest, WebSession, WebSessionRequest
 from app.extensions import limiter
 
 TAGS = ["auth"]

@@ -14,7 +14,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from app.api.tokens import TokenInvalid, user_for_access_token
+from app.accounts.refresh_tokens import TokenInvalid, user_for_access_token
 from app.errors import problem
 
 SECURED = [{"bearer": []}]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,54 @@ def _split_list(value: Any) -> list[str]:
     return seen
 
 
+def _row_price_cents(row: dict[str, Any], problems: list[str]) -> int:
+    """The row's price in cents (``price_cents``, else ``price``); 0 and a problem if it is not one."""
+    try:
+        if row.get("price_cents") not in (None, ""):
+            price_cents = _whole_number(row["price_cents"], "price_cents")
+            if price_cents < 0 or price_cents > MAX_PRICE_CENTS:
+                raise CatalogueError(f"price_cents {price_cents} is out of range")
+            return price_cents
+        return parse_price_cents(row.get("price", ""))
+    except CatalogueError as exc:
+        problems.append(str(exc))
+        return 0
+
+
+def _row_whole_number(
+    row: dict[str, Any],
+    key: str,
+    default: int | None,
+    problems: list[str],
+    problem_with: Callable[[int], str | None],
+) -> int | None:
+    """An optional whole-number column: ``default`` when empty; a problem when not whole or not allowed."""
+    if row.get(key) in (None, ""):
+        return default
+    try:
+        value = _whole_number(row[key], key)
+    except CatalogueError as exc:
+        problems.append(str(exc))
+        return default
+    problem = problem_with(value)
+    if problem:
+        problems.append(problem)
+    return value
+
+
+def _name_and_length_problems(row: dict[str, Any], authors: list[str], genres: list[str]) -> list[str]:
+    """What is wrong with the row's authors, genres, publisher and cover URL."""
+    problems = [] if authors else ["at least one author is required"]
+    problems += [f"author name longer than {LIMITS['author']} characters" for a in authors if len(a) > LIMITS["author"]]
+    problems += [f"genre longer than {LIMITS['genre']} characters" for g in genres if len(g) > LIMITS["genre"]]
+    if len(", ".join(authors)) > LIMITS["authors_text"]:
+        problems.append("too many authors")
+    for key in ("publisher", "cover_url"):
+        if len(str(row.get(key) or "")) > LIMITS[key]:
+            problems.append(f"{key} longer than {LIMITS[key]} characters")
+    return problems
+
+
 def book_data_from_row(row: dict[str, Any]) -> BookData:
     """Validate one imported or typed row; raises CatalogueError naming every problem."""
     problems: list[str] = []
@@ -99,43 +148,14 @@ def book_data_from_row(row: dict[str, Any]) -> BookData:
         problems.append("title is required")
     elif len(title) > 300:
         problems.append("title is longer than 300 characters")
-    price_cents = 0
-    try:
-        if row.get("price_cents") not in (None, ""):
-            price_cents = _whole_number(row["price_cents"], "price_cents")
-            if price_cents < 0 or price_cents > MAX_PRICE_CENTS:
-                raise CatalogueError(f"price_cents {price_cents} is out of range")
-        else:
-            price_cents = parse_price_cents(row.get("price", ""))
-    except CatalogueError as exc:
-        problems.append(str(exc))
-    stock = 0
-    if row.get("stock") not in (None, ""):
-        try:
-            stock = _whole_number(row["stock"], "stock")
-            if stock < 0:
-                problems.append("stock cannot be negative")
-        except CatalogueError as exc:
-            problems.append(str(exc))
-    year = None
-    if row.get("year") not in (None, ""):
-        try:
-            year = _whole_number(row["year"], "year")
-            if not 1000 <= year <= 2100:
-                problems.append(f"year {year} is not plausible")
-        except CatalogueError as exc:
-            problems.append(str(exc))
+    price_cents = _row_price_cents(row, problems)
+    stock = _row_whole_number(row, "stock", 0, problems, lambda n: "stock cannot be negative" if n < 0 else None)
+    year = _row_whole_number(
+        row, "year", None, problems, lambda n: None if 1000 <= n <= 2100 else f"year {n} is not plausible"
+    )
     authors = _split_list(row.get("authors") or row.get("author"))
     genres = _split_list(row.get("genres") or row.get("genre"))
-    if not authors:
-        problems.append("at least one author is required")
-    problems += [f"author name longer than {LIMITS['author']} characters" for a in authors if len(a) > LIMITS["author"]]
-    problems += [f"genre longer than {LIMITS['genre']} characters" for g in genres if len(g) > LIMITS["genre"]]
-    if len(", ".join(authors)) > LIMITS["authors_text"]:
-        problems.append("too many authors")
-    for key in ("publisher", "cover_url"):
-        if len(str(row.get(key) or "")) > LIMITS[key]:
-            problems.append(f"{key} longer than {LIMITS[key]} characters")
+    problems += _name_and_length_problems(row, authors, genres)
     if problems:
         raise CatalogueError("; ".join(problems))
     return BookData(

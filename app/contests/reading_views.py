@@ -3,10 +3,10 @@
 from flask import abort, flash, url_for
 from flask_login import current_user, login_required
 
-from app.accounts.forms import ConfirmForm
 from app.contests import bp, reading
 from app.contests.forms import GoalForm, ReadingForm
 from app.formatting import local_today
+from app.forms import ConfirmForm
 from app.htmx import redirect_after_post, render_page_or_fragment
 
 

@@ -78,52 +78,51 @@ def _window(column, contest: Contest):
 def _events(contest: Contest):
     """(entrant_id, user_id, value, at) for every event that counts, as one SELECT."""
     entries = select(ContestEntry).where(ContestEntry.contest_id == contest.id).subquery()
+    if contest.metric in (Metric.BOOKS_READ, Metric.PAGES_READ):
+        return _reading_events(contest, entries)
+    if contest.metric == Metric.MONEY_DONATED:
+        return _donation_events(contest, entries)
+    return _shelf_events(contest, entries)
+
+
+def _reading_events(contest: Contest, entries):
+    """Confirmed, unflagged books finished in the window: one each, or their pages."""
     upheld = select(ContestFlag.reading_log_id).where(
         ContestFlag.contest_id == contest.id, ContestFlag.status == ContestFlag.UPHELD
     )
     reading_ok = and_(
         ReadingLog.confirmed.is_(True), ReadingLog.id.not_in(upheld), _window(ReadingLog.finished_at, contest)
     )
-    value = {Metric.BOOKS_READ: literal(1), Metric.PAGES_READ: ReadingLog.pages}
+    value = {Metric.BOOKS_READ: literal(1), Metric.PAGES_READ: ReadingLog.pages}[contest.metric]
+    entrant = entries.c.club_id if contest.is_club_contest else entries.c.user_id
+    query = select(
+        entrant.label("entrant_id"), ReadingLog.user_id, value.label("value"), ReadingLog.finished_at.label("at")
+    )
+    if contest.is_club_contest:
+        active = and_(Membership.club_id == entries.c.club_id, Membership.status == MemberStatus.ACTIVE)
+        query = query.join(Membership, active).join(ReadingLog, ReadingLog.user_id == Membership.user_id)
+    else:
+        query = query.join(ReadingLog, ReadingLog.user_id == entries.c.user_id)
+    return query.where(reading_ok)
+
+
+def _donation_events(contest: Contest, entries):
+    """Money given in the window, net of refunds."""
     clubs = contest.is_club_contest
-    if contest.metric in value:
-        if clubs:
-            return (
-                select(
-                    entries.c.club_id.label("entrant_id"),
-                    ReadingLog.user_id,
-                    value[contest.metric].label("value"),
-                    ReadingLog.finished_at.label("at"),
-                )
-                .join(
-                    Membership, and_(Membership.club_id == entries.c.club_id, Membership.status == MemberStatus.ACTIVE)
-                )
-                .join(ReadingLog, ReadingLog.user_id == Membership.user_id)
-                .where(reading_ok)
-            )
-        return (
-            select(
-                entries.c.user_id.label("entrant_id"),
-                ReadingLog.user_id,
-                value[contest.metric].label("value"),
-                ReadingLog.finished_at.label("at"),
-            )
-            .join(ReadingLog, ReadingLog.user_id == entries.c.user_id)
-            .where(reading_ok)
-        )
-    if contest.metric == Metric.MONEY_DONATED:
-        paid = and_(
-            Donation.status.in_((DonationStatus.PAID, DonationStatus.REFUNDED)), _window(Donation.paid_at, contest)
-        )
-        net = (Donation.amount_cents - Donation.refunded_cents).label("value")
-        link = Donation.club_id == entries.c.club_id if clubs else Donation.user_id == entries.c.user_id
-        entrant = entries.c.club_id if clubs else entries.c.user_id
-        return (
-            select(entrant.label("entrant_id"), Donation.user_id, net, Donation.paid_at.label("at"))
-            .join(Donation, link)
-            .where(paid)
-        )
-    # Books donated: accepted offers and gifts bought for a club, when they reached the shelf.
+    paid = and_(Donation.status.in_((DonationStatus.PAID, DonationStatus.REFUNDED)), _window(Donation.paid_at, contest))
+    net = (Donation.amount_cents - Donation.refunded_cents).label("value")
+    link = Donation.club_id == entries.c.club_id if clubs else Donation.user_id == entries.c.user_id
+    entrant = entries.c.club_id if clubs else entries.c.user_id
+    return (
+        select(entrant.label("entrant_id"), Donation.user_id, net, Donation.paid_at.label("at"))
+        .join(Donation, link)
+        .where(paid)
+    )
+
+
+def _shelf_events(contest: Contest, entries):
+    """Books donated: accepted offers and gifts bought for a club, when they reached the shelf."""
+    clubs = contest.is_club_contest
     given = and_(ShelfBook.source.in_(("offer", "gift")), _window(ShelfBook.added_at, contest))
     link = ShelfBook.club_id == entries.c.club_id if clubs else ShelfBook.given_by_id == entries.c.user_id
     entrant = entries.c.club_id if clubs else entries.c.user_id
@@ -141,11 +140,17 @@ def _events(contest: Contest):
 
 def compute_standings(contest: Contest) -> list[Standing]:
     """Rank every entrant (those without events too) in one query."""
-    events = _events(contest).subquery("events")
-    clubs = contest.is_club_contest
+    totals = _totals(contest, _events(contest).subquery("events"))
+    query = _entrant_rows(contest, totals)
+    rows = db.session.execute(query.where(ContestEntry.contest_id == contest.id)).all()
+    return rank(contest, rows)
+
+
+def _totals(contest: Contest, events):
+    """Per entrant: the sum of its events, how many took part, and when it reached its total."""
     participant = events.c.user_id
     totals = select(events.c.entrant_id, func.sum(events.c.value).label("total"))
-    if clubs:
+    if contest.is_club_contest:
         # Participation counts the club's own members: outside donors add money, not members.
         member = aliased(Membership)
         totals = totals.outerjoin(
@@ -157,7 +162,7 @@ def compute_standings(contest: Contest) -> list[Standing]:
             ),
         )
         participant = member.user_id
-    totals = (
+    return (
         totals.add_columns(
             func.count(func.distinct(participant)).label("participants"),
             func.max(events.c.at).label("reached_at"),
@@ -165,41 +170,38 @@ def compute_standings(contest: Contest) -> list[Standing]:
         .group_by(events.c.entrant_id)
         .subquery("totals")
     )
-    if clubs:
+
+
+def _entrant_rows(contest: Contest, totals):
+    """(entrant id, name, total, participants, reached_at, members) for every entrant.
+
+    A club counts its active members; a reader is one.
+    """
+    if contest.is_club_contest:
         members = (
             select(Membership.club_id, func.count(Membership.id).label("members"))
             .where(Membership.status == MemberStatus.ACTIVE)
             .group_by(Membership.club_id)
             .subquery("members")
         )
-        query = (
-            select(
-                ContestEntry.club_id,
-                Club.name,
-                func.coalesce(totals.c.total, 0),
-                func.coalesce(totals.c.participants, 0),
-                totals.c.reached_at,
-                func.coalesce(members.c.members, 0),
-            )
-            .join(Club, Club.id == ContestEntry.club_id)
-            .outerjoin(totals, totals.c.entrant_id == ContestEntry.club_id)
-            .outerjoin(members, members.c.club_id == ContestEntry.club_id)
-        )
+        entrant, named, member_count = ContestEntry.club_id, Club, func.coalesce(members.c.members, 0)
     else:
-        query = (
-            select(
-                ContestEntry.user_id,
-                User.name,
-                func.coalesce(totals.c.total, 0),
-                func.coalesce(totals.c.participants, 0),
-                totals.c.reached_at,
-                literal(1),
-            )
-            .join(User, User.id == ContestEntry.user_id)
-            .outerjoin(totals, totals.c.entrant_id == ContestEntry.user_id)
+        entrant, named, member_count = ContestEntry.user_id, User, literal(1)
+    query = (
+        select(
+            entrant,
+            named.name,
+            func.coalesce(totals.c.total, 0),
+            func.coalesce(totals.c.participants, 0),
+            totals.c.reached_at,
+            member_count,
         )
-    rows = db.session.execute(query.where(ContestEntry.contest_id == contest.id)).all()
-    return rank(contest, rows)
+        .join(named, named.id == entrant)
+        .outerjoin(totals, totals.c.entrant_id == entrant)
+    )
+    if contest.is_club_contest:
+        query = query.outerjoin(members, members.c.club_id == ContestEntry.club_id)
+    return query
 
 
 def rank(contest: Contest, rows) -> list[Standing]:

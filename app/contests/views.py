@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 from flask import abort, current_app, flash, render_template, url_for
 from flask_login import current_user, login_required
 
-from app.accounts.forms import ConfirmForm
 from app.contests import bp, queries, services
 from app.contests.forms import ContestForm, EnterForm, FlagForm, ReviewForm
 from app.contests.leaderboard import live_leaderboard, score_label
 from app.contests.permissions import can_create, can_flag, can_manage, can_see, is_admin, owned_clubs
 from app.contests.scoring import TIE_BREAK_RULE, Standing, formula
 from app.extensions import db
+from app.forms import ConfirmForm
 from app.htmx import is_partial, redirect_after_post, render_page_or_fragment
 from app.ids import parse_id
 from app.models import Club, Contest, ContestFlag, ContestStatus

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("donations", __name__)
 
-from app.donations import target, views  # noqa: E402,F401  (target registers the "donation" payment target)
+from app.donations import shelf_views, target, views  # noqa: E402,F401  (target registers the "donation" payment target)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.donations.target import refusal_reason
 from app.extensions import db
 from app.models import Club, Donation, DonationStatus, User
-from app.payments.checkout import open_session, start_new_attempt_if_closed
+from app.payments.checkout import open_session, return_urls, start_new_attempt_if_closed
 from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
 
 
@@ -117,9 +117,7 @@ def start_donation_checkout(donation: Donation, donor: User) -> str:
             reference=f"donation:{donation.id}",
             line_items=[LineItem(f"Donation to {club.name}", donation.amount_cents, 1)],
             customer_email=donor.email,
-            success_url=url_for("donations.show", donation_id=donation.id, _external=True)
-            + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=url_for("donations.show", donation_id=donation.id, cancelled=1, _external=True),
+            **return_urls("donations.show", donation_id=donation.id),
             idempotency_key=f"donation-{donation.id}-attempt-{donation.checkout_attempt}",
             currency=donation.currency,
             metadata={"donation_id": str(donation.id), "club": club.slug},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -147,6 +149,13 @@ def place_on_shelf(order: Order) -> None:
         lock_fund(club.id)  # serialise with fund purchases reading the same wishlist
     buyer = db.session.get(User, order.user_id)
     lines = db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)).all()
+    _shelve_lines(club, order, buyer, lines)
+    _mark_wishes_given(club, order, lines)
+    _tell_owner_of_gift(club, order, buyer, lines)
+
+
+def _shelve_lines(club: Club, order: Order, buyer: User | None, lines: Sequence[OrderLine]) -> None:
+    """One shelf book per order line not shelved yet."""
     already = set(
         db.session.scalars(
             select(ShelfBook.order_line_id).where(
@@ -177,6 +186,10 @@ def place_on_shelf(order: Order) -> None:
                 order_line_id=line.id,
             )
         )
+
+
+def _mark_wishes_given(club: Club, order: Order, lines: Sequence[OrderLine]) -> None:
+    """The club's open wishlist entries for these books are given by this order."""
     wishes = db.session.scalars(
         select(WishlistItem).where(
             WishlistItem.club_id == club.id,
@@ -188,6 +201,10 @@ def place_on_shelf(order: Order) -> None:
         wish.given_at = utcnow()
         wish.given_by_id = order.user_id
         wish.order_id = order.id
+
+
+def _tell_owner_of_gift(club: Club, order: Order, buyer: User | None, lines: Sequence[OrderLine]) -> None:
+    """Email the club's owner about books someone else bought for the club."""
     from app.clubs.services import owner_of
 
     owner = owner_of(club)

@@ -16,7 +16,7 @@ from app.models import Club, Donation, DonationStatus, FundEntry, User
 from app.models.base import utcnow
 from app.notifications.email import record_email
 from app.observability.metrics import count_after_commit
-from app.payments.fulfilment import AfterCommit, Target, register_target
+from app.payments.target import AfterCommit, Target, register_target
 
 
 def refusal_reason(club: Club, donor: User | None) -> str | None:
@@ -53,16 +53,6 @@ class DonationTarget(Target):
 
     def __init__(self, donation: Donation):
         self.donation = donation
-
-    order_id = None  # payment events name orders only
-
-    @property
-    def payment_intent_id(self) -> str | None:
-        return self.donation.payment_intent_id
-
-    @property
-    def is_paid(self) -> bool:
-        return self.donation.paid_at is not None
 
     def _credited(self) -> bool:
         return (
@@ -188,7 +178,7 @@ class DonationTarget(Target):
             "donation_failed",
             "Your donation to {club} did not go through",
         )
-        return "failed"
+        return DonationStatus.FAILED
 
     def refunded(self, amount_refunded: int, after: AfterCommit, refund_ref: str) -> str:
         """Reverse the newly refunded part of the credit, as one ledger line keyed by ``refund_ref``.

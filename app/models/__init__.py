@@ -20,6 +20,7 @@ from app.models.contests import (
 from app.models.donations import Donation, DonationStatus, FundEntry
 from app.models.mail import EmailMessage
 from app.models.orders import CartItem, Order, OrderLine, OrderStatus, PaymentEvent
+from app.models.payable import Payable, PaymentStatus
 
 __all__ = [
     "AuditEntry",
@@ -56,7 +57,9 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "Payable",
     "PaymentEvent",
+    "PaymentStatus",
     "User",
     "book_authors",
     "book_genres",

@@ -1,35 +1,20 @@
 """Money given to clubs, and each club's fund ledger."""
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from app.models.base import TimestampMixin, UTCDateTime, utcnow
+from app.models.payable import Payable, PaymentStatus
+
+# Orders and donations share one set of statuses (app.models.payable).
+DonationStatus = PaymentStatus
 
 
-class DonationStatus:
-    PENDING = "pending"
-    PROCESSING = "processing"
-    PAID = "paid"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    REFUND_DUE = "refund_due"  # paid after the club closed or the donor was banned: money goes back
-    REFUNDED = "refunded"
-    OPEN = (PENDING, PROCESSING)
-    LABELS = {
-        PENDING: "Waiting for payment",
-        PROCESSING: "Payment processing",
-        PAID: "Received",
-        FAILED: "Payment failed",
-        EXPIRED: "Checkout expired",
-        REFUND_DUE: "Refund on its way",
-        REFUNDED: "Refunded",
-    }
-
-
-class Donation(TimestampMixin, db.Model):
+class Donation(Payable, TimestampMixin, db.Model):
     __tablename__ = "donations"
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
@@ -42,26 +27,11 @@ class Donation(TimestampMixin, db.Model):
     club_id: Mapped[int] = mapped_column(ForeignKey("clubs.id"), nullable=False)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
     amount_cents: Mapped[int] = mapped_column(Integer, nullable=False)
-    currency: Mapped[str] = mapped_column(String(3), default="usd", nullable=False)
     message: Mapped[str] = mapped_column(String(500), default="", nullable=False)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default=DonationStatus.PENDING, nullable=False)
-    gateway: Mapped[str] = mapped_column(String(16), nullable=False)
-    checkout_attempt: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
-    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
-    checkout_url: Mapped[str | None] = mapped_column(String(1000))
-    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    refunded_cents: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
-    @property
-    def status_label(self) -> str:
-        return DonationStatus.LABELS.get(self.status, self.status)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in DonationStatus.OPEN
+    # Money given to a club is "received" rather than "paid".
+    status_labels: ClassVar[dict[str, str]] = {**PaymentStatus.LABELS, PaymentStatus.PAID: "Received"}
 
 
 class FundEntry(db.Model):

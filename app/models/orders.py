@@ -3,11 +3,12 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import TimestampMixin, UTCDateTime, utcnow
+from app.models.payable import Payable, PaymentStatus
 
 
 class CartItem(TimestampMixin, db.Model):
@@ -23,65 +24,31 @@ class CartItem(TimestampMixin, db.Model):
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-class OrderStatus:
-    PENDING = "pending"  # created, waiting for the buyer to pay
-    PROCESSING = "processing"  # paid by a slow method; waiting for the gateway to confirm
-    PAID = "paid"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    REFUND_DUE = "refund_due"  # paid, but the stock ran out: money must go back
-    REFUNDED = "refunded"
-
-    OPEN = (PENDING, PROCESSING)
-    LABELS = {
-        PENDING: "Waiting for payment",
-        PROCESSING: "Payment processing",
-        PAID: "Paid",
-        FAILED: "Payment failed",
-        EXPIRED: "Checkout expired",
-        REFUND_DUE: "Refund on its way",
-        REFUNDED: "Refunded",
-    }
+# Orders and donations share one set of statuses (app.models.payable).
+OrderStatus = PaymentStatus
 
 
-class Order(TimestampMixin, db.Model):
+class Order(Payable, TimestampMixin, db.Model):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("total_cents >= 0", name="total_not_negative"),
+        Index("ix_orders_status", "status"),  # the admin lists orders by status
         # One order per submitted checkout form, even under concurrent resends.
         UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_idempotency_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING, nullable=False, index=True)
     total_cents: Mapped[int] = mapped_column(Integer, nullable=False)
-    currency: Mapped[str] = mapped_column(String(3), default="usd", nullable=False)
-    gateway: Mapped[str] = mapped_column(String(16), nullable=False)
-    checkout_attempt: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
-    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
-    checkout_url: Mapped[str | None] = mapped_column(String(1000))
-    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
     stock_taken: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-    refunded_cents: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when the books are bought for a club (a wishlist gift, or the owner buying for it):
     # once paid, they land on that club's shelf.
     club_id: Mapped[int | None] = mapped_column(ForeignKey("clubs.id"), index=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan", lazy="raise_on_sql"
     )
-
-    @property
-    def status_label(self) -> str:
-        return OrderStatus.LABELS.get(self.status, self.status)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OrderStatus.OPEN
 
 
 class OrderLine(db.Model):

@@ -3,7 +3,7 @@
 from flask import make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.accounts.forms import ConfirmForm
+from app.forms import ConfirmForm
 from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_fragment, trigger
 from app.ids import parse_id
 from app.notifications import inbox

@@ -13,7 +13,7 @@ from app.models import Book, Club, Order, OrderStatus, User
 from app.models.base import utcnow
 from app.notifications.email import record_email
 from app.observability.metrics import count_after_commit
-from app.payments.fulfilment import AfterCommit, Target, register_target
+from app.payments.target import AfterCommit, Target, register_target
 
 FUND_GATEWAY = "fund"  # orders paid from a club fund (app.donations.shelf.buy_from_fund)
 
@@ -109,14 +109,6 @@ class OrderTarget(Target):
     def order_id(self) -> int:
         return self.order.id
 
-    @property
-    def payment_intent_id(self) -> str | None:
-        return self.order.payment_intent_id
-
-    @property
-    def is_paid(self) -> bool:
-        return self.order.paid_at is not None
-
     @classmethod
     def find(cls, ref_id: int) -> OrderTarget | None:
         order = db.session.scalar(
@@ -197,7 +189,7 @@ class OrderTarget(Target):
         )
         book_ids = [line.book_id for line in order.lines]
         after.append(lambda: invalidate_books(book_ids))
-        return "paid"
+        return OrderStatus.PAID
 
     def failed(self, session: dict, after: AfterCommit) -> str:
         order = self.order
@@ -210,7 +202,7 @@ class OrderTarget(Target):
             f"Order #{order.id}: the payment did not go through",
             f"order-payment-failed:{order.id}:{order.checkout_attempt}",
         )
-        return "failed"
+        return OrderStatus.FAILED
 
     def refunded(self, amount_refunded: int, after: AfterCommit, refund_ref: str) -> str:
         """Record the refund up to the cumulative amount; a fund purchase's step goes back to the fund."""
@@ -248,4 +240,4 @@ class OrderTarget(Target):
             f"order-refund:{order.id}:{order.refunded_cents}",
             refunded_cents=order.refunded_cents,
         )
-        return "refunded"
+        return OrderStatus.REFUNDED

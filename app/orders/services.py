@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -12,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Book, CartItem, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
-from app.payments.checkout import open_session, start_new_attempt_if_closed
+from app.payments.checkout import open_session, return_urls, start_new_attempt_if_closed
 from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
 
 REUSE_WINDOW = timedelta(hours=1)
@@ -24,6 +23,38 @@ class OrderError(ValueError):
 
 def _ordered_under(user_id: int, idempotency_key: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.user_id == user_id, Order.idempotency_key == idempotency_key))
+
+
+def _cart_items_in_stock(user_id: int) -> list:
+    """The reader's cart as (CartItem, Book) rows by title; OrderError if it is empty or stock is short."""
+    items = db.session.execute(
+        select(CartItem, Book)
+        .join(Book, Book.id == CartItem.book_id)
+        .where(CartItem.user_id == user_id, Book.removed_at.is_(None))
+        .order_by(Book.title)
+    ).all()
+    if not items:
+        raise OrderError("Your cart is empty.")
+    short = [book.title for item, book in items if item.quantity > book.stock]
+    if short:
+        raise OrderError(f"Not enough copies left of: {', '.join(short)}. Change the quantities in your cart.")
+    return items
+
+
+def _recent_open_order(user_id: int, wanted: list[tuple[int, int, int]]) -> Order | None:
+    """A pending order made a moment ago for the same (book, quantity, price) lines, if any."""
+    for recent in db.session.scalars(
+        select(Order)
+        .where(
+            Order.user_id == user_id, Order.status == OrderStatus.PENDING, Order.created_at >= utcnow() - REUSE_WINDOW
+        )
+        .options(selectinload(Order.lines))
+        .order_by(Order.id.desc())
+        .limit(3)
+    ):
+        if sorted((line.book_id, line.quantity, line.unit_price_cents) for line in recent.lines) == wanted:
+            return recent
+    return None
 
 
 def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Order:
@@ -39,31 +70,12 @@ def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Or
             return first
     if not user.is_verified:
         raise OrderError("Please confirm your email address before you check out.")
-    items = db.session.execute(
-        select(CartItem, Book)
-        .join(Book, Book.id == CartItem.book_id)
-        .where(CartItem.user_id == user.id, Book.removed_at.is_(None))
-        .order_by(Book.title)
-    ).all()
-    if not items:
-        raise OrderError("Your cart is empty.")
-    short = [book.title for item, book in items if item.quantity > book.stock]
-    if short:
-        raise OrderError(f"Not enough copies left of: {', '.join(short)}. Change the quantities in your cart.")
+    items = _cart_items_in_stock(user_id)
     wanted = sorted((book.id, item.quantity, book.price_cents) for item, book in items)
-
     # A double click or a back-and-forth reuses the open order instead of creating another.
-    for recent in db.session.scalars(
-        select(Order)
-        .where(
-            Order.user_id == user.id, Order.status == OrderStatus.PENDING, Order.created_at >= utcnow() - REUSE_WINDOW
-        )
-        .options(selectinload(Order.lines))
-        .order_by(Order.id.desc())
-        .limit(3)
-    ):
-        if sorted((line.book_id, line.quantity, line.unit_price_cents) for line in recent.lines) == wanted:
-            return recent
+    recent = _recent_open_order(user_id, wanted)
+    if recent is not None:
+        return recent
 
     order = Order(
         user_id=user_id,
@@ -109,8 +121,7 @@ def start_checkout(order: Order, user: User) -> str:
             reference=f"order:{order.id}",
             line_items=[LineItem(line.title, line.unit_price_cents, line.quantity) for line in lines],
             customer_email=user.email,
-            success_url=url_for("orders.show", order_id=order.id, _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=url_for("orders.show", order_id=order.id, cancelled=1, _external=True),
+            **return_urls("orders.show", order_id=order.id),
             idempotency_key=f"order-{order.id}-attempt-{order.checkout_attempt}",
             currency=order.currency,
             metadata={"order_id": str(order.id)},

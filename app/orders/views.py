@@ -3,8 +3,8 @@
 from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.accounts.forms import ConfirmForm
 from app.cart.services import current_cart
+from app.forms import ConfirmForm
 from app.htmx import is_partial, redirect_after_post
 from app.orders import bp, services
 from app.orders.forms import CheckoutForm

@@ -1,6 +1,6 @@
 """The checkout steps orders and donations share: attempts, and the gateway session they open.
 
-An order or a donation (a "payable") has status, checkout_attempt, checkout_session_id and
+An order or a donation (a ``Payable``) has status, checkout_attempt, checkout_session_id and
 checkout_url. The idempotency key names the payable and its attempt: retrying after an error or a
 timeout reuses it (the gateway returns the same session); a new attempt only follows a failure or
 an expiry.
@@ -8,21 +8,24 @@ an expiry.
 
 from __future__ import annotations
 
+from flask import url_for
+
 from app.extensions import db
+from app.models.payable import Payable, PaymentStatus
 from app.payments.gateway import CheckoutRequest, Gateway
 
 
-def start_new_attempt_if_closed(payable) -> None:
+def start_new_attempt_if_closed(payable: Payable) -> None:
     """After a failed or expired payment, the next try is a new attempt with a new session."""
-    if payable.status in ("failed", "expired"):
-        payable.status = "pending"
+    if payable.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
+        payable.status = PaymentStatus.PENDING
         payable.checkout_attempt += 1
         payable.checkout_session_id = None
         payable.checkout_url = None
         db.session.commit()
 
 
-def open_session(payable, gateway: Gateway, request: CheckoutRequest) -> str:
+def open_session(payable: Payable, gateway: Gateway, request: CheckoutRequest) -> str:
     """The gateway's payment page for ``payable``, remembered so a retry goes to the same page.
 
     Raises GatewayError, leaving the payable pending.
@@ -35,3 +38,15 @@ def open_session(payable, gateway: Gateway, request: CheckoutRequest) -> str:
     payable.checkout_url = session.url
     db.session.commit()
     return session.url
+
+
+def return_urls(endpoint: str, **args) -> dict[str, str]:
+    """Where the gateway sends the payer back: the payable's page, after paying or cancelling.
+
+    Returns ``success_url`` and ``cancel_url`` for a CheckoutRequest. The gateway fills in
+    ``{CHECKOUT_SESSION_ID}``; ``cancelled=1`` lets the page say the payment was cancelled.
+    """
+    return {
+        "success_url": url_for(endpoint, **args, _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": url_for(endpoint, **args, cancelled=1, _external=True),
+    }

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import PaymentEvent
 from app.observability.metrics import count_mismatch_after_commit
+from app.payments.target import TARGETS, AfterCommit, Target
 
 log = logging.getLogger(__name__)
 
@@ -39,79 +38,12 @@ SESSION_EVENTS = {
     "checkout.session.expired",
 }
 REFUND_EVENTS = {"charge.refunded"}
-
-# Things to do once the transaction has committed (send emails, enqueue refunds).
-AfterCommit = list[Callable[[], Any]]
+# A completed session's ``payment_status`` (the gateway's words) when the money is there.
+SESSION_PAID = ("paid", "no_payment_required")
 
 
 class MalformedEvent(ValueError):
     """An authentic event whose fields are not the types the gateway documents."""
-
-
-class Target:
-    """What a payment reference names (an order; donations come later). Subclasses apply events."""
-
-    kind = ""
-
-    @classmethod
-    def find(cls, ref_id: int) -> Target | None: ...
-
-    @classmethod
-    def find_by_payment_intent(cls, payment_intent_id: str) -> Target | None: ...
-
-    @classmethod
-    def find_by_session(cls, session_id: str) -> Target | None: ...
-
-    # reference, title, amount_cents, currency, user_id, endpoint: (name, args) of its page
-    summary: dict
-
-    def paid(self, session: dict, after: AfterCommit) -> str: ...
-
-    # The order or donation being paid: both have status, checkout_session_id and the same
-    # status names ("pending", "processing", "expired", ...).
-    @property
-    def payable(self): ...
-
-    def is_current_session(self, session: dict) -> bool:
-        """Events about an older checkout session (a retried payment) do not move the payable."""
-        return session.get("id") == self.payable.checkout_session_id
-
-    def processing(self, session: dict) -> str:
-        if self.payable.status == "pending" and self.is_current_session(session):
-            self.payable.status = "processing"
-            return "processing"
-        return "unchanged"
-
-    def is_open_for(self, session: dict) -> bool:
-        return self.payable.status in ("pending", "processing") and self.is_current_session(session)
-
-    def failed(self, session: dict, after: AfterCommit) -> str: ...
-
-    def expired(self, session: dict) -> str:
-        if not self.is_open_for(session):
-            return "unchanged"
-        self.payable.status = "expired"
-        return "expired"
-
-    def refunded(self, amount_refunded: int, after: AfterCommit, refund_ref: str) -> str:
-        """Record the refund up to the cumulative ``amount_refunded``; the new step is keyed by ``refund_ref``."""
-        ...
-
-    def mismatch(self, session: dict) -> str | None:
-        """Why a paid session does not pay for this (amount or currency), or None when it does."""
-        summary = self.summary
-        amount, currency = session.get("amount_total"), session.get("currency")
-        if amount == summary["amount_cents"] and str(currency or "").lower() == summary["currency"].lower():
-            return None
-        return f"paid {amount} {currency}, expected {summary['amount_cents']} {summary['currency']}"
-
-
-TARGETS: dict[str, type[Target]] = {}
-
-
-def register_target(cls: type[Target]) -> type[Target]:
-    TARGETS[cls.kind] = cls  # pragma: no mutate  (runs at import, before mutmut picks a mutant)
-    return cls
 
 
 def _target_for_reference(reference: str | None) -> Target | None:
@@ -189,6 +121,23 @@ def handle_event(gateway: str, event: dict) -> str:
     if not isinstance(event_type, str) or event_type not in SESSION_EVENTS | REFUND_EVENTS or not event.get("id"):
         return "ignored"
     check_event(event)
+    record = _store_event(gateway, event_type, event)
+    if record is None:
+        return "duplicate"
+    after: AfterCommit = []
+    apply = _apply_refund if event_type in REFUND_EVENTS else _apply_session_event
+    target, result = apply(record, event["data"]["object"], after)
+    if target is not None:
+        record.order_id = target.order_id
+        record.applied = True
+    db.session.commit()
+    for action in after:
+        action()
+    return result
+
+
+def _store_event(gateway: str, event_type: str, event: dict) -> PaymentEvent | None:
+    """Store the event under its id; None when it was stored before (a duplicate delivery)."""
     obj = event["data"]["object"]
     record = PaymentEvent(
         gateway=gateway,
@@ -203,50 +152,48 @@ def handle_event(gateway: str, event: dict) -> str:
             db.session.add(record)
     except IntegrityError:
         db.session.rollback()
-        return "duplicate"
+        return None
+    return record
 
-    after: AfterCommit = []
-    if event_type in REFUND_EVENTS:
-        target = _target_for_payment_intent(record.payment_intent_id)
-        if target is None or not target.is_paid:
-            # The payment has not landed yet: park the refund; it is applied when it does.
-            record.parked_reason = REFUND_BEFORE_PAYMENT
-            db.session.commit()
-            return "parked"
-        result = target.refunded(obj.get("amount_refunded") or 0, after, record.event_id)
-    else:
-        reference = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("reference")
-        target = _target_for_reference(reference)
-        if target is None:
-            db.session.commit()
-            log.warning("payment event %s names no known reference %r", record.event_id, reference)
-            return "unknown reference"
-        pays = event_type == "checkout.session.async_payment_succeeded" or (
-            event_type == "checkout.session.completed" and obj.get("payment_status") in ("paid", "no_payment_required")
-        )
-        mismatch = target.mismatch(obj) if pays else None
-        if mismatch:
-            # Never apply a payment that is not what was asked: park it for someone to look at.
-            record.parked_reason = f"amount mismatch: {mismatch}"[:200]
-            db.session.commit()
-            log.error("payment event %s for %s parked: %s", record.event_id, reference, mismatch)
-            count_mismatch_after_commit(target.kind)()
-            return "parked: amount mismatch"
-        if event_type == "checkout.session.completed" and not pays:
-            result = target.processing(obj)
-        elif pays:
-            result = target.paid(obj, after)
-            result += apply_parked_refunds(target, after)
-        elif event_type == "checkout.session.async_payment_failed":
-            result = target.failed(obj, after)
-        else:
-            result = target.expired(obj)
-    record.order_id = getattr(target, "order_id", None)
-    record.applied = True
-    db.session.commit()
-    for action in after:
-        action()
-    return result
+
+# What applying an event did: the target it applied to, or None when it was stored but not
+# applied (parked, or naming nothing we have); and what happened, in words.
+Applied = tuple[Target | None, str]
+
+
+def _apply_refund(record: PaymentEvent, obj: dict, after: AfterCommit) -> Applied:
+    target = _target_for_payment_intent(record.payment_intent_id)
+    if target is None or not target.is_paid:
+        # The payment has not landed yet: park the refund; it is applied when it does.
+        record.parked_reason = REFUND_BEFORE_PAYMENT
+        return None, "parked"
+    return target, target.refunded(obj.get("amount_refunded") or 0, after, record.event_id)
+
+
+def _apply_session_event(record: PaymentEvent, obj: dict, after: AfterCommit) -> Applied:
+    reference = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("reference")
+    target = _target_for_reference(reference)
+    if target is None:
+        after.append(lambda: log.warning("payment event %s names no known reference %r", record.event_id, reference))
+        return None, "unknown reference"
+    event_type = record.type
+    pays = event_type == "checkout.session.async_payment_succeeded" or (
+        event_type == "checkout.session.completed" and obj.get("payment_status") in SESSION_PAID
+    )
+    mismatch = target.mismatch(obj) if pays else None
+    if mismatch:
+        # Never apply a payment that is not what was asked: park it for someone to look at.
+        record.parked_reason = f"amount mismatch: {mismatch}"[:200]
+        after.append(lambda: log.error("payment event %s for %s parked: %s", record.event_id, reference, mismatch))
+        after.append(count_mismatch_after_commit(target.kind))
+        return None, "parked: amount mismatch"
+    if event_type == "checkout.session.completed" and not pays:
+        return target, target.processing(obj)
+    if pays:
+        return target, target.paid(obj, after) + apply_parked_refunds(target, after)
+    if event_type == "checkout.session.async_payment_failed":
+        return target, target.failed(obj, after)
+    return target, target.expired(obj)
 
 
 def apply_parked_refunds(target: Target, after: AfterCommit) -> str:
@@ -267,5 +214,5 @@ def apply_parked_refunds(target: Target, after: AfterCommit) -> str:
     for event in parked:
         event.applied = True
         event.parked_reason = None
-        event.order_id = getattr(target, "order_id", None)
+        event.order_id = target.order_id
     return "; " + target.refunded(largest.amount_cents or 0, after, largest.event_id)

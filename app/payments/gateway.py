@@ -1,6 +1,6 @@
 """The payment gateway interface and the choice of adapter.
 
-Orders (and, later, donations) talk to a gateway only through this interface. Stripe is used
+Orders and donations talk to a gateway only through this interface. Stripe is used
 when ``STRIPE_SECRET_KEY`` is set; otherwise the simulated gateway serves a local payment page.
 Either way, payment results arrive as events handled by ``app.payments.fulfilment``.
 """

@@ -5,8 +5,8 @@ import logging
 from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.accounts.forms import ConfirmForm
 from app.extensions import csrf, limiter
+from app.forms import ConfirmForm
 from app.payments import bp
 from app.payments.fulfilment import MalformedEvent, handle_event, target_for_session
 from app.payments.gateway import WebhookError

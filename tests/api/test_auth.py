@@ -10,7 +10,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from app.api import tokens
+from app.accounts import refresh_tokens as tokens
 from app.extensions import db
 from app.keys import API_JWT, derive_key
 from app.models import RefreshToken, User

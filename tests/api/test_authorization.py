@@ -13,7 +13,7 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from app.api.tokens import issue_tokens
+from app.accounts.refresh_tokens import issue_tokens
 from app.extensions import db
 from app.models import MemberStatus, Role, User
 from tests.clubs import add_member, start_club

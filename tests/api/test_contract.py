@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import ignored_auth
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 import tests.api.contract_hooks  # noqa: F401  (the isbn format)
-from app.api.tokens import issue_tokens
+from app.accounts.refresh_tokens import issue_tokens
 from app.donations.services import create_donation
 from app.extensions import db
 from app.models import CartItem, Club, MemberStatus, User

@@ -169,7 +169,7 @@ def test_shell_mode_hides_the_sites_navigation_but_keeps_messages(app, client):
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # TestingConfig's short key
 def test_the_site_and_the_app_read_the_same_notifications(app, client):
-    from app.api.tokens import issue_tokens
+    from app.accounts.refresh_tokens import issue_tokens
 
     with app.app_context():
         user = make_user()

@@ -1,4 +1,7 @@
-"""API credentials: short-lived JWT access tokens, rotating refresh tokens, web-session tickets.
+"""The app's credentials: short-lived JWT access tokens, rotating refresh tokens, web-session tickets.
+
+They belong to accounts (a password change or a closed account ends them); the API only hands them
+out and reads them.
 
 Refresh tokens are random strings stored as SHA-256 hashes. Each refresh marks the presented
 token used and issues a new one in the same family; if a used token is ever presented again

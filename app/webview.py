@@ -1,4 +1,4 @@
-"""Shell mode: pages opened inside the mobile app's webview leave out the site's own navigation.
+"""Webview mode: pages opened inside the mobile app's webview (the "shell") leave out the site's own navigation.
 
 The shell marks its requests with ``BookCommerceShell`` in the User-Agent; it draws its own tabs.
 """
