@@ -86,7 +86,7 @@ def test_books_import_exits_2_when_rows_were_rejected_unless_allowed(app, tmp_pa
 
 
 def email_row(key, status, age, attempts=1, error=None, **fields):
-    stamp = NOW - age
+    stamp = datetime.now(UTC) - age  # at the moment of the test, not of collection
     return {
         "idempotency_key": key, "message_id": f"<{key}@test>", "template": "password_changed",
         "recipient": f"{key}@example.com", "subject": "S", "body_text": "t", "body_html": "h",
