@@ -208,8 +208,9 @@ def test_checkout_creates_a_stripe_session_priced_on_the_server(stripe_app, buye
     assert form["customer_email"] == BUYER
     # Stripe fills in the template, so it must arrive intact (braces url-encoded on the wire).
     assert "%7BCHECKOUT_SESSION_ID%7D" in raw
-    assert form["success_url"].endswith(f"/orders/{order.id}?session_id={{CHECKOUT_SESSION_ID}}")
-    assert f"/orders/{order.id}" in form["cancel_url"]
+    base = stripe_app.config["BASE_URL"]  # absolute, from the configured public address
+    assert form["success_url"] == f"{base}/orders/{order.id}?session_id={{CHECKOUT_SESSION_ID}}"
+    assert form["cancel_url"] == f"{base}/orders/{order.id}?cancelled=1"
 
 
 def test_checkout_from_htmx_redirects_with_hx_redirect(stripe_app, buyer, httpserver):

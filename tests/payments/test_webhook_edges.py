@@ -129,3 +129,39 @@ def test_an_event_without_data_is_refused_and_not_recorded(app_ctx):
         handle_event("simulated", {"id": "evt_z", "type": "checkout.session.expired", "data": None})
     db.session.rollback()
     assert events_recorded() == 0
+
+
+def test_a_refund_before_its_payment_is_parked_with_its_reason_and_applied_when_the_payment_lands(order):
+    from tests.payments.money import pay, refund_event
+
+    early = refund_event("pi_early", [400], order.total_cents)
+    assert handle_event("simulated", early) == "parked"
+    parked = db.session.scalar(select(PaymentEvent).where(PaymentEvent.event_id == early["id"]))
+    assert (parked.applied, parked.parked_reason, parked.order_id) == (False, "refund before its payment", None)
+
+    assert pay(order, payment_intent="pi_early") == "paid; refunded"
+    parked = fresh(PaymentEvent, parked.id)
+    assert (parked.applied, parked.parked_reason, parked.order_id) == (True, None, order.id)
+    assert fresh(Order, order.id).refunded_cents == 400
+
+
+def test_a_refund_report_without_an_amount_refunds_nothing(order):
+    from tests.payments.money import pay, refund_event
+
+    pay(order, payment_intent="pi_no_amount")
+    report = refund_event("pi_no_amount", [], order.total_cents)
+    del report["data"]["object"]["amount_refunded"]
+    assert handle_event("simulated", report) == "refund already recorded"
+    now = fresh(Order, order.id)
+    assert (now.status, now.refunded_cents) == (OrderStatus.PAID, 0)
+
+
+def test_a_parked_refund_report_without_an_amount_refunds_nothing_when_the_payment_lands(order):
+    from tests.payments.money import pay, refund_event
+
+    report = refund_event("pi_parked_no_amount", [], order.total_cents)
+    del report["data"]["object"]["amount_refunded"]
+    assert handle_event("simulated", report) == "parked"
+    assert pay(order, payment_intent="pi_parked_no_amount") == "paid; refund already recorded"
+    now = fresh(Order, order.id)
+    assert (now.status, now.refunded_cents) == (OrderStatus.PAID, 0)
