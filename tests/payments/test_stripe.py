@@ -93,7 +93,7 @@ def stub_sessions(httpserver, session_id: str = SESSION_ID, url: str = CHECKOUT_
 
 def stub_session_error_once(httpserver, status: int) -> None:
     httpserver.expect_oneshot_request("/v1/checkout/sessions", method="POST").respond_with_json(
-        stripe_error(status), status=status
+        stripe_error(status), status=status, headers={"Request-Id": f"req_{status}"}
     )
 
 
@@ -245,8 +245,10 @@ def test_a_stripe_error_keeps_the_order_and_a_retry_reuses_the_key(stripe_app, b
     response = check_out(buyer)
 
     # The reader is told to try again; the operator's log says what Stripe answered.
-    cause = {402: "CardError", 500: "APIError"}.get(status, "")
-    assert f"Stripe refused or did not answer: {cause}" in caplog.text and f"(HTTP {status}" in caplog.text
+    cause, code = {402: ("CardError", "card_declined"), 500: ("APIError", None)}[status]
+    assert f"Stripe refused or did not answer: {cause} (HTTP {status}, code {code}, request req_{status})" in [
+        record.getMessage() for record in caplog.records
+    ]
 
     order = the_order(stripe_app)
     assert response.status_code == 303
