@@ -57,6 +57,30 @@ def _recent_open_order(user_id: int, wanted: list[tuple[int, int, int]]) -> Orde
     return None
 
 
+def pending_order(user_id: int, copies: list[tuple[Book, int]], *, gateway: str, **more) -> Order:
+    """A pending order for (book, quantity) pairs: each line snapshots the book's title, ISBN and
+    price, and the total is theirs. ``more`` sets other columns (``club_id``, ``idempotency_key``).
+    Not added to the session."""
+    order = Order(
+        user_id=user_id,
+        status=OrderStatus.PENDING,
+        gateway=gateway,
+        total_cents=sum(quantity * book.price_cents for book, quantity in copies),
+        **more,
+    )
+    order.lines = [
+        OrderLine(
+            book_id=book.id,
+            title=book.title,
+            isbn13=book.isbn13,
+            unit_price_cents=book.price_cents,
+            quantity=quantity,
+        )
+        for book, quantity in copies
+    ]
+    return order
+
+
 def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Order:
     """Snapshot the reader's cart into a pending order (or reuse an identical open one).
 
@@ -77,23 +101,12 @@ def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Or
     if recent is not None:
         return recent
 
-    order = Order(
-        user_id=user_id,
-        status=OrderStatus.PENDING,
+    order = pending_order(
+        user_id,
+        [(book, item.quantity) for item, book in items],
         gateway=get_gateway().name,
-        total_cents=sum(item.quantity * book.price_cents for item, book in items),
         idempotency_key=idempotency_key or None,
     )
-    order.lines = [
-        OrderLine(
-            book_id=book.id,
-            title=book.title,
-            isbn13=book.isbn13,
-            unit_price_cents=book.price_cents,
-            quantity=item.quantity,
-        )
-        for item, book in items
-    ]
     db.session.add(order)
     try:
         db.session.commit()
