@@ -9,12 +9,11 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.donations.target import refusal_reason
 from app.extensions import db
 from app.models import Club, Donation, DonationStatus, User
-from app.payments.checkout import open_session, return_urls, start_new_attempt_if_closed
+from app.payments.checkout import insert_once, open_session, return_urls, start_new_attempt_if_closed
 from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
 
 
@@ -71,10 +70,14 @@ def create_donation(
     low, high = donation_bounds()
     message = message.strip()[:500]
     club_id, donor_id = club.id, donor.id
-    if idempotency_key:
-        first = _given_under(donor_id, idempotency_key)
-        if first is not None:
-            return _same_donation(first, club_id, amount_cents, message, anonymous)
+
+    def resent() -> Donation | None:
+        first = _given_under(donor_id, idempotency_key) if idempotency_key else None
+        return None if first is None else _same_donation(first, club_id, amount_cents, message, anonymous)
+
+    first = resent()
+    if first is not None:
+        return first
     if club.closed_at is not None:
         raise DonationError("This club is closed and no longer takes donations.")
     if not low <= amount_cents <= high:
@@ -88,16 +91,7 @@ def create_donation(
         gateway=get_gateway().name,
         idempotency_key=idempotency_key or None,
     )
-    db.session.add(donation)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        first = _given_under(donor_id, idempotency_key) if idempotency_key else None
-        if first is None:
-            raise
-        return _same_donation(first, club_id, amount_cents, message, anonymous)
-    return donation
+    return insert_once(donation, resent)
 
 
 def start_donation_checkout(donation: Donation, donor: User) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Book, CartItem, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
-from app.payments.checkout import open_session, return_urls, start_new_attempt_if_closed
+from app.payments.checkout import insert_once, open_session, return_urls, start_new_attempt_if_closed
 from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
 
 REUSE_WINDOW = timedelta(hours=1)
@@ -88,10 +87,13 @@ def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Or
     first send made, whatever happened since; the unique key holds even for sends at the same moment.
     """
     user_id = user.id
-    if idempotency_key:
-        first = _ordered_under(user_id, idempotency_key)
-        if first is not None:
-            return first
+
+    def resent() -> Order | None:
+        return _ordered_under(user_id, idempotency_key) if idempotency_key else None
+
+    first = resent()
+    if first is not None:
+        return first
     if not user.is_verified:
         raise OrderError("Please confirm your email address before you check out.")
     items = _cart_items_in_stock(user_id)
@@ -107,16 +109,7 @@ def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Or
         gateway=get_gateway().name,
         idempotency_key=idempotency_key or None,
     )
-    db.session.add(order)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        first = _ordered_under(user_id, idempotency_key) if idempotency_key else None
-        if first is None:
-            raise
-        return first
-    return order
+    return insert_once(order, resent)
 
 
 def start_checkout(order: Order, user: User) -> str:

@@ -8,11 +8,35 @@ an expiry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import url_for
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models.payable import Payable, PaymentStatus
 from app.payments.gateway import CheckoutRequest, Gateway
+
+P = TypeVar("P", bound=Payable)
+
+
+def insert_once(payable: P, resent: Callable[[], P | None]) -> P:
+    """Add and commit a new ``payable``; if a concurrent send of the same form won the insert
+    (its unique idempotency key), ``resent()`` finds that one and it is returned instead.
+
+    ``resent`` returns None when there is no key or no first send: the IntegrityError is raised.
+    """
+    db.session.add(payable)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        first = resent()
+        if first is None:
+            raise
+        return first
+    return payable
 
 
 def start_new_attempt_if_closed(payable: Payable) -> None:
