@@ -170,7 +170,7 @@ def _shelve_lines(club: Club, order: Order, buyer: User | None, lines: Sequence[
                 book_id=line.book_id,
                 title=line.title,
                 isbn13=line.isbn13,
-                author=", ".join(a.name for a in book.authors) if book else "",
+                author=book.author_names if book else "",
                 condition="new",
                 source="purchase" if order.gateway == "fund" else "gift",
                 given_by_id=buyer.id if buyer else None,
