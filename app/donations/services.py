@@ -13,8 +13,8 @@ from sqlalchemy import select
 from app.donations.target import refusal_reason
 from app.extensions import db
 from app.models import Club, Donation, DonationStatus, User
-from app.payments.checkout import insert_once, open_session, return_urls, start_new_attempt_if_closed
-from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
+from app.payments.checkout import checkout_request, insert_once, open_session, start_new_attempt_if_closed
+from app.payments.gateway import GatewayError, LineItem, get_gateway
 
 
 class DonationError(ValueError):
@@ -107,14 +107,13 @@ def start_donation_checkout(donation: Donation, donor: User) -> str:
     return open_session(
         donation,
         get_gateway(),
-        CheckoutRequest(
-            reference=f"donation:{donation.id}",
+        checkout_request(
+            donation,
+            "donation",
+            "donations.show",
             line_items=[LineItem(f"Donation to {club.name}", donation.amount_cents, 1)],
             customer_email=donor.email,
-            **return_urls("donations.show", donation_id=donation.id),
-            idempotency_key=f"donation-{donation.id}-attempt-{donation.checkout_attempt}",
-            currency=donation.currency,
-            metadata={"donation_id": str(donation.id), "club": club.slug},
+            club=club.slug,
         ),
     )
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Book, CartItem, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
-from app.payments.checkout import insert_once, open_session, return_urls, start_new_attempt_if_closed
-from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
+from app.payments.checkout import checkout_request, insert_once, open_session, start_new_attempt_if_closed
+from app.payments.gateway import GatewayError, LineItem, get_gateway
 
 REUSE_WINDOW = timedelta(hours=1)
 
@@ -123,14 +123,12 @@ def start_checkout(order: Order, user: User) -> str:
     return open_session(
         order,
         get_gateway(),
-        CheckoutRequest(
-            reference=f"order:{order.id}",
+        checkout_request(
+            order,
+            "order",
+            "orders.show",
             line_items=[LineItem(line.title, line.unit_price_cents, line.quantity) for line in lines],
             customer_email=user.email,
-            **return_urls("orders.show", order_id=order.id),
-            idempotency_key=f"order-{order.id}-attempt-{order.checkout_attempt}",
-            currency=order.currency,
-            metadata={"order_id": str(order.id)},
         ),
     )
 

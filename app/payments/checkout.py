@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models.payable import Payable, PaymentStatus
-from app.payments.gateway import CheckoutRequest, Gateway
+from app.payments.gateway import CheckoutRequest, Gateway, LineItem
 
 P = TypeVar("P", bound=Payable)
 
@@ -62,6 +62,24 @@ def open_session(payable: Payable, gateway: Gateway, request: CheckoutRequest) -
     payable.checkout_url = session.url
     db.session.commit()
     return session.url
+
+
+def checkout_request(
+    payable: Payable, kind: str, endpoint: str, *, line_items: list[LineItem], customer_email: str, **metadata: str
+) -> CheckoutRequest:
+    """What the gateway is asked for a payable of ``kind`` ("order" or "donation"): the reference
+    payment events name it by, the idempotency key of this attempt, and the way back to its page
+    (``endpoint``, with ``<kind>_id``). ``metadata`` adds to the ``<kind>_id`` sent along."""
+    payable_id = {f"{kind}_id": payable.id}
+    return CheckoutRequest(
+        reference=f"{kind}:{payable.id}",
+        line_items=line_items,
+        customer_email=customer_email,
+        **return_urls(endpoint, **payable_id),
+        idempotency_key=f"{kind}-{payable.id}-attempt-{payable.checkout_attempt}",
+        currency=payable.currency,
+        metadata={f"{kind}_id": str(payable.id), **metadata},
+    )
 
 
 def return_urls(endpoint: str, **args) -> dict[str, str]:
