@@ -18,6 +18,15 @@ def _usage_errors_exit_1() -> Iterator[None]:
         raise
 
 
+@contextmanager
+def exit_on(*errors: type[Exception]) -> Iterator[None]:
+    """A service's refusal ends the command with status 1 and the refusal's own message."""
+    try:
+        yield
+    except errors as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 class Command(click.Command):
     """A command whose bad arguments exit with status 1 and a one-line message."""
 
