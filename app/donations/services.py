@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.donations.target import refusal_reason
 from app.extensions import db
 from app.models import Club, Donation, DonationStatus, User
-from app.payments.checkout import checkout_request, insert_once, open_session, start_new_attempt_if_closed
+from app.payments.checkout import checkout_request, insert_once, open_session, ready_to_pay
 from app.payments.gateway import GatewayError, LineItem, get_gateway
 
 
@@ -96,9 +96,7 @@ def create_donation(
 
 def start_donation_checkout(donation: Donation, donor: User) -> str:
     """The gateway's payment page for a donation (same idempotency rules as orders)."""
-    start_new_attempt_if_closed(donation)
-    if donation.status != DonationStatus.PENDING:
-        raise DonationError(f"This donation is {donation.status_label.lower()}; there is nothing to pay.")
+    ready_to_pay(donation, "donation", DonationError)
     club = db.session.get(Club, donation.club_id)
     if club.closed_at is not None:  # a closed club's fund must stay empty (see close_club)
         raise DonationError("This club is closed and no longer takes donations.")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Book, CartItem, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
-from app.payments.checkout import checkout_request, insert_once, open_session, start_new_attempt_if_closed
+from app.payments.checkout import checkout_request, insert_once, open_session, ready_to_pay
 from app.payments.gateway import GatewayError, LineItem, get_gateway
 
 REUSE_WINDOW = timedelta(hours=1)
@@ -114,9 +114,7 @@ def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Or
 
 def start_checkout(order: Order, user: User) -> str:
     """The gateway's payment page for ``order``. Raises GatewayError, leaving the order pending."""
-    start_new_attempt_if_closed(order)
-    if order.status != OrderStatus.PENDING:
-        raise OrderError(f"This order is {order.status_label.lower()}; there is nothing to pay.")
+    ready_to_pay(order, "order", OrderError)
     if order.checkout_url:
         return order.checkout_url
     lines = db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()

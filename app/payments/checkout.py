@@ -49,6 +49,15 @@ def start_new_attempt_if_closed(payable: Payable) -> None:
         db.session.commit()
 
 
+def ready_to_pay(payable: Payable, kind: str, refused: type[Exception]) -> None:
+    """Before a payable of ``kind`` goes to the gateway: a failed or expired one starts a new
+    attempt; one that is then not pending has nothing to pay, and ``refused`` (the domain's error)
+    says so."""
+    start_new_attempt_if_closed(payable)
+    if payable.status != PaymentStatus.PENDING:
+        raise refused(f"This {kind} is {payable.status_label.lower()}; there is nothing to pay.")
+
+
 def open_session(payable: Payable, gateway: Gateway, request: CheckoutRequest) -> str:
     """The gateway's payment page for ``payable``, remembered so a retry goes to the same page.
 
