@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import jwt
 from flask import current_app
@@ -88,6 +88,19 @@ def user_for_access_token(token: str) -> User:
     return user
 
 
+def _use_once(model: type[RefreshToken] | type[WebSessionTicket], row_id: int, now: datetime) -> bool:
+    """Mark a one-time token used; False when it already was. A conditional update: of two
+    concurrent uses of the same token, only one wins. No commit."""
+    return bool(
+        db.session.execute(
+            update(model)
+            .where(model.id == row_id, model.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
 def _new_refresh(user: User, family: str) -> str:
     token = secrets.token_urlsafe(32)
     db.session.add(
@@ -128,14 +141,7 @@ def refresh_tokens(refresh_token: str) -> TokenPair:
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise TokenInvalid("This account cannot sign in.")
-    # Conditional update: of two concurrent refreshes with the same token, only one wins.
-    won = db.session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not won:
+    if not _use_once(RefreshToken, row.id, now):
         db.session.rollback()
         revoke_family(row.family)
         raise TokenInvalid("This refresh token was already used, so every session from it is now ended; sign in again.")
@@ -206,12 +212,7 @@ def redeem_web_session_ticket(token: str) -> tuple[User, str]:
     ticket = db.session.scalar(select(WebSessionTicket).where(WebSessionTicket.token_hash == _hash(token)))
     if ticket is None or ticket.expires_at <= now:
         raise TokenInvalid("This sign-in link has expired. Open the page from the app again.")
-    won = db.session.execute(
-        update(WebSessionTicket)
-        .where(WebSessionTicket.id == ticket.id, WebSessionTicket.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    won = _use_once(WebSessionTicket, ticket.id, now)
     db.session.commit()
     if not won:
         raise TokenInvalid("This sign-in link was already used. Open the page from the app again.")

@@ -1,37 +1,50 @@
 """Admin commands, one module per group: ``flask users|seed|jobs|mail|books|orders|contests|clubs|audit ...``."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
+
+
+@contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    """Bad arguments exit with status 1 (click's own is 2), as every admin command promises."""
+    try:
+        yield
+    except click.UsageError as exc:
+        exc.exit_code = 1
+        raise
+
+
+@contextmanager
+def exit_on(*errors: type[Exception]) -> Iterator[None]:
+    """A service's refusal ends the command with status 1 and the refusal's own message."""
+    try:
+        yield
+    except errors as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 class Command(click.Command):
     """A command whose bad arguments exit with status 1 and a one-line message."""
 
     def make_context(self, *args, **kwargs):
-        try:
+        with _usage_errors_exit_1():
             return super().make_context(*args, **kwargs)
-        except click.UsageError as exc:
-            exc.exit_code = 1
-            raise
 
 
 class CommandGroup(AppGroup):
     command_class = Command
 
     def make_context(self, *args, **kwargs):
-        try:
+        with _usage_errors_exit_1():
             return super().make_context(*args, **kwargs)
-        except click.UsageError as exc:
-            exc.exit_code = 1
-            raise
 
     def resolve_command(self, ctx, args):
-        try:
+        with _usage_errors_exit_1():
             return super().resolve_command(ctx, args)
-        except click.UsageError as exc:
-            exc.exit_code = 1
-            raise
 
 
 def register(app: Flask) -> None:

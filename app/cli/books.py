@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.catalogue import services
 from app.catalogue.importer import import_books
-from app.cli import CommandGroup
+from app.cli import CommandGroup, exit_on
 from app.cli.audit import record_admin_action
 from app.extensions import db
 from app.formatting import money
@@ -18,10 +18,6 @@ books = CommandGroup("books", help="Manage the catalogue.")
 
 REJECTS_SHOWN = 5
 REJECTS_EXIT_STATUS = 2  # some rows rejected (1 is bad input, as for every command)
-
-
-def _fail(exc: services.CatalogueError) -> click.ClickException:
-    return click.ClickException(str(exc))
 
 
 @books.command("import")
@@ -54,10 +50,8 @@ def import_(path: Path, batch_size: int, rejects_path: Path | None, allow_reject
                 bar = stack.enter_context(click.progressbar(length=path.stat().st_size, label=f"Importing {path.name}"))
             bar.update(n_bytes)
 
-        try:
+        with exit_on(services.CatalogueError):
             summary = import_books(path, batch_size=batch_size, rejects_path=rejects_path, progress=advance)
-        except services.CatalogueError as exc:
-            raise _fail(exc) from exc
     record_admin_action(
         "books import",
         f"file:{path.name}",
@@ -100,10 +94,8 @@ def add(isbn, title, authors, price, stock, genres, description, publisher, year
         "publisher": publisher,
         "year": year,
     }
-    try:
+    with exit_on(services.CatalogueError):
         data = services.book_data_from_row(row)
-    except services.CatalogueError as exc:
-        raise _fail(exc) from exc
     existing = db.session.scalar(select(Book).where(Book.isbn13 == data.isbn13, Book.removed_at.is_(None)))
     if existing is not None:
         raise click.ClickException(
@@ -120,10 +112,8 @@ def add(isbn, title, authors, price, stock, genres, description, publisher, year
 @click.argument("price")
 def set_price(isbn_or_id: str, price: str) -> None:
     """Change the price of a book (open orders keep theirs)."""
-    try:
+    with exit_on(services.CatalogueError):
         book = services.set_price(isbn_or_id, price)
-    except services.CatalogueError as exc:
-        raise _fail(exc) from exc
     record_admin_action("books set-price", f"book:{book.id}", isbn13=book.isbn13, price_cents=book.price_cents)
     click.echo(f"{book.title} (id {book.id}) now costs {money(book.price_cents)}.")
 
@@ -138,10 +128,8 @@ def set_stock(isbn_or_id: str, stock: str) -> None:
         count = int(stock)
     except ValueError:
         raise click.ClickException(f"stock {stock!r} is not a whole number") from None
-    try:
+    with exit_on(services.CatalogueError):
         book = services.set_stock(isbn_or_id, count)
-    except services.CatalogueError as exc:
-        raise _fail(exc) from exc
     record_admin_action("books set-stock", f"book:{book.id}", isbn13=book.isbn13, stock=book.stock)
     click.echo(f"{book.title} (id {book.id}) now has {book.stock} in stock.")
 
@@ -150,9 +138,7 @@ def set_stock(isbn_or_id: str, stock: str) -> None:
 @click.argument("isbn_or_id")
 def remove(isbn_or_id: str) -> None:
     """Take a book out of the catalogue (orders that name it keep their lines)."""
-    try:
+    with exit_on(services.CatalogueError):
         book = services.remove_book(isbn_or_id)
-    except services.CatalogueError as exc:
-        raise _fail(exc) from exc
     record_admin_action("books remove", f"book:{book.id}", isbn13=book.isbn13, title=book.title)
     click.echo(f"Removed {book.title} (id {book.id}, ISBN {book.isbn13}) from the catalogue.")

@@ -6,7 +6,7 @@ Every change goes through the clubs services the web uses, and is recorded in th
 import click
 from sqlalchemy import func, select
 
-from app.cli import CommandGroup
+from app.cli import CommandGroup, exit_on
 from app.cli.audit import record_admin_action
 from app.clubs import services
 from app.clubs.queries import members_of
@@ -29,10 +29,6 @@ def _state(club: Club) -> str:
     if club.closed_at is not None:
         return "closed"
     return "hidden" if club.hidden else "listed"
-
-
-def _fail(exc: services.ClubError) -> click.ClickException:
-    return click.ClickException(str(exc))
 
 
 @clubs.command("list")
@@ -100,10 +96,8 @@ def hide(slug: str, undo: bool) -> None:
     Members keep the club and its page still opens from its link.
     """
     club = _club_or_fail(slug)
-    try:
+    with exit_on(services.ClubError):
         services.set_club_hidden(club, not undo)
-    except services.ClubError as exc:
-        raise _fail(exc) from exc
     record_admin_action("clubs unhide" if undo else "clubs hide", f"club:{club.id}", slug=club.slug)
     click.echo(f"{club.name} is {'listed again' if undo else 'hidden from the directory'}.")
 
@@ -118,10 +112,8 @@ def close(slug: str, yes: bool) -> None:
         raise click.ClickException(f"{club.name} is already closed")
     if not yes:
         click.confirm(f"Close {club.name} ({club.slug})? Members can no longer join or give.", abort=True)
-    try:
+    with exit_on(services.ClubError):
         services.close_club(club)
-    except services.ClubError as exc:
-        raise _fail(exc) from exc
     record_admin_action("clubs close", f"club:{club.id}", slug=club.slug)
     click.echo(f"{club.name} is closed.")
 
@@ -141,10 +133,8 @@ def transfer(slug: str, email: str) -> None:
     if membership is None:
         raise click.ClickException(f"{address} is not a member of {club.name}")
     old_owner = services.owner_of(club)
-    try:
+    with exit_on(services.ClubError):
         services.transfer_ownership(club, old_owner, membership.id)
-    except services.ClubError as exc:
-        raise _fail(exc) from exc
     record_admin_action(
         "clubs transfer",
         f"club:{club.id}",

@@ -6,7 +6,7 @@ import click
 from sqlalchemy import func, select
 
 from app.accounts.services import find_user_by_email
-from app.cli import CommandGroup
+from app.cli import CommandGroup, exit_on
 from app.cli.audit import record_admin_action
 from app.contests import services
 from app.contests.leaderboard import score_label
@@ -41,10 +41,6 @@ def _contest_or_fail(contest_id: int) -> Contest:
     if contest is None:
         raise click.ClickException(f"no contest {contest_id}")
     return contest
-
-
-def _fail(exc: services.ContestError) -> click.ClickException:
-    return click.ClickException(str(exc))
 
 
 @contests.command("create")
@@ -82,7 +78,7 @@ def create(
         host = db.session.scalar(select(Club).where(Club.slug == host_slug.strip()))
         if host is None:
             raise click.ClickException(f"no club with slug {host_slug!r}")
-    try:
+    with exit_on(services.ContestError):
         contest = services.create_contest(
             title=title,
             kind=kind,
@@ -96,8 +92,6 @@ def create(
             member_floor=member_floor,
             provisional_hours=provisional_hours,
         )
-    except services.ContestError as exc:
-        raise _fail(exc) from exc
     record_admin_action("contests create", f"contest:{contest.id}", title=contest.title)
     click.echo(
         f"Created draft contest #{contest.id} “{contest.title}”: {contest.kind_label.lower()}, "
@@ -168,10 +162,8 @@ def show(contest_id: int) -> None:
 def open_(contest_id: int) -> None:
     """Open a draft for entries."""
     contest = _contest_or_fail(contest_id)
-    try:
+    with exit_on(services.ContestError):
         services.open_contest(contest)
-    except services.ContestError as exc:
-        raise _fail(exc) from exc
     record_admin_action("contests open", f"contest:{contest.id}", title=contest.title)
     click.echo(f"Contest #{contest.id} is open for entries until {_utc(contest.ends_at)}.")
 
@@ -181,10 +173,8 @@ def open_(contest_id: int) -> None:
 def cancel(contest_id: int) -> None:
     """Cancel a contest that has not finished."""
     contest = _contest_or_fail(contest_id)
-    try:
+    with exit_on(services.ContestError):
         services.cancel_contest(contest)
-    except services.ContestError as exc:
-        raise _fail(exc) from exc
     record_admin_action("contests cancel", f"contest:{contest.id}", title=contest.title)
     click.echo(f"Contest #{contest.id} is cancelled.")
 
@@ -211,10 +201,8 @@ def rescore(contest_id: int, by_email: str, note: str) -> None:
     person = find_user_by_email(by_email)
     if person is None:
         raise click.ClickException(f"no user with email {by_email.strip().lower()}")
-    try:
+    with exit_on(services.ContestError):
         services.rescore(contest, requested_by=person.email, note=note)
-    except services.ContestError as exc:
-        raise _fail(exc) from exc
     contest = _contest_or_fail(contest_id)
     winner = (contest.standings or {}).get("winner")
     record_admin_action(

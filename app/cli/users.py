@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.accounts import services
 from app.accounts.passwords import hash_password
-from app.cli import CommandGroup
+from app.cli import CommandGroup, exit_on
 from app.cli.audit import record_admin_action
 from app.extensions import db
 from app.models import User
@@ -129,10 +129,8 @@ def delete(email: str, yes: bool) -> None:
     address = user.email
     if not yes:
         click.confirm(f"Delete {user.email} ({user.name}, id {user.id})? This cannot be undone.", abort=True)
-    try:
+    with exit_on(services.AccountError):
         services.anonymise_account(user)
-    except services.AccountError as exc:
-        raise click.ClickException(str(exc)) from exc
     # The audit log (admins only, on the host) keeps the address, as the command line it records does.
     record_admin_action("users delete", f"user:{user.id}", email=address)
     click.echo(f"Deleted the account {address} (id {user.id}); it is now {user.email}.")

@@ -35,7 +35,7 @@ def offer_book(
         book = db.session.scalar(select(Book).where(Book.id == book_id).options(selectinload(Book.authors)))
         if book is None:
             raise OfferError("That book is not in the catalogue.")
-        title, author, isbn13 = book.title, ", ".join(a.name for a in book.authors), book.isbn13
+        title, author, isbn13 = book.title, book.author_names, book.isbn13
     else:
         title, author = title.strip(), author.strip()
         if not title or not author:

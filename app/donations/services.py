@@ -9,13 +9,12 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.donations.target import refusal_reason
 from app.extensions import db
 from app.models import Club, Donation, DonationStatus, User
-from app.payments.checkout import open_session, return_urls, start_new_attempt_if_closed
-from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
+from app.payments.checkout import checkout_request, insert_once, open_session, ready_to_pay
+from app.payments.gateway import GatewayError, LineItem, get_gateway
 
 
 class DonationError(ValueError):
@@ -71,10 +70,14 @@ def create_donation(
     low, high = donation_bounds()
     message = message.strip()[:500]
     club_id, donor_id = club.id, donor.id
-    if idempotency_key:
-        first = _given_under(donor_id, idempotency_key)
-        if first is not None:
-            return _same_donation(first, club_id, amount_cents, message, anonymous)
+
+    def resent() -> Donation | None:
+        first = _given_under(donor_id, idempotency_key) if idempotency_key else None
+        return None if first is None else _same_donation(first, club_id, amount_cents, message, anonymous)
+
+    first = resent()
+    if first is not None:
+        return first
     if club.closed_at is not None:
         raise DonationError("This club is closed and no longer takes donations.")
     if not low <= amount_cents <= high:
@@ -88,23 +91,12 @@ def create_donation(
         gateway=get_gateway().name,
         idempotency_key=idempotency_key or None,
     )
-    db.session.add(donation)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        first = _given_under(donor_id, idempotency_key) if idempotency_key else None
-        if first is None:
-            raise
-        return _same_donation(first, club_id, amount_cents, message, anonymous)
-    return donation
+    return insert_once(donation, resent)
 
 
 def start_donation_checkout(donation: Donation, donor: User) -> str:
     """The gateway's payment page for a donation (same idempotency rules as orders)."""
-    start_new_attempt_if_closed(donation)
-    if donation.status != DonationStatus.PENDING:
-        raise DonationError(f"This donation is {donation.status_label.lower()}; there is nothing to pay.")
+    ready_to_pay(donation, "donation", DonationError)
     club = db.session.get(Club, donation.club_id)
     if club.closed_at is not None:  # a closed club's fund must stay empty (see close_club)
         raise DonationError("This club is closed and no longer takes donations.")
@@ -113,14 +105,13 @@ def start_donation_checkout(donation: Donation, donor: User) -> str:
     return open_session(
         donation,
         get_gateway(),
-        CheckoutRequest(
-            reference=f"donation:{donation.id}",
+        checkout_request(
+            donation,
+            "donation",
+            "donations.show",
             line_items=[LineItem(f"Donation to {club.name}", donation.amount_cents, 1)],
             customer_email=donor.email,
-            **return_urls("donations.show", donation_id=donation.id),
-            idempotency_key=f"donation-{donation.id}-attempt-{donation.checkout_attempt}",
-            currency=donation.currency,
-            metadata={"donation_id": str(donation.id), "club": club.slug},
+            club=club.slug,
         ),
     )
 

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Book, Club, FundEntry, Order, OrderLine, OrderStatus, ShelfBook, User, WishlistItem
 from app.models.base import utcnow
 from app.notifications.email import record_email
+from app.orders.services import pending_order
 
 
 class ShelfError(ValueError):
@@ -67,17 +68,7 @@ def _wish(club: Club, item_id: int) -> WishlistItem:
 
 
 def _club_order(club: Club, buyer: User, books: list[Book], gateway: str) -> Order:
-    order = Order(
-        user_id=buyer.id,
-        club_id=club.id,
-        gateway=gateway,
-        status=OrderStatus.PENDING,
-        total_cents=sum(b.price_cents for b in books),
-    )
-    order.lines = [
-        OrderLine(book_id=b.id, title=b.title, isbn13=b.isbn13, unit_price_cents=b.price_cents, quantity=1)
-        for b in books
-    ]
+    order = pending_order(buyer.id, [(book, 1) for book in books], gateway=gateway, club_id=club.id)
     db.session.add(order)
     return order
 
@@ -179,7 +170,7 @@ def _shelve_lines(club: Club, order: Order, buyer: User | None, lines: Sequence[
                 book_id=line.book_id,
                 title=line.title,
                 isbn13=line.isbn13,
-                author=", ".join(a.name for a in book.authors) if book else "",
+                author=book.author_names if book else "",
                 condition="new",
                 source="purchase" if order.gateway == "fund" else "gift",
                 given_by_id=buyer.id if buyer else None,

@@ -10,12 +10,10 @@ from flask_login import current_user, login_required
 from app.clubs.permissions import require
 from app.donations import bp, fund, services
 from app.donations.forms import DonationForm
-from app.forms import ConfirmForm, form_status
+from app.forms import form_status
 from app.htmx import is_partial, redirect_after_post, render_page_or_fragment
 from app.payments.idempotency import new_key
-
-GATEWAY_DOWN = "We could not reach the payment service. Please try again in a minute."
-
+from app.payments.views import pay_button
 
 # ---- Giving money ---------------------------------------------------------------------------
 
@@ -82,14 +80,11 @@ def show(donation_id: int):
 @login_required
 def pay(donation_id: int):
     donation, _ = _own_donation(donation_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            return redirect_after_post(services.start_donation_checkout(donation, current_user))
-        except services.DonationError as exc:
-            flash(str(exc), "error")
-        except services.GatewayError:
-            flash(GATEWAY_DOWN, "error")
-    return redirect_after_post(url_for("donations.show", donation_id=donation_id))
+    return pay_button(
+        lambda: services.start_donation_checkout(donation, current_user),
+        services.DonationError,
+        url_for("donations.show", donation_id=donation_id),
+    )
 
 
 @bp.route("/account/donations")

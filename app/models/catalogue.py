@@ -73,5 +73,11 @@ class Book(TimestampMixin, db.Model):
     def in_stock(self) -> bool:
         return self.stock > 0
 
+    @property
+    def author_names(self) -> str:
+        """The authors in credit order, comma-separated, as a shelf or an offer records them
+        (``authors`` must be loaded)."""
+        return ", ".join(a.name for a in self.authors)
+
     def __repr__(self) -> str:
         return f"<Book {self.id} {self.isbn13} {self.title!r}>"

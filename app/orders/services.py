@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Book, CartItem, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
-from app.payments.checkout import open_session, return_urls, start_new_attempt_if_closed
-from app.payments.gateway import CheckoutRequest, GatewayError, LineItem, get_gateway
+from app.payments.checkout import checkout_request, insert_once, open_session, ready_to_pay
+from app.payments.gateway import GatewayError, LineItem, get_gateway
 
 REUSE_WINDOW = timedelta(hours=1)
 
@@ -57,6 +56,30 @@ def _recent_open_order(user_id: int, wanted: list[tuple[int, int, int]]) -> Orde
     return None
 
 
+def pending_order(user_id: int, copies: list[tuple[Book, int]], *, gateway: str, **more) -> Order:
+    """A pending order for (book, quantity) pairs: each line snapshots the book's title, ISBN and
+    price, and the total is theirs. ``more`` sets other columns (``club_id``, ``idempotency_key``).
+    Not added to the session."""
+    order = Order(
+        user_id=user_id,
+        status=OrderStatus.PENDING,
+        gateway=gateway,
+        total_cents=sum(quantity * book.price_cents for book, quantity in copies),
+        **more,
+    )
+    order.lines = [
+        OrderLine(
+            book_id=book.id,
+            title=book.title,
+            isbn13=book.isbn13,
+            unit_price_cents=book.price_cents,
+            quantity=quantity,
+        )
+        for book, quantity in copies
+    ]
+    return order
+
+
 def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Order:
     """Snapshot the reader's cart into a pending order (or reuse an identical open one).
 
@@ -64,10 +87,13 @@ def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Or
     first send made, whatever happened since; the unique key holds even for sends at the same moment.
     """
     user_id = user.id
-    if idempotency_key:
-        first = _ordered_under(user_id, idempotency_key)
-        if first is not None:
-            return first
+
+    def resent() -> Order | None:
+        return _ordered_under(user_id, idempotency_key) if idempotency_key else None
+
+    first = resent()
+    if first is not None:
+        return first
     if not user.is_verified:
         raise OrderError("Please confirm your email address before you check out.")
     items = _cart_items_in_stock(user_id)
@@ -77,54 +103,30 @@ def create_order_from_cart(user: User, idempotency_key: str | None = None) -> Or
     if recent is not None:
         return recent
 
-    order = Order(
-        user_id=user_id,
-        status=OrderStatus.PENDING,
+    order = pending_order(
+        user_id,
+        [(book, item.quantity) for item, book in items],
         gateway=get_gateway().name,
-        total_cents=sum(item.quantity * book.price_cents for item, book in items),
         idempotency_key=idempotency_key or None,
     )
-    order.lines = [
-        OrderLine(
-            book_id=book.id,
-            title=book.title,
-            isbn13=book.isbn13,
-            unit_price_cents=book.price_cents,
-            quantity=item.quantity,
-        )
-        for item, book in items
-    ]
-    db.session.add(order)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        first = _ordered_under(user_id, idempotency_key) if idempotency_key else None
-        if first is None:
-            raise
-        return first
-    return order
+    return insert_once(order, resent)
 
 
 def start_checkout(order: Order, user: User) -> str:
     """The gateway's payment page for ``order``. Raises GatewayError, leaving the order pending."""
-    start_new_attempt_if_closed(order)
-    if order.status != OrderStatus.PENDING:
-        raise OrderError(f"This order is {order.status_label.lower()}; there is nothing to pay.")
+    ready_to_pay(order, "order", OrderError)
     if order.checkout_url:
         return order.checkout_url
     lines = db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
     return open_session(
         order,
         get_gateway(),
-        CheckoutRequest(
-            reference=f"order:{order.id}",
+        checkout_request(
+            order,
+            "order",
+            "orders.show",
             line_items=[LineItem(line.title, line.unit_price_cents, line.quantity) for line in lines],
             customer_email=user.email,
-            **return_urls("orders.show", order_id=order.id),
-            idempotency_key=f"order-{order.id}-attempt-{order.checkout_attempt}",
-            currency=order.currency,
-            metadata={"order_id": str(order.id)},
         ),
     )
 

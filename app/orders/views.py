@@ -9,6 +9,7 @@ from app.htmx import is_partial, redirect_after_post
 from app.orders import bp, services
 from app.orders.forms import CheckoutForm
 from app.payments.idempotency import new_key
+from app.payments.views import pay_button
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -56,11 +57,8 @@ def pay(order_id: int):
     order = services.order_for_user(order_id, current_user)
     if order is None:
         abort(404)
-    if ConfirmForm().validate_on_submit():
-        try:
-            return redirect_after_post(services.start_checkout(order, current_user))
-        except services.OrderError as exc:
-            flash(str(exc), "error")
-        except services.GatewayError:
-            flash("We could not reach the payment service. Please try again in a minute.", "error")
-    return redirect_after_post(url_for("orders.show", order_id=order.id))
+    return pay_button(
+        lambda: services.start_checkout(order, current_user),
+        services.OrderError,
+        url_for("orders.show", order_id=order.id),
+    )

@@ -8,11 +8,35 @@ an expiry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import url_for
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models.payable import Payable, PaymentStatus
-from app.payments.gateway import CheckoutRequest, Gateway
+from app.payments.gateway import CheckoutRequest, Gateway, LineItem
+
+P = TypeVar("P", bound=Payable)
+
+
+def insert_once(payable: P, resent: Callable[[], P | None]) -> P:
+    """Add and commit a new ``payable``; if a concurrent send of the same form won the insert
+    (its unique idempotency key), ``resent()`` finds that one and it is returned instead.
+
+    ``resent`` returns None when there is no key or no first send: the IntegrityError is raised.
+    """
+    db.session.add(payable)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        first = resent()
+        if first is None:
+            raise
+        return first
+    return payable
 
 
 def start_new_attempt_if_closed(payable: Payable) -> None:
@@ -23,6 +47,15 @@ def start_new_attempt_if_closed(payable: Payable) -> None:
         payable.checkout_session_id = None
         payable.checkout_url = None
         db.session.commit()
+
+
+def ready_to_pay(payable: Payable, kind: str, refused: type[Exception]) -> None:
+    """Before a payable of ``kind`` goes to the gateway: a failed or expired one starts a new
+    attempt; one that is then not pending has nothing to pay, and ``refused`` (the domain's error)
+    says so."""
+    start_new_attempt_if_closed(payable)
+    if payable.status != PaymentStatus.PENDING:
+        raise refused(f"This {kind} is {payable.status_label.lower()}; there is nothing to pay.")
 
 
 def open_session(payable: Payable, gateway: Gateway, request: CheckoutRequest) -> str:
@@ -38,6 +71,24 @@ def open_session(payable: Payable, gateway: Gateway, request: CheckoutRequest) -
     payable.checkout_url = session.url
     db.session.commit()
     return session.url
+
+
+def checkout_request(
+    payable: Payable, kind: str, endpoint: str, *, line_items: list[LineItem], customer_email: str, **metadata: str
+) -> CheckoutRequest:
+    """What the gateway is asked for a payable of ``kind`` ("order" or "donation"): the reference
+    payment events name it by, the idempotency key of this attempt, and the way back to its page
+    (``endpoint``, with ``<kind>_id``). ``metadata`` adds to the ``<kind>_id`` sent along."""
+    payable_id = {f"{kind}_id": payable.id}
+    return CheckoutRequest(
+        reference=f"{kind}:{payable.id}",
+        line_items=line_items,
+        customer_email=customer_email,
+        **return_urls(endpoint, **payable_id),
+        idempotency_key=f"{kind}-{payable.id}-attempt-{payable.checkout_attempt}",
+        currency=payable.currency,
+        metadata={f"{kind}_id": str(payable.id), **metadata},
+    )
 
 
 def return_urls(endpoint: str, **args) -> dict[str, str]:

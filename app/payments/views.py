@@ -1,18 +1,35 @@
-"""The Stripe webhook and the simulated gateway's payment page."""
+"""The Stripe webhook, the simulated gateway's payment page, and what a Pay button does."""
 
 import logging
+from collections.abc import Callable
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.extensions import csrf, limiter
 from app.forms import ConfirmForm
+from app.htmx import redirect_after_post
 from app.payments import bp
 from app.payments.fulfilment import MalformedEvent, handle_event, target_for_session
-from app.payments.gateway import WebhookError
+from app.payments.gateway import GatewayError, WebhookError
 from app.payments.simulated import simulated_event
 
 log = logging.getLogger(__name__)
+
+GATEWAY_DOWN = "We could not reach the payment service. Please try again in a minute."
+
+
+def pay_button(start_checkout: Callable[[], str], refused: type[Exception], back: str) -> Response:
+    """An order's or a donation's Pay button: off to the gateway's page (``start_checkout``); a
+    refusal (``refused``, the domain's error) or an unreachable gateway is flashed on ``back``."""
+    if ConfirmForm().validate_on_submit():
+        try:
+            return redirect_after_post(start_checkout())
+        except refused as exc:
+            flash(str(exc), "error")
+        except GatewayError:
+            flash(GATEWAY_DOWN, "error")
+    return redirect_after_post(back)
 
 
 @bp.route("/payments/stripe/webhook", methods=["POST"])

@@ -4,6 +4,7 @@ import pytest
 
 from app.models import Donation, DonationStatus, FundEntry
 from app.payments.gateway import GatewayError
+from app.payments.simulated import SimulatedGateway
 from tests.donations import (
     CLUB_NAME,
     OWNER,
@@ -177,6 +178,30 @@ def test_an_unreachable_gateway_keeps_the_donation_and_says_so(app, donor, slug,
     assert "We could not reach the payment service" in again
     monkeypatch.undo()
     assert "/payments/simulated/" in donor.post(f"/donations/{donation.id}/pay").headers["Location"]
+
+
+def test_a_donation_asks_the_gateway_under_its_own_name_and_attempt(app, donor, slug, monkeypatch):
+    asked = []
+
+    class Recording(SimulatedGateway):
+        def create_checkout(self, request):
+            asked.append(request)
+            return super().create_checkout(request)
+
+    monkeypatch.setattr("app.donations.services.get_gateway", lambda: Recording())
+    give(donor, slug, "15")
+    donation = latest_donation(app)
+    [request] = asked
+    assert (request.reference, request.idempotency_key) == (
+        f"donation:{donation.id}",
+        f"donation-{donation.id}-attempt-1",
+    )
+    assert request.metadata == {"donation_id": str(donation.id), "club": slug}
+    assert [(i.name, i.unit_amount_cents, i.quantity) for i in request.line_items] == [
+        (f"Donation to {CLUB_NAME}", 1500, 1)
+    ]
+    assert request.success_url.endswith(f"/donations/{donation.id}?session_id={{CHECKOUT_SESSION_ID}}")
+    assert request.cancel_url.endswith(f"/donations/{donation.id}?cancelled=1")
 
 
 def test_giving_needs_a_log_in_and_a_donation_is_its_donors_alone(app, client, donor, slug):

@@ -106,6 +106,8 @@ def test_declining_fails_the_order_and_tells_the_buyer(app, reader, books, inbox
     assert order_state(app, order_id).checkout_attempt == 2
     reader.post(retry.headers["Location"], data={"action": "pay"})
     assert order_state(app, order_id).status == OrderStatus.PAID
+    paid = reader.post(f"/orders/{order_id}/pay", follow_redirects=True)
+    assert b"This order is paid; there is nothing to pay." in paid.data
 
 
 def test_checkout_needs_a_verified_email(app, client, books):
