@@ -50,6 +50,7 @@ def refund_donation(donation_id: int) -> str:
 @register_target
 class DonationTarget(Target):
     kind = "donation"
+    model = Donation
 
     def __init__(self, donation: Donation):
         self.donation = donation
@@ -63,25 +64,6 @@ class DonationTarget(Target):
             )
             is not None
         )
-
-    @classmethod
-    def find(cls, ref_id: int) -> DonationTarget | None:
-        donation = db.session.scalar(
-            select(Donation).where(Donation.id == ref_id).with_for_update().execution_options(populate_existing=True)
-        )
-        return cls(donation) if donation else None
-
-    @classmethod
-    def find_by_payment_intent(cls, payment_intent_id: str) -> DonationTarget | None:
-        donation = db.session.scalar(
-            select(Donation).where(Donation.payment_intent_id == payment_intent_id).with_for_update()
-        )
-        return cls(donation) if donation else None
-
-    @classmethod
-    def find_by_session(cls, session_id: str) -> DonationTarget | None:
-        donation = db.session.scalar(select(Donation).where(Donation.checkout_session_id == session_id))
-        return cls(donation) if donation else None
 
     @property
     def summary(self) -> dict:

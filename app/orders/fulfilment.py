@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
 from app.cart.services import clear_books_from_cart
@@ -101,6 +101,7 @@ def _refund_to_fund(order_id: int, refunded_before: int, amount: int, key: str) 
 @register_target
 class OrderTarget(Target):
     kind = "order"
+    model = Order
 
     def __init__(self, order: Order):
         self.order = order
@@ -110,31 +111,8 @@ class OrderTarget(Target):
         return self.order.id
 
     @classmethod
-    def find(cls, ref_id: int) -> OrderTarget | None:
-        order = db.session.scalar(
-            select(Order)
-            .where(Order.id == ref_id)
-            .options(selectinload(Order.lines))
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return cls(order) if order else None
-
-    @classmethod
-    def find_by_payment_intent(cls, payment_intent_id: str) -> OrderTarget | None:
-        order = db.session.scalar(
-            select(Order)
-            .where(Order.payment_intent_id == payment_intent_id)
-            .options(selectinload(Order.lines))
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return cls(order) if order else None
-
-    @classmethod
-    def find_by_session(cls, session_id: str) -> OrderTarget | None:
-        order = db.session.scalar(select(Order).where(Order.checkout_session_id == session_id))
-        return cls(order) if order else None
+    def loading(cls, query):
+        return query.options(selectinload(Order.lines))
 
     @property
     def summary(self) -> dict:

@@ -10,6 +10,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Select, select
+
+from app.extensions import db
 from app.models.payable import Payable, PaymentStatus
 
 # Things to do once the transaction has committed (send emails, enqueue refunds).
@@ -24,20 +27,40 @@ class Target(ABC):
     # Payment events name orders only: anything else leaves their order_id empty.
     order_id: int | None = None
 
-    @classmethod
+    # The payable model this target wraps (Order, Donation); the constructor takes one of its rows.
+    model: type[Payable]
+
     @abstractmethod
+    def __init__(self, payable: Payable): ...
+
+    @classmethod
+    def loading(cls, query: Select) -> Select:
+        """What to load with the payable (an order's lines); nothing more by default."""
+        return query
+
+    @classmethod
+    def _locked(cls, condition) -> Target | None:
+        """The payable matching ``condition``, row-locked and read afresh (another transaction may
+        just have changed it); None when there is none."""
+        query = select(cls.model).where(condition).with_for_update().execution_options(populate_existing=True)
+        found = db.session.scalar(cls.loading(query))
+        return cls(found) if found is not None else None
+
+    @classmethod
     def find(cls, ref_id: int) -> Target | None:
         """The target with this id, locked for update; None when there is none."""
+        return cls._locked(cls.model.id == ref_id)
 
     @classmethod
-    @abstractmethod
     def find_by_payment_intent(cls, payment_intent_id: str) -> Target | None:
         """The target paid by this PaymentIntent, locked for update; None when there is none."""
+        return cls._locked(cls.model.payment_intent_id == payment_intent_id)
 
     @classmethod
-    @abstractmethod
     def find_by_session(cls, session_id: str) -> Target | None:
-        """The target this checkout session pays for; None when there is none."""
+        """The target this checkout session pays for (not locked: the payment page only reads it)."""
+        found = db.session.scalar(select(cls.model).where(cls.model.checkout_session_id == session_id))
+        return cls(found) if found is not None else None
 
     @property
     @abstractmethod
