@@ -1,8 +1,10 @@
 """Giving money to a club through the simulated gateway: pay, decline, retry, bounds, errors."""
 
 import pytest
+from sqlalchemy import select
 
-from app.models import Donation, DonationStatus, FundEntry
+from app.extensions import db
+from app.models import Donation, DonationStatus, FundEntry, Notification, User
 from app.payments.gateway import GatewayError
 from app.payments.simulated import SimulatedGateway
 from tests.donations import (
@@ -75,6 +77,19 @@ def test_a_donation_paid_on_the_gateway_credits_the_fund_and_sends_two_emails_on
 
     listing = donor.get("/account/donations").get_data(as_text=True)
     assert CLUB_NAME in listing and "$25.00" in listing and "Received" in listing
+    # Each email also shows in its reader's notifications, linking to what it is about.
+    with app.app_context():
+        notes = db.session.execute(
+            select(User.email, Notification.title, Notification.url)
+            .join(User, User.id == Notification.user_id)
+            .order_by(Notification.id)
+        ).all()
+    assert sorted(notes) == sorted(
+        [
+            (DONOR, f"Thank you for your donation to {CLUB_NAME}", f"/donations/{donation.id}"),
+            (OWNER, f"{CLUB_NAME} received a donation", f"/clubs/{slug}/donations"),
+        ]
+    )
     assert "$25.00 of the $500.00 goal raised" in donor.get(f"/clubs/{slug}/donate").get_data(as_text=True)
 
 

@@ -1,4 +1,4 @@
-"""Refunds racing purchases from the club fund (PostgreSQL, real threads).
+"""Refunds and payments racing purchases from the club fund (PostgreSQL, real threads).
 
 A refund's ledger line takes the same fund lock as a purchase: each line's ``balance_after`` is the
 sum of the lines before it, and no purchase is let through on a balance that is not there. Two kinds
@@ -22,7 +22,15 @@ from tests.conftest import database_is_postgres, need
 from tests.donations import assert_running_balance, fund_lines, fund_purchase
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
-from tests.payments.money import amount_of, open_club, pay, payment_intent_of, pending_donation, refund_event
+from tests.payments.money import (
+    amount_of,
+    open_club,
+    pay,
+    payment_intent_of,
+    pending_donation,
+    refund_event,
+    session_event,
+)
 
 ROUNDS = 3
 EACH = 6  # refunds and purchases made at the same moment, per round
@@ -78,34 +86,55 @@ def _purchase_refunds(name: str):
     return club_id, [refund(o) for o in bought] + [fund_purchase(club_id, owner_id, i) for i in item_ids[EACH:]]
 
 
-def _assert_consistent(club_id: int, refund_kind: str) -> None:
+def _donations_landing(name: str):
+    """EACH donations are paid on the gateway while the owner buys EACH books from a fund that held EACH."""
+    club_id, owner_id, _, item_ids = _club_with_a_funded_wishlist(name, EACH)
+    club = db.session.get(Club, club_id)
+    donor = make_user(email=f"late-{name}@example.com", name="Lara Late")
+    events = [session_event(pending_donation(club, donor, PRICE_CENTS)) for _ in range(EACH)]
+
+    def land(event):
+        def task(start):
+            start()
+            assert handle_event("simulated", event) == "donation paid"
+
+        return task
+
+    return club_id, [land(e) for e in events] + [fund_purchase(club_id, owner_id, i) for i in item_ids]
+
+
+def _assert_consistent(club_id: int, line_kind: str) -> None:
     lines = fund_lines(club_id)
     running = assert_running_balance(lines)  # no line written from a stale balance, no purchase overdrawn
     kinds = [kind for kind, _, _ in lines]
-    assert kinds.count(refund_kind) == EACH  # every refund recorded in full
+    assert kinds.count(line_kind) == (2 * EACH if line_kind == FundEntry.DONATION else EACH)  # all recorded
     assert fund_balance(club_id) == running
     paid = db.session.scalars(select(Order.id).where(Order.club_id == club_id, Order.status == OrderStatus.PAID))
     refunded = db.session.scalars(
         select(Order.id).where(Order.club_id == club_id, Order.status == OrderStatus.REFUNDED)
     )
     assert len(paid.all()) + len(refunded.all()) == kinds.count(FundEntry.PURCHASE)
-    if refund_kind == FundEntry.REVERSAL:
+    if line_kind == FundEntry.REVERSAL:
         donations = db.session.scalars(select(Donation.refunded_cents).where(Donation.club_id == club_id))
         assert donations.all() == [PRICE_CENTS] * EACH
 
 
 @pytest.mark.parametrize(
-    ("race", "refund_kind"),
-    [(_donation_refunds, FundEntry.REVERSAL), (_purchase_refunds, FundEntry.PURCHASE_REFUND)],
-    ids=["donation refunds", "fund purchase refunds"],
+    ("race", "line_kind"),
+    [
+        (_donation_refunds, FundEntry.REVERSAL),
+        (_purchase_refunds, FundEntry.PURCHASE_REFUND),
+        (_donations_landing, FundEntry.DONATION),
+    ],
+    ids=["donation refunds", "fund purchase refunds", "donations landing"],
 )
-def test_refunds_racing_fund_purchases_keep_every_ledger_line_consistent(app, busy_app, inbox, race, refund_kind):
+def test_refunds_racing_fund_purchases_keep_every_ledger_line_consistent(app, busy_app, inbox, race, line_kind):
     need("PostgreSQL", database_is_postgres(app), "row locking under concurrency is shown on PostgreSQL")
     busy_app = busy_app(2 * EACH + 2)
     for round_no in range(ROUNDS):
         with busy_app.app_context():
-            club_id, tasks = race(f"{refund_kind}-{round_no}")
+            club_id, tasks = race(f"{line_kind}-{round_no}")
         _, errors = all_at_once(busy_app, tasks)
         assert errors == []
         with busy_app.app_context():
-            _assert_consistent(club_id, refund_kind)
+            _assert_consistent(club_id, line_kind)
