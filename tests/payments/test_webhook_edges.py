@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Donation, DonationStatus, Order, OrderStatus, PaymentEvent
-from app.payments.fulfilment import MalformedEvent, handle_event
+from app.payments.fulfilment import MalformedEvent, check_event, handle_event
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
 from tests.payments.money import fresh, open_club, pending_donation, pending_order, session_event
@@ -165,3 +165,78 @@ def test_a_parked_refund_report_without_an_amount_refunds_nothing_when_the_payme
     assert pay(order, payment_intent="pi_parked_no_amount") == "paid; refund already recorded"
     now = fresh(Order, order.id)
     assert (now.status, now.refunded_cents) == (OrderStatus.PAID, 0)
+
+
+def _session(**changes) -> dict:
+    obj = {"id": "cs_x", "object": "checkout.session", "payment_intent": "pi_x", "amount_total": 900}
+    obj.update(changes)
+    return {"id": "evt_x", "type": "checkout.session.completed", "data": {"object": obj}}
+
+
+def _refund(**changes) -> dict:
+    obj = {"id": "ch_x", "object": "charge", "payment_intent": "pi_x", "amount_refunded": 900}
+    obj.update(changes)
+    return {"id": "evt_x", "type": "charge.refunded", "data": {"object": obj}}
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (["not", "an", "object"], "the event is not an object"),
+        ({**_session(), "id": None}, "id is not an id"),
+        ({**_session(), "id": ""}, "id is not an id"),
+        ({**_session(), "id": "e" * 256}, "id is not an id"),
+        ({**_session(), "data": {"object": []}}, "data.object is not an object"),
+        (_session(id=7), "id is not an id"),
+        (_session(payment_intent=""), "payment_intent is not an id"),
+        (_session(amount_total=-1), "amount_total is not an amount in cents"),
+        (_session(amount_total=True), "amount_total is not an amount in cents"),
+        (_session(amount_total=2**31), "amount_total is not an amount in cents"),
+        (_session(client_reference_id=5), "client_reference_id is not text"),
+        (_session(currency=["usd"]), "currency is not text"),
+        (_session(payment_status=1), "payment_status is not text"),
+        (_session(metadata="reference"), "metadata is not an object"),
+        (_refund(amount_refunded="abc"), "amount_refunded is not an amount in cents"),
+        (_refund(payment_intent=12), "payment_intent is not an id"),
+    ],
+)
+def test_a_malformed_event_is_refused_naming_the_field(app_ctx, event, message):
+    with pytest.raises(MalformedEvent) as refused:
+        check_event(event)
+    assert str(refused.value) == message  # what the webhook's log line says
+    if isinstance(event, dict) and event.get("id"):  # the webhook stores nothing of it either
+        with pytest.raises(MalformedEvent):
+            handle_event("simulated", event)
+        db.session.rollback()
+        assert events_recorded() == 0
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {**_session(client_reference_id="order:1"), "id": "e"},  # the shortest and the longest ids pass
+        {**_session(client_reference_id="order:1"), "id": "e" * 255},
+        _session(id="c" * 255, amount_total=2**31 - 1, client_reference_id="order:1", metadata={"reference": "x"}),
+        _session(amount_total=0, currency="usd", payment_status="paid", client_reference_id="order:1"),
+        _refund(amount_refunded=2**31 - 1),
+    ],
+)
+def test_well_formed_events_at_the_limits_are_taken(app_ctx, event):
+    assert handle_event("simulated", event) in ("unknown reference", "parked")
+    [stored] = db.session.scalars(select(PaymentEvent)).all()
+    obj = event["data"]["object"]
+    assert stored.amount_cents == obj.get("amount_refunded", obj.get("amount_total"))  # what the event moved
+
+
+def test_what_is_not_an_event_is_ignored(app_ctx):
+    assert handle_event("simulated", ["not", "an", "event"]) == "ignored"
+    assert handle_event("simulated", {"id": "evt_no_type", "data": {"object": {}}}) == "ignored"
+    assert events_recorded() == 0
+
+
+def test_an_applied_event_names_its_order(order):
+    from tests.payments.money import pay
+
+    assert pay(order) == "paid"
+    [stored] = db.session.scalars(select(PaymentEvent)).all()
+    assert (stored.applied, stored.order_id, stored.amount_cents) == (True, order.id, order.total_cents)
