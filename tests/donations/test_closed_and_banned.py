@@ -74,7 +74,7 @@ def test_a_payment_that_lands_after_closing_is_refunded_and_the_donor_told(app, 
     assert f"Your donation to {CLUB_NAME} is being returned" in subjects
     assert f"Thank you for your donation to {CLUB_NAME}" not in subjects
     [returned] = [m for m in inbox.to(DONOR) if "being returned" in m["Subject"]]
-    assert "the club cannot take it: the club has closed" in text_of(returned)
+    assert "the club cannot take it: the club has closed. We are refunding" in text_of(returned)
     assert "$25.00" in text_of(returned)
 
 
@@ -89,7 +89,7 @@ def test_a_payment_from_a_member_banned_meanwhile_is_refunded(app, donor, slug, 
     assert (donation.status, donation.refunded_cents) == (DonationStatus.REFUNDED, 3000)
     assert fund_entries(app, slug) == []
     [returned] = [m for m in inbox.wait_for(DONOR) if "being returned" in m["Subject"]]
-    assert "you may no longer give to this club" in text_of(returned)
+    assert "the club cannot take it: you may no longer give to this club. We are refunding" in text_of(returned)
 
 
 def test_a_banned_member_cannot_pay_a_pending_donation(app, donor, slug):
@@ -128,3 +128,22 @@ def test_the_owner_closing_through_the_page_expires_checkouts_too(app, donor, sl
     owner = owner_client(app)
     assert owner.post(f"/clubs/{slug}/close").status_code in (200, 303)
     assert latest_donation(app).status == DonationStatus.EXPIRED
+
+
+def test_a_payment_from_a_donor_who_deleted_their_account_meanwhile_is_refunded(app, donor, slug, inbox):
+    from app.accounts.services import anonymise_account
+
+    gateway_url = give(donor, slug, "20").headers["Location"]
+    donor.get(gateway_url)  # the payment page is open...
+    with app.app_context():
+        anonymise_account(db.session.scalar(select(User).where(User.email == DONOR)))
+    with app.app_context():
+        donation = latest_donation(app)
+        from tests.payments.money import pay
+
+        pay(db.session.get(Donation, donation.id))  # ...and the payment lands after the account is gone
+
+    donation = latest_donation(app)
+    assert (donation.status, donation.refunded_cents) == (DonationStatus.REFUNDED, 2000)
+    assert fund_entries(app, slug) == [] and balance(app, slug) == 0
+    assert inbox.to(DONOR) == []  # nobody is left to write to
