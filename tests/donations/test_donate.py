@@ -170,7 +170,7 @@ def test_a_paid_donation_cannot_be_paid_again(app, donor, slug):
     donate_and_pay(donor, slug, "10")
     donation_id = latest_donation(app).id
     page = donor.post(f"/donations/{donation_id}/pay", follow_redirects=True).get_data(as_text=True)
-    assert "there is nothing to pay" in page
+    assert '<p class="flash flash-error" role="alert">This donation is paid; there is nothing to pay.' in page
     assert balance(app, slug) == 1000
 
 
@@ -190,7 +190,7 @@ def test_an_unreachable_gateway_keeps_the_donation_and_says_so(app, donor, slug,
     assert donation.status == DonationStatus.PENDING
 
     again = donor.post(f"/donations/{donation.id}/pay", follow_redirects=True).get_data(as_text=True)
-    assert "We could not reach the payment service" in again
+    assert '<p class="flash flash-error" role="alert">We could not reach the payment service.' in again
     monkeypatch.undo()
     assert "/payments/simulated/" in donor.post(f"/donations/{donation.id}/pay").headers["Location"]
 
