@@ -170,7 +170,7 @@ def test_a_paid_donation_cannot_be_paid_again(app, donor, slug):
     donate_and_pay(donor, slug, "10")
     donation_id = latest_donation(app).id
     page = donor.post(f"/donations/{donation_id}/pay", follow_redirects=True).get_data(as_text=True)
-    assert '<p class="flash flash-error" role="alert">This donation is paid; there is nothing to pay.' in page
+    assert '<p class="flash flash-error" role="alert">This donation is received; there is nothing to pay.' in page
     assert balance(app, slug) == 1000
 
 
