@@ -240,3 +240,20 @@ def test_an_applied_event_names_its_order(order):
     assert pay(order) == "paid"
     [stored] = db.session.scalars(select(PaymentEvent)).all()
     assert (stored.applied, stored.order_id, stored.amount_cents) == (True, order.id, order.total_cents)
+
+
+def test_a_mismatched_payment_and_an_unknown_reference_are_logged_for_the_operator(order, caplog):
+    wrong = session_event(order, amount_total=1)
+    assert handle_event("simulated", wrong) == "parked: amount mismatch"
+    unknown = _session(client_reference_id="order:999999")
+    assert handle_event("simulated", unknown) == "unknown reference"
+
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "app.payments.fulfilment"]
+    expected = f"paid 1 usd, expected {order.total_cents} usd"
+    assert logged == [
+        ("ERROR", f"payment event {wrong['id']} for order:{order.id} parked: {expected}"),
+        ("WARNING", "payment event evt_x names no known reference 'order:999999'"),
+    ]
+    parked = db.session.scalar(select(PaymentEvent).where(PaymentEvent.event_id == wrong["id"]))
+    assert parked.parked_reason == f"amount mismatch: {expected}"
+    assert status_of(Order, order.id) == OrderStatus.PENDING
