@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
+import pytest
+
 from app.clubs.services import close_club
 from app.donations.target import refund_donation
 from app.models import DonationStatus
@@ -39,31 +41,26 @@ def refused_with_refund_pending(stripe_app, httpserver, donation) -> int:
     return found.id
 
 
-def test_the_donation_refund_job_asks_only_for_what_is_still_due(stripe_app, donation, httpserver):
+@pytest.mark.parametrize(
+    ("refunded_by_hand", "still_due"),
+    [(1000, 2500), (3499, 1)],  # the support team refunded part of the $35 by hand on Stripe
+    ids=["the rest", "a last cent"],
+)
+def test_the_donation_refund_job_asks_only_for_what_is_still_due(
+    stripe_app, donation, httpserver, refunded_by_hand, still_due
+):
     _, found = donation
     donation_id = refused_with_refund_pending(stripe_app, httpserver, donation)
-    # The support team refunds $10 of the $35 by hand on Stripe; the job then asks for the other $25.
     webhook = stripe_app.test_client()
-    assert deliver(webhook, refund_event(found, "evt_hand_refund", 1000)).json["status"] == "donation refunded"
+    assert deliver(webhook, refund_event(found, "evt_hand_refund", refunded_by_hand)).json["status"] == (
+        "donation refunded"
+    )
     httpserver.expect_request("/v1/refunds", method="POST").respond_with_json(
-        {"id": "re_rest", "object": "refund", "amount": 2500, "status": "succeeded"}
+        {"id": "re_rest", "object": "refund", "amount": still_due, "status": "succeeded"}
     )
     with stripe_app.app_context():
         assert refund_donation(donation_id) == "re_rest"
-    assert refund_requests(httpserver)[-1] == {"payment_intent": [PAYMENT_INTENT], "amount": ["2500"]}
-
-
-def test_the_donation_refund_job_asks_for_a_last_cent(stripe_app, donation, httpserver):
-    _, found = donation
-    donation_id = refused_with_refund_pending(stripe_app, httpserver, donation)
-    webhook = stripe_app.test_client()
-    assert deliver(webhook, refund_event(found, "evt_hand_refund", 3499)).json["status"] == "donation refunded"
-    httpserver.expect_request("/v1/refunds", method="POST").respond_with_json(
-        {"id": "re_cent", "object": "refund", "amount": 1, "status": "succeeded"}
-    )
-    with stripe_app.app_context():
-        assert refund_donation(donation_id) == "re_cent"
-    assert refund_requests(httpserver)[-1] == {"payment_intent": [PAYMENT_INTENT], "amount": ["1"]}
+    assert refund_requests(httpserver)[-1] == {"payment_intent": [PAYMENT_INTENT], "amount": [str(still_due)]}
 
 
 def test_the_donation_refund_job_asks_nothing_for_an_accepted_or_missing_donation(stripe_app, donation, httpserver):

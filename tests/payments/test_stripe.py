@@ -97,6 +97,11 @@ def stub_session_error_once(httpserver, status: int) -> None:
     )
 
 
+def stripe_adapter(httpserver) -> StripeGateway:
+    """The Stripe adapter pointed at the stub, without retries."""
+    return StripeGateway(STRIPE_KEY, WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
+
+
 def session_requests(httpserver) -> list:
     return [request for request, _ in httpserver.log if request.path == "/v1/checkout/sessions"]
 
@@ -550,7 +555,7 @@ def test_the_adapter_refunds_with_an_idempotency_key(httpserver):
     httpserver.expect_request("/v1/refunds", method="POST").respond_with_json(
         {"id": "re_1", "object": "refund", "payment_intent": "pi_1", "amount": 2598, "status": "succeeded"}
     )
-    gateway = StripeGateway(STRIPE_KEY, WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
+    gateway = stripe_adapter(httpserver)
 
     refund_id = gateway.refund("pi_1", 2598, "refund-order-7")
 
@@ -572,14 +577,10 @@ def test_a_refused_refund_raises_a_gateway_error(httpserver):
         {"error": {"type": "invalid_request_error", "code": "charge_already_refunded", "message": "Already refunded."}},
         status=400,
     )
-    gateway = StripeGateway(STRIPE_KEY, WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
+    gateway = stripe_adapter(httpserver)
 
     with pytest.raises(GatewayError, match=r"^Stripe refused or did not answer: InvalidRequestError$"):
         gateway.refund("pi_1", 2598, "refund-order-7")
-
-
-def _gateway(httpserver) -> StripeGateway:
-    return StripeGateway("sk_test_x", WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
 
 
 def test_expiring_a_session_stripe_already_closed_is_not_an_error(httpserver):
@@ -595,7 +596,7 @@ def test_expiring_a_session_stripe_already_closed_is_not_an_error(httpserver):
     httpserver.expect_request("/v1/checkout/sessions/cs_open/expire", method="POST").respond_with_json(
         {**checkout_session("cs_open"), "status": "expired"}
     )
-    gateway = _gateway(httpserver)
+    gateway = stripe_adapter(httpserver)
 
     gateway.expire("cs_done")  # already complete or expired: nothing left to close
     gateway.expire("cs_open")
@@ -630,7 +631,7 @@ def test_a_refused_expiry_is_a_gateway_error_that_names_the_cause(httpserver, st
     httpserver.expect_request("/v1/checkout/sessions/cs_x/expire", method="POST").respond_with_json(body, status=status)
 
     with pytest.raises(GatewayError) as raised:
-        _gateway(httpserver).expire("cs_x")
+        stripe_adapter(httpserver).expire("cs_x")
 
     assert str(raised.value) == message
 
@@ -721,7 +722,7 @@ def test_a_long_title_is_cut_to_what_stripe_shows_as_a_product_name(httpserver):
 
     stub_sessions(httpserver)
     title = "A Very Long Title, " * 16  # 304 characters: titles may hold 300
-    gateway = StripeGateway(STRIPE_KEY, WEBHOOK_SECRET, api_base=httpserver.url_for("").rstrip("/"), retries=0)
+    gateway = stripe_adapter(httpserver)
 
     gateway.create_checkout(
         CheckoutRequest(
