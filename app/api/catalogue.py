@@ -16,7 +16,7 @@ from app.catalogue.queries import CatalogueParams, get_book, list_books
 
 TAGS = ["books"]
 
-FILTERS = ("q", "genre", "min_price", "max_price", "in_stock", "sort")
+FILTERS = ("q", "genre", "min_price", "max_price", "in_stock", "sort", "exact")
 
 
 def _cents(dollars) -> int | None:
@@ -31,7 +31,7 @@ def _cents(dollars) -> int | None:
 @problems(429)  # the search limit (app/catalogue/limits.py)
 @bp.doc(operationId="listBooks")
 def books(args):
-    """Search and browse the catalogue (as /books on the site)"""
+    """Search and browse the catalogue (as /books on the site); a misspelt search is corrected"""
     found = list_books(
         CatalogueParams(
             q=args.get("q", ""),
@@ -42,10 +42,12 @@ def books(args):
             sort=args["sort"],
             page=args["page"],
             per_page=args["per_page"],
+            exact=args["exact"],
         )
     )
     echoed = {name: request.args[name] for name in FILTERS if request.args.get(name)}
-    return page(found.books, found.total, found.page, found.per_page, "api.books", **echoed)
+    body, headers = page(found.books, found.total, found.page, found.per_page, "api.books", **echoed)
+    return {**body, "showing_for": found.showing_for, "suggestion": found.suggestion}, headers
 
 
 @bp.route(f"/books/<int(min=1, max={MAX_ID}):book_id>", tags=TAGS)

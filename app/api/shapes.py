@@ -158,6 +158,11 @@ class BookQuery(PageArgs):
     max_price = dollars("Highest price, in dollars.")
     in_stock = Flag(query=True, load_default=False, metadata={"description": "Only books in stock."})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS), metadata={"description": "Order."})
+    exact = Flag(
+        query=True,
+        load_default=False,
+        metadata={"description": "Search for the words exactly as given, without correcting misspellings."},
+    )
 
 
 class Genre(Out):
@@ -187,7 +192,18 @@ class BookDetail(Book):
     publisher = text(null=True)
 
 
-BookPage = page_of(Book, "BookPage")
+BookPage = page_of(
+    Book,
+    "BookPage",
+    showing_for=text(
+        null=True,
+        metadata={"description": "The corrected search whose books are listed, because `q` as given found none."},
+    ),
+    suggestion=text(
+        null=True,
+        metadata={"description": "A corrected search that finds books too (“Did you mean ...?”), or null."},
+    ),
+)
 
 
 # ---- The reader, orders, devices ------------------------------------------------------------

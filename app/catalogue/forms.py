@@ -19,6 +19,8 @@ class CatalogueForm(FlaskForm):
     sort = SelectField("Sort by", choices=[SelectChoice(k, v) for k, v in SORTS.items()], default="relevance")
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])
     per_page = SelectField("Per page", choices=[SelectChoice(str(n)) for n in PAGE_SIZES], default="24")
+    # Set by the "Search instead for ..." link only: the form itself never shows it.
+    exact = BooleanField("Search exactly as typed")
 
     def set_genres(self, genres) -> None:
         self.genre.choices = [SelectChoice("", "All genres")] + [SelectChoice(slug, name) for slug, name in genres]
@@ -45,4 +47,5 @@ class CatalogueForm(FlaskForm):
             sort=self.sort.data if ok(self.sort) and self.sort.data in SORTS else "relevance",
             page=self.page.data if ok(self.page) and self.page.data else 1,
             per_page=int(self.per_page.data) if ok(self.per_page) else 24,
+            exact=bool(self.exact.data),
         )

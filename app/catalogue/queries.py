@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.catalogue.search import apply_search
+from app.catalogue.search import apply_search, corrected_query
 from app.extensions import db
 from app.models import Book, Genre, book_genres
 
@@ -19,6 +19,8 @@ SORTS = {
     "price_desc": "Price, high to low",
 }
 PAGE_SIZES = (12, 24, 48)
+# A search finding fewer books than this may be a misspelling: the corrected search is tried too.
+FEW_RESULTS = 3
 
 
 @dataclass
@@ -31,6 +33,7 @@ class CatalogueParams:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 24
+    exact: bool = False  # search for exactly what was typed, without correcting it
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -44,6 +47,25 @@ class BookPage:
     per_page: int
     params: CatalogueParams
     genres: list[Genre] = field(default_factory=list)
+    # The corrected query whose books are shown, because the query as typed found none.
+    showing_for: str | None = None
+    # A corrected query that finds more books than the query as typed ("Did you mean ...?").
+    suggestion: str | None = None
+
+    def link_args(self, **overrides) -> dict:
+        """The query arguments of this listing (without defaults), changed by ``overrides``."""
+        p = self.params
+        args = {
+            "q": p.q,
+            "genre": p.genre,
+            "min_price": (p.min_price_cents / 100) if p.min_price_cents is not None else None,
+            "max_price": (p.max_price_cents / 100) if p.max_price_cents is not None else None,
+            "in_stock": "y" if p.in_stock else None,
+            "sort": p.sort if p.sort != "relevance" else None,
+            "per_page": p.per_page if p.per_page != 24 else None,
+            **overrides,
+        }
+        return {k: v for k, v in args.items() if v not in (None, "", False)}
 
     @property
     def pages(self) -> int:
@@ -58,12 +80,12 @@ class BookPage:
         return self.page < self.pages
 
 
-def list_books(params: CatalogueParams) -> BookPage:
-    """One page of books matching ``params``, in three queries (count, rows, authors)."""
+def _filtered(params: CatalogueParams, query: str):
+    """The books matching ``query`` and the filters, and the search rank (None without a query)."""
     stmt = select(Book).where(Book.removed_at.is_(None))
     rank = None
-    if params.q.strip():
-        stmt, rank = apply_search(stmt, params.q)
+    if query.strip():
+        stmt, rank = apply_search(stmt, query)
     if params.genre:
         stmt = stmt.where(
             Book.id.in_(
@@ -78,8 +100,32 @@ def list_books(params: CatalogueParams) -> BookPage:
         stmt = stmt.where(Book.price_cents <= params.max_price_cents)
     if params.in_stock:
         stmt = stmt.where(Book.stock > 0)
+    return stmt, rank
 
-    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Book.id).subquery()))
+
+def _count(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Book.id).subquery()))
+
+
+def list_books(params: CatalogueParams) -> BookPage:
+    """One page of books matching ``params``, in three queries (count, rows, authors).
+
+    A search finding fewer than FEW_RESULTS books takes two more (the closest words, and the
+    corrected search's count): with none found, the corrected search's books are shown instead;
+    with some, they stay and the correction is offered as a suggestion.
+    """
+    stmt, rank = _filtered(params, params.q)
+    total = _count(stmt)
+    showing_for = suggestion = None
+    if params.q.strip() and total < FEW_RESULTS and not params.exact:
+        corrected = corrected_query(params.q)
+        if corrected:
+            corrected_stmt, corrected_rank = _filtered(params, corrected)
+            corrected_total = _count(corrected_stmt)
+            if total == 0 and corrected_total:
+                stmt, rank, total, showing_for = corrected_stmt, corrected_rank, corrected_total, corrected
+            elif corrected_total:
+                suggestion = corrected
     order = {
         "title": [Book.title, Book.id],
         "newest": [Book.created_at.desc(), Book.id.desc()],
@@ -99,7 +145,15 @@ def list_books(params: CatalogueParams) -> BookPage:
         .unique()
         .all()
     )
-    return BookPage(books=list(books), total=total, page=page, per_page=params.per_page, params=params)
+    return BookPage(
+        books=list(books),
+        total=total,
+        page=page,
+        per_page=params.per_page,
+        params=params,
+        showing_for=showing_for,
+        suggestion=suggestion,
+    )
 
 
 def all_genres() -> list[tuple[str, str]]:

@@ -3,6 +3,9 @@
 SQLite uses the FTS5 table ``books_fts`` (bm25 ranking); PostgreSQL the generated, GIN-indexed
 ``books.search_vector`` (ts_rank). Both match every word of the query as a prefix, so a search
 box can search as the reader types. An exact ISBN match always comes first.
+
+A search that finds little can be corrected word by word (``corrected_query``) to the closest
+words of titles and author names (app/catalogue/vocabulary.py).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 from sqlalchemy import Float, Integer, Select, column, func, literal_column, or_, text
 
 from app.catalogue.isbn import looks_like_isbn
+from app.catalogue.vocabulary import closest_words
 from app.extensions import db
 from app.models import Book
 
@@ -21,6 +25,20 @@ MAX_TERMS = 8
 def search_terms(query: str) -> list[str]:
     """The words of a query, safe to put in an FTS expression (letters and digits only)."""
     return re.findall(r"\w+", query.lower())[:MAX_TERMS]
+
+
+def corrected_query(query: str) -> str | None:
+    """The query with each unknown word replaced by the closest known one, or None if none is.
+
+    One query, whatever the number of words. An ISBN is never corrected.
+    """
+    if looks_like_isbn(query):
+        return None
+    terms = search_terms(query)
+    corrections = closest_words(terms)
+    if not corrections:
+        return None
+    return " ".join(corrections.get(term, term) for term in terms)
 
 
 def apply_search(stmt: Select, query: str) -> tuple[Select, object | None]:

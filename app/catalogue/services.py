@@ -15,6 +15,7 @@ from sqlalchemy import delete, insert, select
 
 from app.catalogue.caching import invalidate_books
 from app.catalogue.isbn import InvalidISBN, normalise_isbn
+from app.catalogue.vocabulary import remember_words
 from app.extensions import db
 from app.models import Author, Book, Genre, book_authors, book_genres
 from app.models.base import utcnow
@@ -253,6 +254,8 @@ def _upsert(items: list[BookData]) -> tuple[int, int, list[int]]:
         db.session.execute(insert(book_authors), author_rows)
     if genre_rows:
         db.session.execute(insert(book_genres), genre_rows)
+    # New title and author words, so a misspelt search finds these books too.
+    remember_words(f"{item.title} {' '.join(item.authors)}" for item in by_isbn.values())
     db.session.commit()
     return len(books) - len(existing), len(existing), [book.id for book in existing.values()]
 

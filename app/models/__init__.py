@@ -3,7 +3,7 @@
 from app.models.accounts import User
 from app.models.api import Device, Notification, RefreshToken, WebSessionTicket
 from app.models.audit import AuditEntry
-from app.models.catalogue import Author, Book, Genre, book_authors, book_genres
+from app.models.catalogue import Author, Book, Genre, SearchWord, book_authors, book_genres
 from app.models.clubs import BookOffer, Club, Membership, MemberStatus, Role, ShelfBook, Visibility, WishlistItem
 from app.models.contests import (
     Contest,
@@ -38,6 +38,7 @@ __all__ = [
     "ReadingGoal",
     "ReadingLog",
     "Scoring",
+    "SearchWord",
     "BookOffer",
     "Club",
     "Donation",

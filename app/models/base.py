@@ -43,9 +43,11 @@ def render_migration_item(type_, obj, autogen_context):
 
 
 # Search structures that migrations create per database and the models do not describe:
-# SQLite's FTS5 table (and its shadow tables) and PostgreSQL's generated tsvector column.
+# SQLite's FTS5 table (and its shadow tables), PostgreSQL's generated tsvector column and GIN indexes.
 SEARCH_ONLY_TABLES = ("books_fts",)
 SEARCH_ONLY_COLUMNS = ("search_vector",)
+# PostgreSQL's GIN indexes: the tsvector's and the trigram index of search_words.
+SEARCH_ONLY_INDEXES = ("ix_books_search", "ix_search_words_trgm")
 
 
 def include_in_migrations(obj, name, type_, reflected, compare_to):
@@ -54,4 +56,4 @@ def include_in_migrations(obj, name, type_, reflected, compare_to):
         return False
     if type_ == "column" and name in SEARCH_ONLY_COLUMNS:
         return False
-    return not (type_ == "index" and name and name.startswith("ix_books_search"))
+    return not (type_ == "index" and name and name.startswith(SEARCH_ONLY_INDEXES))

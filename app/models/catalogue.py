@@ -31,6 +31,19 @@ class Author(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
 
 
+class SearchWord(db.Model):
+    """A word of some book's title or author names: what a misspelt search word is corrected to.
+
+    Kept by the catalogue services as books are added and changed (app/catalogue/vocabulary.py);
+    words of renamed or removed books may linger, which is harmless: a correction is offered only
+    when the corrected search finds books. PostgreSQL adds a trigram index (see the migration).
+    """
+
+    __tablename__ = "search_words"
+
+    word: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class Genre(db.Model):
     __tablename__ = "genres"
 

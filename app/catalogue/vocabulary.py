@@ -1,0 +1,103 @@
+"""The words of titles and author names, and the closest of them to a misspelt search word.
+
+``search_words`` holds every word of a title or an author's name (lower case, letters only, at
+least three of them). The catalogue services add a batch's words as they upsert it, so the
+importer, the CLI, the seed and the bench all keep it. PostgreSQL finds the closest word with
+pg_trgm (``%`` on a GIN trigram index, ranked by ``similarity``); SQLite fetches the words
+that share the misspelt word's first letter (a range of the primary key) and ranks them with
+rapidfuzz. Either way it is one query for all the words of a search.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import bindparam, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import ARRAY, String
+
+from app.extensions import db
+from app.models import SearchWord
+
+MIN_LENGTH = 3
+MAX_LENGTH = 64
+# pg_trgm similarity (shared trigrams over all trigrams): "sherlok"/"sherlock" 0.55,
+# "austin"/"austen" 0.4; unrelated words of the same length score below 0.2.
+TRIGRAM_THRESHOLD = 0.4
+# rapidfuzz ratio (0-100, from the insert/delete distance): "austin"/"austen" 83; one wrong
+# letter in a four-letter word is 75, which is where a guess stops being a correction.
+RATIO_THRESHOLD = 75
+LENGTH_WINDOW = 2
+
+
+def words_of(text_value: str) -> set[str]:
+    """The words of a title or names worth correcting to (no numbers, no one- or two-letter words)."""
+    return {
+        word
+        for word in re.findall(r"\w+", text_value.lower())
+        if word.isalpha() and MIN_LENGTH <= len(word) <= MAX_LENGTH
+    }
+
+
+def correctable(term: str) -> bool:
+    """Whether a search word may be corrected: words of letters only (never an ISBN or a year)."""
+    return term.isalpha() and MIN_LENGTH <= len(term) <= MAX_LENGTH
+
+
+def remember_words(texts: Iterable[str]) -> None:
+    """Add the words of ``texts`` that are new (one statement; the caller commits)."""
+    words = set().union(*(words_of(t) for t in texts))
+    if not words:
+        return
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(SearchWord).on_conflict_do_nothing(index_elements=["word"])
+    db.session.execute(stmt, [{"word": word} for word in sorted(words)])
+
+
+def closest_words(terms: list[str]) -> dict[str, str]:
+    """For each unknown term, the closest vocabulary word, if one is close enough (one query).
+
+    A term is known when some word starts with it (search matches prefixes as the reader types),
+    and known terms are left alone.
+    """
+    terms = sorted({t for t in terms if correctable(t)})
+    if not terms:
+        return {}
+    if db.engine.dialect.name == "postgresql":
+        return _closest_by_trigrams(terms)
+    return _closest_by_ratio(terms)
+
+
+CLOSEST_BY_TRIGRAMS = text(
+    """
+    SELECT t.term,
+           EXISTS (SELECT 1 FROM search_words w WHERE w.word LIKE t.term || '%') AS known,
+           (SELECT w.word FROM search_words w
+             WHERE w.word % t.term AND similarity(w.word, t.term) >= :threshold
+             ORDER BY similarity(w.word, t.term) DESC, w.word LIMIT 1) AS closest
+    FROM unnest(:terms) AS t(term)
+    """
+).bindparams(bindparam("terms", type_=ARRAY(String)))
+
+
+def _closest_by_trigrams(terms: list[str]) -> dict[str, str]:
+    # Terms are letters only, so LIKE sees no wildcard in them.
+    rows = db.session.execute(CLOSEST_BY_TRIGRAMS, {"terms": terms, "threshold": TRIGRAM_THRESHOLD})
+    return {term: closest for term, known, closest in rows if not known and closest}
+
+
+def _closest_by_ratio(terms: list[str]) -> dict[str, str]:
+    first_letters = sorted({t[0] for t in terms})
+    ranges = [(SearchWord.word >= letter) & (SearchWord.word < chr(ord(letter) + 1)) for letter in first_letters]
+    candidates = db.session.scalars(select(SearchWord.word).where(or_(*ranges))).all()
+    found = {}
+    for term in terms:
+        if any(word.startswith(term) for word in candidates):
+            continue
+        near = [w for w in candidates if w[0] == term[0] and abs(len(w) - len(term)) <= LENGTH_WINDOW]
+        best = process.extractOne(term, near, scorer=fuzz.ratio, score_cutoff=RATIO_THRESHOLD)
+        if best:
+            found[term] = best[0]
+    return found
