@@ -2,10 +2,10 @@
 
 ``search_words`` holds every word of a title or an author's name (lower case, letters only, at
 least three of them). The catalogue services add a batch's words as they upsert it, so the
-importer, the CLI, the seed and the bench all keep it. PostgreSQL finds the closest word with
-pg_trgm (``%`` on a GIN trigram index, ranked by ``similarity``); SQLite fetches the words
-that share the misspelt word's first letter (a range of the primary key) and ranks them with
-rapidfuzz. Either way it is one query for all the words of a search.
+importer, the CLI, the seed and the bench all keep it. PostgreSQL finds candidates with pg_trgm
+(``%`` on a GIN trigram index, ranked by ``similarity``); SQLite fetches the words
+that share the misspelt word's first letter (a range of the primary key). Either way rapidfuzz
+picks among the candidates, and it is one query for all the words of a search.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ from app.models import SearchWord
 
 MIN_LENGTH = 3
 MAX_LENGTH = 64
-# pg_trgm similarity (shared trigrams over all trigrams): "sherlok"/"sherlock" 0.55,
-# "austin"/"austen" 0.4; unrelated words of the same length score below 0.2.
-TRIGRAM_THRESHOLD = 0.4
 # rapidfuzz ratio (0-100, from the insert/delete distance): "austin"/"austen" 83; one wrong
 # letter in a four-letter word is 75, which is where a guess stops being a correction.
 RATIO_THRESHOLD = 75
@@ -67,37 +64,51 @@ def closest_words(terms: list[str]) -> dict[str, str]:
         return {}
     if db.engine.dialect.name == "postgresql":
         return _closest_by_trigrams(terms)
-    return _closest_by_ratio(terms)
+    return _closest_by_first_letter(terms)
 
 
-CLOSEST_BY_TRIGRAMS = text(
+# A term is known when a word starts with it: a range of the byte-order index (chr(1114111) is
+# the last code point). Candidates: the words sharing enough trigrams (``%``, pg_trgm's
+# threshold of 0.3, on the GIN index), most similar first; rapidfuzz then picks as on SQLite.
+CANDIDATES_BY_TRIGRAMS = text(
     """
     SELECT t.term,
-           EXISTS (SELECT 1 FROM search_words w WHERE w.word LIKE t.term || '%') AS known,
-           (SELECT w.word FROM search_words w
-             WHERE w.word % t.term AND similarity(w.word, t.term) >= :threshold
-             ORDER BY similarity(w.word, t.term) DESC, w.word LIMIT 1) AS closest
+           EXISTS (SELECT 1 FROM search_words w
+                    WHERE w.word COLLATE "C" >= t.term AND w.word COLLATE "C" < t.term || chr(1114111)) AS known,
+           ARRAY(SELECT w.word FROM search_words w WHERE w.word % t.term
+                 ORDER BY similarity(w.word, t.term) DESC, w.word LIMIT :limit) AS candidates
     FROM unnest(:terms) AS t(term)
     """
 ).bindparams(bindparam("terms", type_=ARRAY(String)))
+CANDIDATES_PER_TERM = 10
 
 
 def _closest_by_trigrams(terms: list[str]) -> dict[str, str]:
-    # Terms are letters only, so LIKE sees no wildcard in them.
-    rows = db.session.execute(CLOSEST_BY_TRIGRAMS, {"terms": terms, "threshold": TRIGRAM_THRESHOLD})
-    return {term: closest for term, known, closest in rows if not known and closest}
+    rows = db.session.execute(CANDIDATES_BY_TRIGRAMS, {"terms": terms, "limit": CANDIDATES_PER_TERM})
+    found = {}
+    for term, known, candidates in rows:
+        best = None if known else _best(term, candidates)
+        if best:
+            found[term] = best
+    return found
 
 
-def _closest_by_ratio(terms: list[str]) -> dict[str, str]:
-    first_letters = sorted({t[0] for t in terms})
-    ranges = [(SearchWord.word >= letter) & (SearchWord.word < chr(ord(letter) + 1)) for letter in first_letters]
+def _closest_by_first_letter(terms: list[str]) -> dict[str, str]:
+    letters = sorted({t[0] for t in terms})
+    ranges = [(SearchWord.word >= letter) & (SearchWord.word < chr(ord(letter) + 1)) for letter in letters]
     candidates = db.session.scalars(select(SearchWord.word).where(or_(*ranges))).all()
     found = {}
     for term in terms:
         if any(word.startswith(term) for word in candidates):
             continue
-        near = [w for w in candidates if w[0] == term[0] and abs(len(w) - len(term)) <= LENGTH_WINDOW]
-        best = process.extractOne(term, near, scorer=fuzz.ratio, score_cutoff=RATIO_THRESHOLD)
+        best = _best(term, [w for w in candidates if w[0] == term[0]])
         if best:
-            found[term] = best[0]
+            found[term] = best
     return found
+
+
+def _best(term: str, candidates: list[str]) -> str | None:
+    """The candidate closest to ``term`` by rapidfuzz's ratio, if close enough (ties: the first)."""
+    near = [w for w in candidates if abs(len(w) - len(term)) <= LENGTH_WINDOW]
+    best = process.extractOne(term, near, scorer=fuzz.ratio, score_cutoff=RATIO_THRESHOLD)
+    return best[0] if best else None

@@ -46,8 +46,8 @@ def render_migration_item(type_, obj, autogen_context):
 # SQLite's FTS5 table (and its shadow tables), PostgreSQL's generated tsvector column and GIN indexes.
 SEARCH_ONLY_TABLES = ("books_fts",)
 SEARCH_ONLY_COLUMNS = ("search_vector",)
-# PostgreSQL's GIN indexes: the tsvector's and the trigram index of search_words.
-SEARCH_ONLY_INDEXES = ("ix_books_search", "ix_search_words_trgm")
+# PostgreSQL's indexes: the tsvector's, and search_words' trigram and byte-order prefix indexes.
+SEARCH_ONLY_INDEXES = ("ix_books_search", "ix_search_words_trgm", "ix_search_words_prefix")
 
 
 def include_in_migrations(obj, name, type_, reflected, compare_to):

@@ -35,7 +35,13 @@ def upgrade():
     if bind.dialect.name == "postgresql":
         # Trust auth as postgres here; elsewhere the extension may need a superuser once.
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.execute("CREATE INDEX ix_search_words_trgm ON search_words USING GIN (word gin_trgm_ops)")
+        # fastupdate off: new words go straight into the index, not a pending list that the
+        # planner counts against the index until a vacuum (which made it choose a full scan).
+        op.execute(
+            "CREATE INDEX ix_search_words_trgm ON search_words USING GIN (word gin_trgm_ops) WITH (fastupdate = off)"
+        )
+        # Byte order, so "words starting with" is a range of this index whatever the collation.
+        op.execute('CREATE INDEX ix_search_words_prefix ON search_words (word COLLATE "C")')
     # The books already there (the services keep the table from now on).
     words = set()
     for title, authors_text in bind.execute(sa.text("SELECT title, authors_text FROM books")):
@@ -47,5 +53,6 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_search_words_prefix")
         op.execute("DROP INDEX IF EXISTS ix_search_words_trgm")
     op.drop_table("search_words")
