@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import bindparam, or_, select, text
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import ARRAY, String
 
@@ -27,6 +27,7 @@ MAX_LENGTH = 64
 # letter in a four-letter word is 75, which is where a guess stops being a correction.
 RATIO_THRESHOLD = 75
 LENGTH_WINDOW = 2
+LAST_CODE_POINT = chr(0x10FFFF)
 
 
 def words_of(text_value: str) -> set[str]:
@@ -94,14 +95,23 @@ def _closest_by_trigrams(terms: list[str]) -> dict[str, str]:
 
 
 def _closest_by_first_letter(terms: list[str]) -> dict[str, str]:
-    letters = sorted({t[0] for t in terms})
-    ranges = [(SearchWord.word >= letter) & (SearchWord.word < chr(ord(letter) + 1)) for letter in letters]
-    candidates = db.session.scalars(select(SearchWord.word).where(or_(*ranges))).all()
+    # Per term: the words starting with it (then it is known), and the words of about its length
+    # sharing its first letter (the candidates); both ranges of the primary key.
+    wanted = [
+        or_(
+            (SearchWord.word >= term) & (SearchWord.word < term + LAST_CODE_POINT),
+            (SearchWord.word >= term[0])
+            & (SearchWord.word < chr(ord(term[0]) + 1))
+            & func.length(SearchWord.word).between(len(term) - LENGTH_WINDOW, len(term) + LENGTH_WINDOW),
+        )
+        for term in terms
+    ]
+    words = db.session.scalars(select(SearchWord.word).where(or_(*wanted))).all()
     found = {}
     for term in terms:
-        if any(word.startswith(term) for word in candidates):
+        if any(word.startswith(term) for word in words):
             continue
-        best = _best(term, [w for w in candidates if w[0] == term[0]])
+        best = _best(term, [w for w in words if w[0] == term[0]])
         if best:
             found[term] = best
     return found
