@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
+from app.contests.leaderboard import live_standings_of
+from app.contests.scoring import Standing
 from app.extensions import db
 from app.models import (
     BookOffer,
@@ -34,8 +37,9 @@ class MyClub:
     pending_requests: int
     pending_offers: int
     raised_cents: int
-    contest_id: int | None
-    contest_title: str | None
+    contest: Contest | None  # a contest under way that the club entered
+    standing: Standing | None = None  # the club's place in it
+    entrants: int = 0
 
     @property
     def role(self) -> str:
@@ -61,7 +65,8 @@ def _count_by_club(column, *where):
 
 
 def my_clubs(user: User, now: datetime | None = None) -> list[MyClub]:
-    """The reader's active memberships, by club name, with counts and a running contest (one query)."""
+    """The reader's active memberships, by club name, with counts, and the club's place in a contest
+    under way (two queries at most: the clubs, and the standings the cache does not hold)."""
     now = now or datetime.now(UTC)
     members = _count_by_club(Membership.club_id, Membership.status == MemberStatus.ACTIVE)
     requests = _count_by_club(Membership.club_id, Membership.status == MemberStatus.PENDING)
@@ -77,7 +82,6 @@ def my_clubs(user: User, now: datetime | None = None) -> list[MyClub]:
         select(
             ContestEntry.club_id,
             Contest.id.label("contest_id"),
-            Contest.title,
             func.row_number()
             .over(partition_by=ContestEntry.club_id, order_by=(Contest.ends_at, Contest.id))
             .label("n"),
@@ -91,6 +95,7 @@ def my_clubs(user: User, now: datetime | None = None) -> list[MyClub]:
         )
         .subquery()
     )
+    contest = aliased(Contest)
     rows = db.session.execute(
         select(
             Club,
@@ -99,8 +104,7 @@ def my_clubs(user: User, now: datetime | None = None) -> list[MyClub]:
             func.coalesce(requests.c.n, 0),
             func.coalesce(offers.c.n, 0),
             func.coalesce(raised.c.cents, 0),
-            running.c.contest_id,
-            running.c.title,
+            contest,
         )
         .join(Membership, Membership.club_id == Club.id)
         .outerjoin(members, members.c.club_id == Club.id)
@@ -108,10 +112,19 @@ def my_clubs(user: User, now: datetime | None = None) -> list[MyClub]:
         .outerjoin(offers, offers.c.club_id == Club.id)
         .outerjoin(raised, raised.c.club_id == Club.id)
         .outerjoin(running, (running.c.club_id == Club.id) & (running.c.n == 1))
+        .outerjoin(contest, contest.id == running.c.contest_id)
         .where(Membership.user_id == user.id, Membership.status == MemberStatus.ACTIVE)
         .order_by(Club.closed_at.is_not(None), Club.name, Club.id)
     ).all()
-    return [
-        MyClub(club, membership, int(m), int(r), int(o), int(c), contest_id, title)
-        for club, membership, m, r, o, c, contest_id, title in rows
+    clubs = [
+        MyClub(club, membership, int(m), int(r), int(o), int(c), entered)
+        for club, membership, m, r, o, c, entered in rows
     ]
+    contests = list({item.contest.id: item.contest for item in clubs if item.contest is not None}.values())
+    standings = live_standings_of(contests) if contests else {}
+    for item in clubs:
+        if item.contest is not None:
+            ranking = standings.get(item.contest.id, [])
+            item.entrants = len(ranking)
+            item.standing = next((s for s in ranking if s.entrant_id == item.club.id), None)
+    return clubs

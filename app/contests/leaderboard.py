@@ -70,9 +70,9 @@ def score_label(contest: Contest, standing: Standing) -> str:
     return _display(contest, standing.score)
 
 
-def leaders_of(contests: list[Contest], top: int = 3) -> dict[int, list[Standing]]:
-    """The first ``top`` of each contest: cached live standings where there are some, the rest
-    computed together in one query (and cached for the contest pages)."""
+def live_standings_of(contests: list[Contest]) -> dict[int, list[Standing]]:
+    """Every entrant's standing in each contest: cached live standings where there are some, the
+    rest computed together in one query (and cached for the contest pages)."""
     keys = [f"contest:{contest.id}:live" for contest in contests]
     cached = dict(zip([c.id for c in contests], cache.get_many(*keys) if keys else [], strict=True))
     missing = [contest for contest in contests if cached.get(contest.id) is None]
@@ -80,4 +80,9 @@ def leaders_of(contests: list[Contest], top: int = 3) -> dict[int, list[Standing
         cached[contest_id] = standings
         cache.set(f"contest:{contest_id}:live", standings, timeout=current_app.config["LEADERBOARD_CACHE_SECONDS"])
         _remember(contest_id, standings)
-    return {contest.id: cached[contest.id][:top] for contest in contests}
+    return {contest.id: cached[contest.id] for contest in contests}
+
+
+def leaders_of(contests: list[Contest], top: int = 3) -> dict[int, list[Standing]]:
+    """The first ``top`` of each contest (at most one query)."""
+    return {contest_id: standings[:top] for contest_id, standings in live_standings_of(contests).items()}

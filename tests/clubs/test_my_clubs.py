@@ -1,6 +1,7 @@
 """My clubs (/clubs/mine): the clubs a reader is in, their role, and what to do next in each."""
 
 import re
+from datetime import date
 
 from app.extensions import db
 from app.models import BookOffer, MemberStatus, Role
@@ -61,3 +62,30 @@ def test_my_clubs_needs_a_login(client):
 def test_a_club_cannot_take_the_name_mine(app):
     with app.app_context():
         assert start_club(name="Mine").slug != "mine"
+
+
+def test_a_member_sees_their_clubs_place_in_a_contest_under_way(app, client):
+    from app.contests.reading import log_book
+    from app.models import User
+    from tests.main.test_home import club_contest
+
+    with app.app_context():
+        make_user(email="rosa@example.com", name="Rosa Reader")
+        ours = start_club(name="Page Turners")
+        add_member(ours.id, "rosa@example.com", "Rosa Reader")
+        rivals = start_club(owner_email="o2@example.com", name="Rivals")
+        contest_id = club_contest("Winter reading", [ours.id, rivals.id]).id
+        rival = db.session.get(User, rivals.owner_id)
+        for n in range(2):
+            log_book(rival, title=f"Book {n}", author="", pages=100, finished_on=date.today())
+        log_book(
+            db.session.get(User, user_id("rosa@example.com")),
+            title="Mine",
+            author="",
+            pages=100,
+            finished_on=date.today(),
+        )
+    login_as(client, "rosa@example.com")
+    card = text(client.get("/clubs/mine")).split("Page Turners")[1].split("</li>")[0]
+    assert "Winter reading" in card and "place 2 of 2" in card and "Log your reading" in card
+    assert f'href="/contests/{contest_id}"' in card
