@@ -162,7 +162,8 @@ def running_contests(count: int = CONTESTS_SHOWN, now: datetime | None = None) -
 class ClubCard:
     club: Club
     members: int
-    recent: int  # members who joined and donations received in the last ACTIVE_DAYS
+    joined: int  # active members who joined in the last ACTIVE_DAYS
+    gifts: int  # donations received in the last ACTIVE_DAYS
 
 
 @dataclass
@@ -194,10 +195,11 @@ def clubs_to_join(city: str = "", count: int = CLUBS_SHOWN, now: datetime | None
         .group_by(Donation.club_id)
         .subquery()
     )
-    recent = func.coalesce(members.c.joined, 0) + func.coalesce(gifts.c.n, 0)
+    joined, given = func.coalesce(members.c.joined, 0), func.coalesce(gifts.c.n, 0)
+    recent = joined + given
     listed = and_(Club.closed_at.is_(None), Club.hidden.is_(False))
     query = (
-        select(Club, func.coalesce(members.c.n, 0), recent)
+        select(Club, func.coalesce(members.c.n, 0), joined, given)
         .outerjoin(members, members.c.club_id == Club.id)
         .outerjoin(gifts, gifts.c.club_id == Club.id)
         .where(listed)
@@ -208,7 +210,7 @@ def clubs_to_join(city: str = "", count: int = CLUBS_SHOWN, now: datetime | None
         query.order_by(recent.desc(), func.coalesce(members.c.n, 0).desc(), Club.name, Club.id).limit(count)
     ).all()
     cities = list(db.session.scalars(select(Club.city).where(listed).distinct().order_by(Club.city)))
-    return ClubChoice(city=city, clubs=[ClubCard(c, int(m), int(r)) for c, m, r in rows], cities=cities)
+    return ClubChoice(city=city, clubs=[ClubCard(c, int(m), int(j), int(g)) for c, m, j, g in rows], cities=cities)
 
 
 # ---- The signed-in reader -------------------------------------------------------------------

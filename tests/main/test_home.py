@@ -147,7 +147,7 @@ def test_a_visitor_sees_new_and_popular_books_contests_with_leaders_and_active_c
     clubs = page.split('id="clubs-heading"')[1].split("</section>")[0]
     assert "Active clubs" in clubs
     assert clubs.index("Busy Club") < clubs.index("Quiet Club")  # the most active first
-    assert "4 members" in clubs
+    assert "4 members" in clubs and "Last 30 days: 4 new members" in clubs
 
 
 def test_popular_books_are_left_out_when_nothing_sold_and_the_page_says_so_when_empty(client):
@@ -172,6 +172,7 @@ def test_choosing_a_city_shows_the_clubs_there_and_keeps_the_choice_in_the_url(a
     assert '<option value="Lyon" selected>' in clubs and "Hidden Paris" not in page
     nowhere = text(client.get("/?city=Oslo"))
     assert "No club meets in Oslo yet." in nowhere
+    assert "No club meets in " + "x" * 120 + " yet." in text(client.get("/?city=" + "x" * 500))
     assert "Paris Readers" in text(client.get("/"))
 
 
