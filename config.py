@@ -108,6 +108,7 @@ class Config:
 
     CACHE_DEFAULT_TIMEOUT = 60
     CATALOGUE_CACHE_SECONDS = 300
+    HOME_CACHE_SECONDS = 60  # the home page's contests and clubs: a minute behind at most
     RATELIMIT_HEADERS_ENABLED = True
     # Redis down: count limits in this process's memory until it is back, and never turn a
     # storage error into a 500 (Flask-Limiter reads both from the first app it is bound to).

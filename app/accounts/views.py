@@ -91,8 +91,11 @@ def login():
             user, error = None, str(exc)
         if user is not None:
             start_session(user, remember=form.remember.data)
-            flash(f"Welcome back, {user.name}.", "success")
-            response = redirect_after_post(_safe_next(url_for("main.index")))
+            home = url_for("main.index")
+            target = _safe_next(home)
+            if target != home:  # the home page greets the reader itself: one welcome, not two
+                flash(f"Welcome back, {user.name}.", "success")
+            response = redirect_after_post(target)
             return known_devices.remember_browser(response, user.email)
         error = error or INVALID_LOGIN
     return render_form("accounts/login.html", "accounts/_login_form.html", form, error=error)

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTIONS = 5
 # Slugs that name a page under /clubs/ rather than a club.
-RESERVED_SLUGS = {"new"}
+RESERVED_SLUGS = {"new", "mine"}
 
 
 class ClubError(ValueError):

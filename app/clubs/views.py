@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from app.clubs import bp, queries, services
 from app.clubs.forms import ClubForm, DirectoryForm
+from app.clubs.mine import my_clubs
 from app.clubs.permissions import Standing, require
 from app.clubs.services import ClubError
 from app.donations.fund import donated_total
@@ -42,6 +43,12 @@ def directory():
     form.set_places(found.cities, found.countries)
     status = 200 if valid and not found.origin_error else 422
     return render_page_or_fragment("clubs/directory.html", "clubs/_results.html", status=status, form=form, found=found)
+
+
+@bp.route("/clubs/mine")
+@login_required
+def mine():
+    return render_template("clubs/mine.html", clubs=my_clubs(current_user))
 
 
 # ---- A club: its page, its form, closing it -------------------------------------------------

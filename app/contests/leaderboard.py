@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from app.contests.scoring import Standing, compute_standings
+from app.contests.scoring import Standing, compute_many, compute_standings
 from app.extensions import cache
 from app.models import Contest, ContestStatus, Metric
 
@@ -68,3 +68,21 @@ def _rows(standings: list[Standing], previous: dict) -> list[Row]:
 
 def score_label(contest: Contest, standing: Standing) -> str:
     return _display(contest, standing.score)
+
+
+def live_standings_of(contests: list[Contest]) -> dict[int, list[Standing]]:
+    """Every entrant's standing in each contest: cached live standings where there are some, the
+    rest computed together in one query (and cached for the contest pages)."""
+    keys = [f"contest:{contest.id}:live" for contest in contests]
+    cached = dict(zip([c.id for c in contests], cache.get_many(*keys) if keys else [], strict=True))
+    missing = [contest for contest in contests if cached.get(contest.id) is None]
+    for contest_id, standings in compute_many(missing).items():
+        cached[contest_id] = standings
+        cache.set(f"contest:{contest_id}:live", standings, timeout=current_app.config["LEADERBOARD_CACHE_SECONDS"])
+        _remember(contest_id, standings)
+    return {contest.id: cached[contest.id] for contest in contests}
+
+
+def leaders_of(contests: list[Contest], top: int = 3) -> dict[int, list[Standing]]:
+    """The first ``top`` of each contest (at most one query)."""
+    return {contest_id: standings[:top] for contest_id, standings in live_standings_of(contests).items()}

@@ -289,3 +289,37 @@ def test_outside_donors_add_money_but_not_participation(people):
     (standing,) = compute_standings(c)
     assert standing.total == 3500
     assert (standing.participants, standing.participation) == (1, 0.5)
+
+
+def test_several_contests_ranked_in_one_query_match_each_ranked_alone(people, count_queries):
+    from app.contests.scoring import compute_many
+
+    paris = club_with(people["ada"], [people["cy"]], "Paris")
+    lyon = club_with(people["bo"], [people["di"]], "Lyon")
+    contests = []
+    for kind in (ContestKind.CLUBS, ContestKind.READERS):
+        for metric in (Metric.BOOKS_READ, Metric.PAGES_READ, Metric.MONEY_DONATED, Metric.BOOKS_DONATED):
+            scoring = Scoring.PER_MEMBER if kind == ContestKind.CLUBS and metric == Metric.PAGES_READ else Scoring.TOTAL
+            made = contest(kind=kind, metric=metric, scoring=scoring)
+            if kind == ContestKind.CLUBS:
+                enter_contest(made, people["ada"], paris)
+                enter_contest(made, people["bo"], lyon)
+            else:
+                for name in ("cy", "di", "ed"):
+                    enter_contest(made, people[name])
+            contests.append(made)
+    at = START + timedelta(hours=5)
+    read(people["cy"], 300, at)
+    read(people["di"], 120, at)
+    read(people["di"], 80, at + timedelta(hours=1))
+    donate(paris, people["di"], 2500, at)
+    donate(lyon, people["cy"], 900, at)
+    db.session.add(ShelfBook(club_id=lyon.id, title="Gift", source="gift", given_by_id=people["ed"].id, added_at=at))
+    db.session.commit()
+    for made in contests:
+        db.session.refresh(made)  # loaded before counting: the count is of the ranking alone
+    with count_queries() as q:
+        together = compute_many(contests)
+    assert q.count == 1
+    assert together == {c.id: compute_standings(c) for c in contests}
+    assert names(together[contests[1].id]) == [("Paris", 100.0), ("Lyon", 66.6667)]  # pages per member, floor 3

@@ -67,7 +67,7 @@ def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, scr
     fill_login_form(page, email, PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/$"))
-    expect(page.locator(".flashes")).to_contain_text("Welcome back, Nina New.")
+    expect(page.get_by_role("heading", name="Welcome back, Nina New.")).to_be_visible()
     expect(nav(page).get_by_role("link", name="Nina New")).to_be_visible()
 
     # Edit the profile. CSRF protection is on: a post without the token is refused...
