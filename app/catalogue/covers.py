@@ -124,9 +124,7 @@ def read_cover_file(path: str | Path) -> bytes:
     limit = current_app.config["COVER_MAX_BYTES"]
     size = path.stat().st_size
     if size > limit:
-        raise CoverError(
-            f"{path.name} is {size / 1_048_576:.1f} MB; a cover can be at most {limit / 1_048_576:.0f} MB"
-        )
+        raise CoverError(f"{path.name} is {size / 1_048_576:.1f} MB; a cover can be at most {limit / 1_048_576:.0f} MB")
     return path.read_bytes()
 
 
