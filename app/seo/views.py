@@ -1,10 +1,10 @@
-"""/robots.txt, /sitemap.xml and the share cards (/share/<kind>/<ref>.png)."""
+"""/robots.txt, /sitemap.xml, /favicon.ico and the share cards (/share/<kind>/<ref>.png)."""
 
 from __future__ import annotations
 
 import hashlib
 
-from flask import abort, make_response, render_template, request
+from flask import abort, current_app, make_response, render_template, request, send_from_directory
 from flask_login import current_user
 
 from app.catalogue.queries import get_book
@@ -86,3 +86,11 @@ def card(kind: str, ref: str):
 @bp.route("/share/site.png")
 def site_card():
     return _png("Books · clubs · contests", "Book Commerce", "Buy books, join a reading club, enter a contest")
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    # Browsers ask for it at the root whatever the page says; a 404 here is a console error on every page.
+    response = send_from_directory(current_app.static_folder, "favicon.ico", max_age=86400)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -215,3 +215,11 @@ def test_robots_txt_keeps_crawlers_out_of_private_pages_and_names_the_sitemap(cl
         assert f"Disallow: {path}" in lines
     assert "Sitemap: http://localhost/sitemap.xml" in lines
     assert "Disallow: /" not in lines and "Disallow: /books" not in lines
+
+
+def test_the_favicon_is_served_at_the_root(client):
+    # Browsers ask for /favicon.ico on every site; a 404 shows as a console error on every page.
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.data[:4] == b"\x00\x00\x01\x00"
+    assert response.headers["Cache-Control"] == "public, max-age=86400"
+    response.close()
