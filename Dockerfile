@@ -15,8 +15,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GUNICORN_BIND=0.0.0.0:8000
 
 # The app runs as an unprivileged user that cannot change its own code: only instance/ (the
-# embedded default's SQLite file and mail outbox, unused when DATABASE_URL and MAIL_SERVER are set)
-# is writable.
+# embedded default's SQLite file and mail outbox, unused when DATABASE_URL and MAIL_SERVER are set,
+# and the uploaded covers) is writable.
 RUN groupadd --system app \
     && useradd --system --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
 
@@ -28,7 +28,9 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-RUN mkdir -p instance && chown app:app instance
+# instance/media is MEDIA_ROOT (uploaded covers): docker-compose.yml mounts a volume there that
+# nginx also reads; made here so the volume starts owned by the app's user.
+RUN mkdir -p instance/media && chown -R app:app instance
 
 USER app
 EXPOSE 8000

@@ -8,7 +8,7 @@ PORT ?= 5000
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run test contract worker migrate seed lint format clean bench loadtest mutation mutation-report security
+.PHONY: run test contract worker migrate seed lint format clean bench loadtest mutation mutation-report security lighthouse
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -92,3 +92,11 @@ security: $(VENV)/.installed $(SECURITY_VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(SECURITY_VENV) instance/.seeded .pytest_cache .ruff_cache mutants
+
+# Lighthouse scores of the demo site, signed out and in (not in CI; needs Chromium and npm).
+tools/lighthouse/node_modules/.installed: tools/lighthouse/package.json tools/lighthouse/package-lock.json
+	cd tools/lighthouse && npm ci --no-audit --no-fund
+	touch $@
+
+lighthouse: $(VENV)/.installed tools/lighthouse/node_modules/.installed
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python tools/lighthouse/run.py $(LIGHTHOUSE_ARGS)

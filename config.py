@@ -106,6 +106,11 @@ class Config:
     DONATION_MIN_CENTS = _env_int("DONATION_MIN_CENTS", 100)
     DONATION_MAX_CENTS = _env_int("DONATION_MAX_CENTS", 1_000_000)
 
+    # Uploaded book covers (resized, content-hashed files); nginx serves /media/ from here in production.
+    MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or str(INSTANCE_DIR / "media")
+    COVER_MAX_BYTES = _env_int("COVER_MAX_BYTES", 10 * 1024 * 1024)
+    COVER_MAX_PIXELS = _env_int("COVER_MAX_PIXELS", 40_000_000)
+
     CACHE_DEFAULT_TIMEOUT = 60
     CATALOGUE_CACHE_SECONDS = 300
     HOME_CACHE_SECONDS = 60  # the home page's contests and clubs: a minute behind at most

@@ -142,6 +142,7 @@ def base_settings(tmp_path_factory, smtp_server):
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": controller.port,
         "OUTBOX_DIR": str(tmp_dir / "outbox"),
+        "MEDIA_ROOT": str(tmp_dir / "media"),
         # Flask-Limiter keeps one storage for every app in the process: all test apps share a kind.
         "RATELIMIT_STORAGE_URI": "memory://",
     }

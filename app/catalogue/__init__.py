@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("catalogue", __name__)
 
-from app.catalogue import views  # noqa: E402,F401
+from app.catalogue import cover_views, views  # noqa: E402,F401

@@ -2,7 +2,8 @@
 
 A bad row never stops the import or leaves half a batch written: it is set aside with its line
 number and reasons, and written to a rejects file (CSV: line, reason, raw) that can be fixed and
-imported again. The rejects file goes through ``app.csv_export``: a raw line that starts like a
+imported again. A ``cover_file`` column names an image (relative to the imported file) that becomes the
+book's cover. The rejects file goes through ``app.csv_export``: a raw line that starts like a
 formula (``=``, ``+``, ``-``, ``@``) is written with a leading ``'`` so a spreadsheet shows it as text.
 """
 
@@ -17,6 +18,7 @@ from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.catalogue.covers import CoverError, read_cover_file, store_cover_image
 from app.catalogue.services import BookData, CatalogueError, book_data_from_row, upsert_books
 from app.csv_export import SafeCsvWriter
 from app.extensions import db
@@ -153,6 +155,18 @@ def _jsonl_rows(lines: _Lines) -> Iterator[_Row]:
             yield _Row(number, raw, fields={_header_key(str(k)): v for k, v in value.items()})
 
 
+def _with_cover_file(data: BookData, fields: dict[str, Any], base_dir: Path) -> BookData:
+    """``data`` with the cover stored from the row's ``cover_file`` (a path relative to the file), if any."""
+    name = str(fields.get("cover_file") or "").strip()
+    if name:
+        try:
+            stored = store_cover_image(read_cover_file(base_dir / name))
+        except CoverError as exc:
+            raise CoverError(f"cover_file {name}: {exc}") from exc
+        data.cover_key, data.cover_width, data.cover_height = stored.key, stored.width, stored.height
+    return data
+
+
 def _rows_reader(path: Path) -> Callable[[_Lines], Iterator[_Row]]:
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
@@ -247,7 +261,8 @@ def import_books(
             for row in read_rows(lines):
                 if row.problem is None:
                     try:
-                        batch.append((row, book_data_from_row(row.fields or {})))
+                        data = book_data_from_row(row.fields or {})
+                        batch.append((row, _with_cover_file(data, row.fields or {}, path.parent)))
                     except CatalogueError as exc:
                         rejects.add(row.line, str(exc), row.raw)
                 else:

@@ -35,6 +35,10 @@ class BookData:
     authors: list[str] = field(default_factory=list)
     description: str = ""
     cover_url: str | None = None
+    # An uploaded cover (app/catalogue/covers.py); None keeps the book's current one.
+    cover_key: str | None = None
+    cover_width: int | None = None
+    cover_height: int | None = None
     publisher: str | None = None
     year: int | None = None
     language: str = "en"
@@ -229,6 +233,8 @@ def _upsert(items: list[BookData]) -> tuple[int, int, list[int]]:
         book.slug = slugify(item.title)
         book.description = item.description
         book.cover_url = item.cover_url
+        if item.cover_key:
+            book.cover_key, book.cover_width, book.cover_height = item.cover_key, item.cover_width, item.cover_height
         book.publisher = item.publisher
         book.year = item.year
         book.language = item.language
@@ -272,6 +278,11 @@ def _book_or_fail(isbn_or_id: str | int) -> Book:
     if book is None:
         raise CatalogueError(f"no book {isbn_or_id}")
     return book
+
+
+def find_book(isbn_or_id: str | int) -> Book:
+    """The book with this id or ISBN (removed or not); CatalogueError when there is none."""
+    return _book_or_fail(isbn_or_id)
 
 
 def set_price(isbn_or_id: str | int, price: str) -> Book:

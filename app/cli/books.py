@@ -1,4 +1,4 @@
-"""``flask books``: import a catalogue file, add a book, change its price or stock, remove it."""
+"""``flask books``: import a catalogue file, add a book, change its price or stock, give it a cover, remove it."""
 
 from contextlib import ExitStack
 from pathlib import Path
@@ -7,6 +7,7 @@ import click
 from sqlalchemy import select
 
 from app.catalogue import services
+from app.catalogue.covers import set_cover
 from app.catalogue.importer import import_books
 from app.cli import CommandGroup, exit_on
 from app.cli.audit import record_admin_action
@@ -142,3 +143,14 @@ def remove(isbn_or_id: str) -> None:
         book = services.remove_book(isbn_or_id)
     record_admin_action("books remove", f"book:{book.id}", isbn13=book.isbn13, title=book.title)
     click.echo(f"Removed {book.title} (id {book.id}, ISBN {book.isbn13}) from the catalogue.")
+
+
+@books.command("cover")
+@click.argument("isbn_or_id")
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+def cover(isbn_or_id: str, image: Path) -> None:
+    """Give a book a cover image (JPEG, PNG, WebP or GIF); pages show it in two sizes, WebP and JPEG."""
+    with exit_on(services.CatalogueError):
+        book = set_cover(isbn_or_id, image)
+    record_admin_action("books cover", f"book:{book.id}", isbn13=book.isbn13, cover_key=book.cover_key)
+    click.echo(f"{book.title} (id {book.id}) now has the cover {image.name} ({book.cover_width}x{book.cover_height}).")

@@ -1,7 +1,7 @@
-"""The home page and the health probes."""
+"""The home page, the health probes and uploaded media."""
 
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from app.main import views  # noqa: E402,F401
+from app.main import media, views  # noqa: E402,F401

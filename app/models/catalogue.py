@@ -68,6 +68,11 @@ class Book(TimestampMixin, db.Model):
     slug: Mapped[str] = mapped_column(String(120), nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     cover_url: Mapped[str | None] = mapped_column(String(500))
+    # An uploaded cover (app/catalogue/covers.py): the content hash its files are named after, and
+    # the size of its widest version, so pages can give every <img> its width and height.
+    cover_key: Mapped[str | None] = mapped_column(String(64))
+    cover_width: Mapped[int | None] = mapped_column(Integer)
+    cover_height: Mapped[int | None] = mapped_column(Integer)
     publisher: Mapped[str | None] = mapped_column(String(200))
     year: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(8), default="en", nullable=False)

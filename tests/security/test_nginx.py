@@ -207,6 +207,7 @@ def stack(app, tmp_path_factory):
                 "/etc/ssl/bookcommerce/fullchain.pem": str(cert),
                 "/etc/ssl/bookcommerce/privkey.pem": str(key),
                 "/srv/bookcommerce/static/": f"{ROOT / 'static'}/",
+                "/srv/bookcommerce/media/": f"{tmp / 'media'}/",
                 "/var/www/acme": str(tmp / "acme"),
             },
         )
@@ -295,6 +296,16 @@ def test_static_files_come_from_nginx_with_long_cache_headers(stack):
     stack.request("GET", "/?from=static-test")  # one request that does reach the app
     stack.wait_for_access_log("static-test")
     assert "/static/" not in stack.gunicorn_access_log()
+
+
+def test_uploaded_covers_come_from_nginx_cached_for_ever(stack):
+    cover = stack.logs / "media" / "covers" / "ab" / "ab12-160.jpg"
+    cover.parent.mkdir(parents=True, exist_ok=True)
+    cover.write_bytes(b"\xff\xd8 a tiny cover")
+    response = stack.request("GET", "/media/covers/ab/ab12-160.jpg")
+    assert response.status == 200 and response.body == cover.read_bytes()
+    assert response.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+    assert stack.request("GET", "/media/covers/ab/missing.jpg").status == 404
 
 
 def test_the_access_log_carries_the_request_id(stack):
