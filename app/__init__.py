@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.notifications.web import bp as notifications_bp
     from app.orders import bp as orders_bp
+    from app.pages import bp as pages_bp
     from app.payments import bp as payments_bp
 
     app.register_blueprint(main_bp)
@@ -110,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     init_api(app)
     app.register_blueprint(contests_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(pages_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
