@@ -6,6 +6,7 @@ page, at each width, ``check_page()`` asks what a reader would notice:
 
 - the page scrolls sideways (``scrollWidth`` wider than the window);
 - axe-core finds a serious or critical accessibility violation;
+- a navigation link, button or page link is less than 44px high on a phone;
 - the <title> is only the site's name, so the tab and the history do not say which page it is;
 - a same-origin request of the page (a stylesheet, the icon, an htmx fragment) failed.
 """
@@ -72,6 +73,10 @@ def check_page(page: Page, where: str, url: str, report: Report) -> None:
     if scroll_width > width:
         wide = page.evaluate(WIDEST_ELEMENTS, width)
         report.add(where, url, f"scrolls sideways: {scroll_width}px in a {width}px window (too wide: {wide})")
+    if width <= PHONE["width"]:
+        small = page.evaluate(SMALL_TAP_TARGETS)
+        if small:
+            report.add(where, url, f"tap targets under 44px high: {small}")
     title = page.title().strip()
     if not title or title in (SITE_NAME, f"{SITE_NAME} · {SITE_NAME}"):
         report.add(where, url, f"the title {title!r} does not name the page")
@@ -85,6 +90,20 @@ AXE_RUN = """async () => {
     .filter(v => v.impact === "serious" || v.impact === "critical")
     .map(v => ({id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")}));
+}"""
+
+# Navigation links, buttons and pagination must be easy to hit with a thumb.
+SMALL_TAP_TARGETS = """() => {
+  const small = [];
+  const selector = ".site-menu summary, .site-menu a, .site-menu button, .site-footer nav a, .pagination a, "
+                 + "main button, main [role=button], main summary[role=button]";
+  for (const el of document.querySelectorAll(selector)) {
+    const box = el.getBoundingClientRect();
+    if (box.width > 0 && box.height > 0 && box.height < 44) {
+      small.push(`${el.tagName.toLowerCase()} "${el.textContent.trim().slice(0, 30)}" ${Math.round(box.height)}px`);
+    }
+  }
+  return small.slice(0, 5).join(", ");
 }"""
 
 WIDEST_ELEMENTS = """width => {

@@ -83,6 +83,7 @@ def test_the_checks_notice_what_a_reader_would(browser):
     context.close()
     assert report.problems == [
         "test about:blank: scrolls sideways: 908px in a 360px window (too wide: div.too-wide)",
+        'test about:blank: tap targets under 44px high: button "" 6px',
         "test about:blank: the title 'Book Commerce' does not name the page",
         "test about:blank: axe critical button-name: Buttons must have discernible text (button)",
         "test about:blank: axe critical image-alt: Images must have alternative text (img)",
