@@ -110,7 +110,8 @@ WIDEST_ELEMENTS = """width => {
   const wide = [];
   for (const el of document.querySelectorAll("body *")) {
     const box = el.getBoundingClientRect();
-    if (box.right > width + 1 && box.width > 0) {
+    const folded = el.closest("details:not([open])") && !el.closest("summary");  // laid out, never shown
+    if (!folded && box.right > width + 1 && box.width > 0) {
       const classes = typeof el.className === "string" ? el.className.trim().split(/\\s+/).join(".") : "";
       wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (classes ? "." + classes : ""));
     }
