@@ -105,6 +105,20 @@ def test_the_order_page_and_the_receipt_name_the_seller(app, client, inbox):
         assert fact in html, fact
 
 
+def test_the_donation_receipt_names_the_shop(app, inbox):
+    from tests.donations import give, open_club, reader
+
+    slug = open_club(app, goal_cents=50_000)
+    donor = reader(app, "donor@example.com", "Dora Donor")
+    gateway = give(donor, slug, "25").headers["Location"]
+    donor.post(gateway, data={"action": "pay"})
+    receipt = next(m for m in inbox.wait_for("donor@example.com") if m["Subject"].startswith("Thank you"))
+    text = receipt.get_body(preferencelist=("plain",)).get_content()
+    html = receipt.get_body(preferencelist=("html",)).get_content()
+    for fact in IDENTITY:
+        assert fact in text and fact in html, fact
+
+
 def test_the_favicon_is_served(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
