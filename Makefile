@@ -8,7 +8,7 @@ PORT ?= 5000
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run test contract worker migrate seed lint format clean bench loadtest mutation mutation-report security lighthouse
+.PHONY: run test screenshots contract worker migrate seed lint format clean bench loadtest mutation mutation-report security lighthouse
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ worker: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The pictures in docs/screenshots/ (desktop, and phone for the main pages), retaken by the browser
+# journeys; a plain `make test` leaves them alone.
+screenshots: $(VENV)/.installed-dev
+	BC_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/test_*_journey.py
 
 # Mutation testing of the money modules (not in CI; see docs/testing.md). Two children by default:
 # `make mutation MUTATION_CHILDREN=4`, or one module: `make mutation MUTANTS='app.donations.fund.*'`.

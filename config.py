@@ -103,6 +103,12 @@ class Config:
     CONTEST_PROVISIONAL_HOURS = _env_int("CONTEST_PROVISIONAL_HOURS", 0)
     LEADERBOARD_CACHE_SECONDS = _env_int("LEADERBOARD_CACHE_SECONDS", 5)
 
+    # Who runs the shop: the footer, order pages and receipts show it (demo values until set).
+    BUSINESS_NAME = os.environ.get("BUSINESS_NAME") or "Book Commerce Ltd (demo)"
+    BUSINESS_ADDRESS = os.environ.get("BUSINESS_ADDRESS") or "1 Example Street, Exampletown EX1 2MP, United Kingdom"
+    BUSINESS_REGISTRATION = os.environ.get("BUSINESS_REGISTRATION") or "Company no. 00000000 · VAT GB000000000 (demo)"
+    SUPPORT_EMAIL = os.environ.get("SUPPORT_EMAIL") or "support@bookcommerce.local"
+
     DONATION_MIN_CENTS = _env_int("DONATION_MIN_CENTS", 100)
     DONATION_MAX_CENTS = _env_int("DONATION_MAX_CENTS", 1_000_000)
 

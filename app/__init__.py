@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.notifications.web import bp as notifications_bp
     from app.orders import bp as orders_bp
+    from app.pages import bp as pages_bp
     from app.payments import bp as payments_bp
     from app.seo import bp as seo_bp
 
@@ -112,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(contests_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(seo_bp)
+    app.register_blueprint(pages_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

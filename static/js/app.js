@@ -21,6 +21,27 @@
     setTimeout(function () { toast.remove(); }, 5000);
   });
 
+  // Phones show tables as stacked rows; label each cell with its column's heading unless the
+  // template gave one (data-label). Without JavaScript the rows still read, just unlabelled.
+  function labelTableCells(root) {
+    if (!root || !root.querySelectorAll) return;
+    root.querySelectorAll("table").forEach(function (table) {
+      var headings = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      if (!headings.length) return;
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, index) {
+          if (cell.tagName === "TD" && !cell.hasAttribute("data-label") && headings[index]) {
+            cell.setAttribute("data-label", headings[index]);
+          }
+        });
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { labelTableCells(document); });
+  document.addEventListener("htmx:after:swap", function (event) { labelTableCells(event.target); });
+
   // After htmx swaps a form back with errors, move focus to the first invalid field.
   document.addEventListener("htmx:after:swap", function (event) {
     var target = event.target;

@@ -76,10 +76,43 @@ def page(app, live_server, live_app, browser):
     context.close()
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+class Screenshots:
+    """Pictures of the pages for docs/screenshots/, taken only when asked (``BC_SCREENSHOTS=1``, as
+    ``make screenshots`` does): a plain test run leaves the tracked files alone."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.taken: list[Path] = []
+
+    def take(self, page, name: str, phone: bool = False) -> None:
+        """``<name>-desktop.png`` at the page's size and, with ``phone``, ``<name>-phone.png`` at 390x844."""
+        if self.directory is None:
+            return
+        self._shoot(page, f"{name}-desktop.png")
+        if phone:
+            size = page.viewport_size
+            page.set_viewport_size(PHONE)
+            try:
+                self._shoot(page, f"{name}-phone.png")
+            finally:
+                page.set_viewport_size(size)
+
+    def _shoot(self, page, filename: str) -> None:
+        path = self.directory / filename
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 0, filename
+        self.taken.append(path)
+
+
 @pytest.fixture
-def screenshot_dir() -> Path:
+def screenshots() -> Screenshots:
+    if os.environ.get("BC_SCREENSHOTS") != "1":
+        return Screenshots(None)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+    return Screenshots(SCREENSHOTS)
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ def test_browser_smoke(page: Page):
 # ---- Journeys -------------------------------------------------------------------------------
 
 
-def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, screenshot_dir):
+def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, screenshots):
     email = "nina@example.com"
 
     # An invalid form comes back in place, with the error and what was typed.
@@ -87,9 +87,7 @@ def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, scr
     expect(nav(page).get_by_role("link", name="Nina Novel")).to_be_visible()
     expect(page.locator("#profile-form #bio")).to_have_value("Reads crime novels on the train.")
     expect(page.locator("#profile-form #time_zone")).to_have_value("Europe/Lisbon")
-    screenshot = screenshot_dir / "account.png"
-    page.screenshot(path=str(screenshot), full_page=True)
-    assert screenshot.stat().st_size > 0
+    screenshots.take(page, "account")
 
     # Log out: the header offers to log in again.
     nav(page).get_by_role("button", name="Log out").click()

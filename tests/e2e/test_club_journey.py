@@ -43,7 +43,7 @@ def readers(app):
 
 
 def test_private_club_join_approve_donate_offer_and_accept(
-    page: Page, browser: Browser, live_server, readers, inbox, screenshot_dir
+    page: Page, browser: Browser, live_server, readers, inbox, screenshots
 ):
     owner_page = page
 
@@ -98,7 +98,7 @@ def test_private_club_join_approve_donate_offer_and_accept(
         request_row = owner_page.locator(".request-row", has_text=MEMBER[1])
         expect(request_row).to_contain_text(QUESTION)
         expect(request_row).to_contain_text(ANSWER)
-        owner_page.screenshot(path=str(screenshot_dir / "members.png"), full_page=True)
+        screenshots.take(owner_page, "members")
         row_id = request_row.get_attribute("id")
         mark_the_page(owner_page)
         answer = click_in_place(owner_page, f"#{row_id}", "Approve")
@@ -167,11 +167,8 @@ def test_private_club_join_approve_donate_offer_and_accept(
         expect(member_page.locator(".club-shelf")).to_contain_text("The Woman in White")
         expect(member_page.locator(".club-shelf")).to_contain_text("by Wilkie Collins")
         expect(member_page.locator("#goal-label")).to_have_text("$25.00 of $100.00")
-        member_page.screenshot(path=str(screenshot_dir / "club.png"), full_page=True)
+        screenshots.take(member_page, "club")
         decision = text_of(email_with_subject(inbox, MEMBER[0], f"{CLUB} accepted your book “The Woman in White”"))
         assert "It is on the club's shelf now." in decision
     finally:
         member_context.close()
-
-    for screenshot in ("club.png", "members.png"):
-        assert (screenshot_dir / screenshot).stat().st_size > 0
