@@ -1,8 +1,9 @@
-"""Template filters: money in cents, dates in the reader's time zone."""
+"""Template filters: money in cents, dates in the reader's time zone, language names."""
 
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pycountry
 from flask import Flask
 from flask_login import current_user
 
@@ -40,6 +41,15 @@ def local_today(user, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(zone_of(user)).date()
 
 
+def language_name(code: str | None) -> str:
+    """ "en" → "English"; an unknown code is shown as it is."""
+    if not code:
+        return ""
+    found = pycountry.languages.get(alpha_2=code) if len(code) == 2 else pycountry.languages.get(alpha_3=code)
+    return found.name if found else code
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(language_name, "language_name")
     app.add_template_filter(money, "money")
     app.add_template_filter(local_time, "local_time")
