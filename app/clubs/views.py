@@ -200,7 +200,16 @@ def _decide(slug: str, membership_id: int, approve: bool):
     done = f"{person.name if person else 'They'} {'is now a member' if approve else 'was declined'}."
     if is_partial() and person is not None:
         decided = None if error else ("approved" if approve else "declined")
-        html = render_template("clubs/_request_row.html", club=club, person=person, decided=decided, error=error)
+        counts = {} if error else queries.member_counts(club.id)
+        html = render_template(
+            "clubs/_request_decided.html",
+            club=club,
+            person=person,
+            decided=decided,
+            error=error,
+            active_count=counts.get(MemberStatus.ACTIVE, 0),
+            pending_count=counts.get(MemberStatus.PENDING, 0),
+        )
         response = make_response(html, 422 if error else 200)
         return add_toast(response, done) if not error else response
     flash(error or done, "error" if error else "success")
