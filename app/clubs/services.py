@@ -13,6 +13,7 @@ from app.formatting import money
 from app.models import Club, Donation, DonationStatus, Membership, MemberStatus, Role, User, Visibility
 from app.models.base import utcnow
 from app.notifications.email import record_email
+from app.notifications.inbox import mark_done
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def join_club(club: Club, user: User, answers: dict[str, str] | None = None) -> 
         owner = owner_of(club)
         if owner is not None:
             record_email(
-                key=f"join-request:{membership.id}",
+                key=join_request_key(membership.id),
                 template="club_join_request",
                 to=owner.email,
                 subject=f"{user.name} asks to join {club.name}",
@@ -115,6 +116,11 @@ def join_club(club: Club, user: User, answers: dict[str, str] | None = None) -> 
             )
     db.session.commit()
     return membership
+
+
+def join_request_key(membership_id: int) -> str:
+    """The join request's email (and notification) key: deciding the request settles it."""
+    return f"join-request:{membership_id}"
 
 
 def _membership(club: Club, membership_id: int) -> Membership:
@@ -135,6 +141,7 @@ def decide_join_request(club: Club, membership_id: int, approve: bool) -> Member
         membership.joined_at = utcnow()
     else:
         db.session.delete(membership)
+    mark_done(join_request_key(membership_id))
     record_email(
         key=f"join-decision:{club.id}:{user.id}:{membership_id}",
         template="club_join_decision",
@@ -156,6 +163,8 @@ def leave_club(club: Club, user: User) -> None:
         raise ClubError("You are not in this club.")
     if membership.role == Role.OWNER:
         raise ClubError("The owner cannot leave: transfer ownership first, or close the club.")
+    if membership.status == MemberStatus.PENDING:
+        mark_done(join_request_key(membership.id))  # a withdrawn request needs no answer
     db.session.delete(membership)
     db.session.commit()
 

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Book, BookOffer, Club, ShelfBook, User
 from app.models.base import utcnow
 from app.notifications.email import record_email
+from app.notifications.inbox import mark_done
 
 
 class OfferError(ValueError):
@@ -62,7 +63,7 @@ def offer_book(
     owner = owner_of(club)
     if owner is not None and owner.id != member.id:
         record_email(
-            key=f"book-offer:{offer.id}",
+            key=offer_key(offer.id),
             template="book_offer_received",
             to=owner.email,
             subject=f"{member.name} offers “{offer.title}” to {club.name}",
@@ -73,6 +74,11 @@ def offer_book(
         )
     db.session.commit()
     return offer
+
+
+def offer_key(offer_id: int) -> str:
+    """The offer's email (and notification) key: deciding the offer settles it."""
+    return f"book-offer:{offer_id}"
 
 
 def decide_offer(club: Club, offer_id: int, accept: bool, decider: User) -> BookOffer:
@@ -99,6 +105,7 @@ def decide_offer(club: Club, offer_id: int, accept: bool, decider: User) -> Book
                 offer_id=offer.id,
             )
         )
+    mark_done(offer_key(offer.id))
     member = db.session.get(User, offer.user_id)
     record_email(
         key=f"book-offer-decision:{offer.id}",
