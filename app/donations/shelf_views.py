@@ -33,7 +33,12 @@ def _offers_context(standing: Standing) -> dict:
 @bp.route("/clubs/<slug>/offers", methods=["GET", "POST"], endpoint="offers")
 @login_required
 def offers_page(slug: str):
-    standing = require(slug, "offer_book")
+    standing = require(slug, "view")
+    if not standing.can("offer_book"):
+        if standing.is_banned:
+            abort(403)
+        # Not a member (yet): say how to become one rather than a bare 403.
+        return render_template("donations/join_to_offer.html", club=standing.club, standing=standing), 403
     form = OfferForm()
     error = None
     if form.validate_on_submit():

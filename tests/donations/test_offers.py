@@ -177,3 +177,13 @@ def test_an_offer_from_another_club_cannot_be_decided_here(app, slug, member):
     )
     assert response.status_code == 409 and "That offer is not for this club." in response.get_data(as_text=True)
     assert offers_in(app)[0].status == BookOffer.PENDING
+
+
+def test_an_outsider_on_the_offers_page_is_invited_to_join(app, slug, client):
+    outsider = reader(app, "outsider@example.com", "Oona Outsider")
+    response = outsider.get(f"/clubs/{slug}/offers")
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert f"Join {CLUB_NAME} to offer books" in page
+    assert f'action="/clubs/{slug}/join"' in page and ">Join<" in page.replace("\n", "")
+    assert 'id="offer-form"' not in page
