@@ -12,6 +12,7 @@ from app.extensions import db
 from app.formatting import money
 from app.models import Club, Donation, DonationStatus, Membership, MemberStatus, Role, User, Visibility
 from app.models.base import utcnow
+from app.models.clubs import club_name_key
 from app.notifications.email import record_email
 from app.notifications.inbox import mark_done
 
@@ -24,6 +25,28 @@ RESERVED_SLUGS = {"new"}
 
 class ClubError(ValueError):
     """A club change the rules refuse; the message is for the person who tried."""
+
+
+class ClubNameTaken(ClubError):
+    """Another club in the same city has this name (the form shows it on the name field)."""
+
+
+def _check_name_free(name: str, city: str, club_id: int | None = None) -> None:
+    clash = db.session.execute(
+        select(Club.name, Club.city).where(Club.name_key == club_name_key(name, city), Club.id != (club_id or 0))
+    ).first()
+    if clash is not None:
+        raise ClubNameTaken(f"There is already a club called “{clash.name}” in {clash.city}. Pick another name.")
+
+
+def _commit_named(name: str, city: str) -> None:
+    """Commit a new or renamed club; a club named the same in the same city a moment ago loses."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        _check_name_free(name, city)
+        raise
 
 
 def _unique_slug(name: str) -> str:
@@ -47,9 +70,15 @@ def _clean_questions(questions: list[str]) -> list[str]:
 def create_club(owner: User, **fields) -> Club:
     """Create a club; its creator becomes the owner."""
     questions = _clean_questions(fields.pop("join_questions", []) or [])
+    _check_name_free(fields["name"], fields["city"])
     club = Club(slug=_unique_slug(fields["name"]), settings={"join_questions": questions}, **fields)
     db.session.add(club)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        _check_name_free(fields["name"], fields["city"])
+        raise
     db.session.add(Membership(club_id=club.id, user_id=owner.id, role=Role.OWNER, status=MemberStatus.ACTIVE))
     db.session.commit()
     return club
@@ -58,10 +87,12 @@ def create_club(owner: User, **fields) -> Club:
 def update_club(club: Club, **fields) -> Club:
     """Save the owner's edits (the slug stays, so links keep working)."""
     questions = _clean_questions(fields.pop("join_questions", []) or [])
+    name, city = fields.get("name", club.name), fields.get("city", club.city)
+    _check_name_free(name, city, club.id)
     for key, value in fields.items():
         setattr(club, key, value)
     club.settings = {**(club.settings or {}), "join_questions": questions}
-    db.session.commit()
+    _commit_named(name, city)
     return club
 
 

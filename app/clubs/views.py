@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from app.clubs import bp, queries, services
 from app.clubs.forms import ClubForm, DirectoryForm
 from app.clubs.permissions import Standing, require
-from app.clubs.services import ClubError
+from app.clubs.services import ClubError, ClubNameTaken
 from app.donations.fund import donated_total
 from app.donations.services import donations_to_club
 from app.donations.shelf import shelf_of, wishlist_of
@@ -55,6 +55,8 @@ def new():
     if form.validate_on_submit():
         try:
             club = services.create_club(current_user, **form.to_fields())
+        except ClubNameTaken as exc:
+            form.name.errors.append(str(exc))
         except ClubError as exc:
             error = str(exc)
         else:
@@ -88,6 +90,8 @@ def edit(slug: str):
     if form.validate_on_submit():
         try:
             services.update_club(club, **form.to_fields())
+        except ClubNameTaken as exc:
+            form.name.errors.append(str(exc))
         except ClubError as exc:
             error = str(exc)
         else:
