@@ -152,14 +152,24 @@ def wishlist_remove(slug: str, item_id: int):
     return redirect_after_post(url_for("donations.wishlist", slug=slug))
 
 
-@bp.route("/clubs/<slug>/wishlist/<int:item_id>/buy", methods=["POST"])
+@bp.route("/clubs/<slug>/wishlist/<int:item_id>/buy", methods=["GET", "POST"])
 @login_required
 def wishlist_buy(slug: str, item_id: int):
-    """A reader buys a wanted book for the club, paying by card."""
+    """A reader buys a wanted book for the club, paying by card: first what, for whom and the
+    total (GET), then the order and the payment page (POST)."""
     standing = require(slug, "view")
     if not standing.can("donate"):
         abort(403)
     back = url_for("donations.wishlist", slug=slug)
+    if request.method == "GET":
+        try:
+            book = shelf.wishlist_gift(standing.club, current_user, item_id)
+        except shelf.ShelfError as exc:
+            flash(str(exc), "error")
+            return redirect_after_post(back)
+        return render_template(
+            "donations/gift_confirm.html", club=standing.club, standing=standing, book=book, item_id=item_id
+        )
     if not ConfirmForm().validate_on_submit():
         return redirect_after_post(back)
     try:
