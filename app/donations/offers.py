@@ -76,6 +76,24 @@ def offer_book(
     return offer
 
 
+PICKS = 8  # books the offer form's catalogue picker lists
+
+
+def catalogue_picks(query: str) -> list[Book]:
+    """Catalogue books matching a search, for the offer form's picker (none for an empty search)."""
+    from app.catalogue.queries import CatalogueParams, list_books
+
+    if not query.strip():
+        return []
+    return list_books(CatalogueParams(q=query, per_page=PICKS)).books
+
+
+def picked_book(book_id: int | None) -> Book | None:
+    """The catalogue book a member picked to offer (None if unknown or removed)."""
+    book = db.session.get(Book, book_id) if book_id else None
+    return book if book is not None and book.removed_at is None else None
+
+
 def offer_key(offer_id: int) -> str:
     """The offer's email (and notification) key: deciding the offer settles it."""
     return f"book-offer:{offer_id}"
