@@ -1,8 +1,9 @@
-"""Template filters: money in cents, dates in the reader's time zone."""
+"""Template filters: money in cents, dates in the reader's time zone, language names."""
 
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pycountry
 from flask import Flask
 from flask_login import current_user
 
@@ -40,6 +41,40 @@ def local_today(user, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(zone_of(user)).date()
 
 
+# A contest metric's unit (singular, plural) and decimals: per-member scores are averages, so they
+# carry one decimal (money two); totals are whole numbers.
+SCORE_UNITS = {
+    "books_read": ("book", "books"),
+    "pages_read": ("page", "pages"),
+    "books_donated": ("book donated", "books donated"),
+}
+OTHER_UNIT = ("point", "points")
+
+
+def format_score(value: float | int | None, metric: str, scoring: str = "total") -> str:
+    """A contest score with fixed precision and its unit: "1,321 pages", "2.5 books per member",
+    "$30.00". Leaderboards, contest pages, results emails, the API and the CLI all use it."""
+    value = value or 0
+    per_member = scoring == "per_member"
+    suffix = " per member" if per_member else ""
+    if metric == "money_donated":  # value in cents
+        return money(round(value)) + suffix
+    singular, plural = SCORE_UNITS.get(metric, OTHER_UNIT)
+    if per_member:
+        return f"{value:,.1f} {plural}{suffix}"
+    whole = round(value)
+    return f"{whole:,} {singular if whole == 1 else plural}"
+
+
+def language_name(code: str | None) -> str:
+    """ "en" → "English"; an unknown code is shown as it is."""
+    if not code:
+        return ""
+    found = pycountry.languages.get(alpha_2=code) if len(code) == 2 else pycountry.languages.get(alpha_3=code)
+    return found.name if found else code
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(language_name, "language_name")
     app.add_template_filter(money, "money")
     app.add_template_filter(local_time, "local_time")

@@ -42,6 +42,31 @@ def add_toast(response: Response, message: str, level: str = "success") -> Respo
     return trigger(response, "toast", {"message": message, "level": level})
 
 
+def refresh_flashes(response: Response) -> Response:
+    """After an htmx form post answered with a fragment, replace the page's flash box out of band.
+
+    The messages on screen belonged to the page before the post; messages flashed since show now
+    (and so are consumed here, not on some later page). Redirects and full pages carry their own.
+    """
+    if (
+        request.method == "GET"
+        or not is_partial()
+        or response.mimetype != "text/html"
+        or response.status_code in (204, 304)
+        or 300 <= response.status_code < 400
+        or response.is_streamed
+        or response.direct_passthrough
+        or "HX-Redirect" in response.headers
+        or "HX-Location" in response.headers
+        or "HX-Refresh" in response.headers
+    ):
+        return response
+    body = response.get_data(as_text=True)
+    if 'id="flashes"' not in body:
+        response.set_data(body + render_template("_flashes.html", oob=True))
+    return response
+
+
 def add_vary_header(response: Response) -> Response:
     """HTML can differ by ``HX-Request``; caches must know."""
     if response.mimetype == "text/html" or request.headers.get("HX-Request"):

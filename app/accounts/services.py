@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.passwords import burn_time, hash_password, verify_password
 from app.accounts.refresh_tokens import revoke_all_for
-from app.accounts.tokens import RESET_SALT, VERIFY_SALT, TokenError, make_token, read_token
+from app.accounts.tokens import RESET_SALT, VERIFY_SALT, LinkUsed, TokenError, make_token, read_token
 from app.extensions import db
 from app.models import EmailMessage, User
 from app.models.base import utcnow
@@ -114,16 +114,20 @@ def resend_verification(user: User) -> None:
 
 
 def verify_email(token: str, max_age: int) -> User:
-    """Confirm an address from a link: a new account's email, or a requested change of email."""
+    """Confirm an address from a link: a new account's email, or a requested change of email.
+
+    Raises ``LinkUsed`` when the address is confirmed already (the link was opened before)."""
     payload = read_token(VERIFY_SALT, token, max_age)
     user = db.session.get(User, payload.get("uid"))
     address = payload.get("email")
     if user is None or not user.is_active:
         raise TokenError("This link is not valid. Ask for a new one.")
     if address == user.email:
-        if user.email_verified_at is None:
-            user.email_verified_at = utcnow()
-            db.session.commit()
+        if user.email_verified_at is not None:
+            # The link signs in, so it works once: a confirmed address means it was used.
+            raise LinkUsed("This link was already used: your email is confirmed. Log in below.", address)
+        user.email_verified_at = utcnow()
+        db.session.commit()
         return user
     if address != user.pending_email:
         raise TokenError("This link was replaced by a newer one. Use the latest email we sent.")

@@ -12,6 +12,14 @@ class TokenError(Exception):
     """The link is broken, expired, or already used."""
 
 
+class LinkUsed(TokenError):
+    """A one-time link opened again; ``email`` is the address it was for (to pre-fill a form)."""
+
+    def __init__(self, message: str, email: str) -> None:
+        super().__init__(message)
+        self.email = email
+
+
 def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(signing_key(EMAIL_LINKS), salt=salt)
 

@@ -1,6 +1,6 @@
 """Account pages. Each view parses a form, calls one service, and renders or redirects."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
@@ -16,7 +16,7 @@ from app.accounts.forms import (
 )
 from app.accounts.refresh_tokens import TokenInvalid, redeem_web_session_ticket
 from app.accounts.sessions import end_session, start_session
-from app.accounts.tokens import TokenError
+from app.accounts.tokens import LinkUsed, TokenError
 from app.contests.reading import year_progress
 from app.extensions import limiter
 from app.formatting import local_today
@@ -24,6 +24,7 @@ from app.forms import ConfirmForm
 from app.htmx import is_partial, redirect_after_post, render_page_or_fragment
 
 INVALID_LOGIN = "Invalid email or password."
+PREFILL_EMAIL = "login_email"  # an address the log-in form offers next time (from a used link)
 
 
 def render_form(page: str, fragment: str, form, **context):
@@ -83,6 +84,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(url_for("main.index")))
     form = LoginForm()
+    if request.method == "GET" and not form.email.data:
+        form.email.data = session.pop(PREFILL_EMAIL, None)
     error = None
     if form.validate_on_submit():
         try:
@@ -115,10 +118,20 @@ def logout():
 def verify_email(token: str):
     try:
         user = services.verify_email(token, current_app.config["EMAIL_VERIFY_MAX_AGE"])
+    except LinkUsed as exc:
+        flash(str(exc), "info")
+        if current_user.is_authenticated:
+            return redirect(url_for("accounts.account"))
+        session[PREFILL_EMAIL] = exc.email
+        return redirect(url_for("accounts.login"))
     except TokenError as exc:
         return render_template("accounts/link_error.html", message=str(exc), form=ConfirmForm()), 400
+    if not current_user.is_authenticated:
+        start_session(user)  # the link came to their inbox, and works once
     flash(f"Thanks, {user.email} is confirmed.", "success")
-    return redirect(url_for("accounts.account" if current_user.is_authenticated else "accounts.login"))
+    if current_user.id != user.id:
+        return redirect(url_for("main.index"))  # someone else is signed in here: confirm, do not switch
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/auth/verify/resend", methods=["POST"])

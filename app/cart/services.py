@@ -96,13 +96,33 @@ def _store(book_id: int, quantity: int | None) -> None:
         session[SESSION_KEY] = cart
 
 
-def add_to_cart(book_id: int, quantity: int = 1) -> int:
-    """Add copies of a book; returns the new quantity of that line."""
+@dataclass
+class Added:
+    """What an add really did: ``added`` may be fewer than asked when the stock ran out."""
+
+    asked: int
+    added: int
+    stock: int
+
+    @property
+    def message(self) -> str:
+        if self.added == self.asked:
+            return "Added to your cart."
+        return f"Added {self.added} (only {self.stock} in stock)."
+
+
+def add_to_cart(book_id: int, quantity: int = 1) -> Added:
+    """Add copies of a book, as many as the stock allows; says how many went in."""
     book = _available_book(book_id)
-    new_quantity = _quantities().get(book_id, 0) + quantity
-    _check_quantity(book, new_quantity)
-    _store(book_id, new_quantity)
-    return new_quantity
+    in_cart = _quantities().get(book_id, 0)
+    if 0 < book.stock <= in_cart:
+        raise CartError(f"Only {book.stock} in stock; you already have {in_cart} in your cart.")
+    added = quantity
+    if in_cart + quantity > book.stock > 0 and quantity >= 1:
+        added = book.stock - in_cart
+    _check_quantity(book, in_cart + added)
+    _store(book_id, in_cart + added)
+    return Added(asked=quantity, added=added, stock=book.stock)
 
 
 def set_quantity(book_id: int, quantity: int) -> None:

@@ -1,6 +1,6 @@
 """Cart pages and htmx fragments: add, change quantity, remove, the nav count."""
 
-from flask import make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 
 from app.cart import bp, services
 from app.cart.forms import AddToCartForm, QuantityForm
@@ -31,26 +31,30 @@ def add():
     book_id = parse_id(form.book_id.data)
     book = db.session.get(Book, book_id) if book_id else None
     error = None
+    result = None
     if book is None:
         error = "That book is no longer available."
     elif form.validate_on_submit():
         try:
-            services.add_to_cart(book.id, form.quantity.data)
+            result = services.add_to_cart(book.id, form.quantity.data)
         except services.CartError as exc:
             error = str(exc)
     else:
         error = " ".join(e for errors in form.errors.values() for e in errors)
     status = 422 if error else 200
     if is_partial() and book is not None:
-        response = make_response(
-            render_template("cart/_add_form.html", book=book, added=not error, error=error), status
-        )
+        response = make_response(render_template("cart/_add_form.html", book=book, added=result, error=error), status)
         if not error:
             trigger(response, "cart-changed")
-            add_toast(response, f"Added “{book.title}” to your cart.")
+            if result.added == result.asked:
+                add_toast(response, f"Added “{book.title}” to your cart.")
+            else:
+                add_toast(response, f"“{book.title}”: {result.message}")
         return response
     if error:
         return render_template("cart/cart.html", cart=services.current_cart(), error=error), status
+    if result.added != result.asked:
+        flash(f"“{book.title}”: {result.message}", "info")
     return redirect(url_for("cart.view"), code=303)
 
 

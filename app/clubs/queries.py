@@ -139,6 +139,16 @@ def members_of(club: Club) -> list[tuple[Membership, User]]:
     return sorted(rows, key=lambda r: (status_rank[r[0].status], rank[r[0].role], r[1].name.lower()))
 
 
+def member_counts(club_id: int) -> dict[str, int]:
+    """How many memberships the club has in each status (one query)."""
+    rows = db.session.execute(
+        select(Membership.status, func.count(Membership.id))
+        .where(Membership.club_id == club_id)
+        .group_by(Membership.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
 def clubs_of(user: User) -> list[tuple[Club, Membership]]:
     """Every club the reader is in or asked to join, by name (one query)."""
     return list(

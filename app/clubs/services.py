@@ -12,7 +12,9 @@ from app.extensions import db
 from app.formatting import money
 from app.models import Club, Donation, DonationStatus, Membership, MemberStatus, Role, User, Visibility
 from app.models.base import utcnow
+from app.models.clubs import club_name_key
 from app.notifications.email import record_email
+from app.notifications.inbox import mark_done
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,28 @@ RESERVED_SLUGS = {"new", "mine"}
 
 class ClubError(ValueError):
     """A club change the rules refuse; the message is for the person who tried."""
+
+
+class ClubNameTaken(ClubError):
+    """Another club in the same city has this name (the form shows it on the name field)."""
+
+
+def _check_name_free(name: str, city: str, club_id: int | None = None) -> None:
+    clash = db.session.execute(
+        select(Club.name, Club.city).where(Club.name_key == club_name_key(name, city), Club.id != (club_id or 0))
+    ).first()
+    if clash is not None:
+        raise ClubNameTaken(f"There is already a club called “{clash.name}” in {clash.city}. Pick another name.")
+
+
+def _commit_named(name: str, city: str) -> None:
+    """Commit a new or renamed club; a club named the same in the same city a moment ago loses."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        _check_name_free(name, city)
+        raise
 
 
 def _unique_slug(name: str) -> str:
@@ -46,9 +70,15 @@ def _clean_questions(questions: list[str]) -> list[str]:
 def create_club(owner: User, **fields) -> Club:
     """Create a club; its creator becomes the owner."""
     questions = _clean_questions(fields.pop("join_questions", []) or [])
+    _check_name_free(fields["name"], fields["city"])
     club = Club(slug=_unique_slug(fields["name"]), settings={"join_questions": questions}, **fields)
     db.session.add(club)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        _check_name_free(fields["name"], fields["city"])
+        raise
     db.session.add(Membership(club_id=club.id, user_id=owner.id, role=Role.OWNER, status=MemberStatus.ACTIVE))
     db.session.commit()
     return club
@@ -57,10 +87,12 @@ def create_club(owner: User, **fields) -> Club:
 def update_club(club: Club, **fields) -> Club:
     """Save the owner's edits (the slug stays, so links keep working)."""
     questions = _clean_questions(fields.pop("join_questions", []) or [])
+    name, city = fields.get("name", club.name), fields.get("city", club.city)
+    _check_name_free(name, city, club.id)
     for key, value in fields.items():
         setattr(club, key, value)
     club.settings = {**(club.settings or {}), "join_questions": questions}
-    db.session.commit()
+    _commit_named(name, city)
     return club
 
 
@@ -104,7 +136,7 @@ def join_club(club: Club, user: User, answers: dict[str, str] | None = None) -> 
         owner = owner_of(club)
         if owner is not None:
             record_email(
-                key=f"join-request:{membership.id}",
+                key=join_request_key(membership.id),
                 template="club_join_request",
                 to=owner.email,
                 subject=f"{user.name} asks to join {club.name}",
@@ -115,6 +147,11 @@ def join_club(club: Club, user: User, answers: dict[str, str] | None = None) -> 
             )
     db.session.commit()
     return membership
+
+
+def join_request_key(membership_id: int) -> str:
+    """The join request's email (and notification) key: deciding the request settles it."""
+    return f"join-request:{membership_id}"
 
 
 def _membership(club: Club, membership_id: int) -> Membership:
@@ -135,6 +172,7 @@ def decide_join_request(club: Club, membership_id: int, approve: bool) -> Member
         membership.joined_at = utcnow()
     else:
         db.session.delete(membership)
+    mark_done(join_request_key(membership_id))
     record_email(
         key=f"join-decision:{club.id}:{user.id}:{membership_id}",
         template="club_join_decision",
@@ -156,6 +194,8 @@ def leave_club(club: Club, user: User) -> None:
         raise ClubError("You are not in this club.")
     if membership.role == Role.OWNER:
         raise ClubError("The owner cannot leave: transfer ownership first, or close the club.")
+    if membership.status == MemberStatus.PENDING:
+        mark_done(join_request_key(membership.id))  # a withdrawn request needs no answer
     db.session.delete(membership)
     db.session.commit()
 

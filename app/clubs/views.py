@@ -15,7 +15,7 @@ from app.clubs import bp, queries, services
 from app.clubs.forms import ClubForm, DirectoryForm
 from app.clubs.mine import my_clubs
 from app.clubs.permissions import Standing, require
-from app.clubs.services import ClubError
+from app.clubs.services import ClubError, ClubNameTaken
 from app.donations.fund import donated_total
 from app.donations.services import donations_to_club
 from app.donations.shelf import shelf_of, wishlist_of
@@ -62,6 +62,8 @@ def new():
     if form.validate_on_submit():
         try:
             club = services.create_club(current_user, **form.to_fields())
+        except ClubNameTaken as exc:
+            form.name.errors.append(str(exc))
         except ClubError as exc:
             error = str(exc)
         else:
@@ -95,6 +97,8 @@ def edit(slug: str):
     if form.validate_on_submit():
         try:
             services.update_club(club, **form.to_fields())
+        except ClubNameTaken as exc:
+            form.name.errors.append(str(exc))
         except ClubError as exc:
             error = str(exc)
         else:
@@ -207,7 +211,16 @@ def _decide(slug: str, membership_id: int, approve: bool):
     done = f"{person.name if person else 'They'} {'is now a member' if approve else 'was declined'}."
     if is_partial() and person is not None:
         decided = None if error else ("approved" if approve else "declined")
-        html = render_template("clubs/_request_row.html", club=club, person=person, decided=decided, error=error)
+        counts = {} if error else queries.member_counts(club.id)
+        html = render_template(
+            "clubs/_request_decided.html",
+            club=club,
+            person=person,
+            decided=decided,
+            error=error,
+            active_count=counts.get(MemberStatus.ACTIVE, 0),
+            pending_count=counts.get(MemberStatus.PENDING, 0),
+        )
         response = make_response(html, 422 if error else 200)
         return add_toast(response, done) if not error else response
     flash(error or done, "error" if error else "success")

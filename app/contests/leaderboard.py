@@ -8,7 +8,8 @@ from flask import current_app
 
 from app.contests.scoring import Standing, compute_many, compute_standings
 from app.extensions import cache
-from app.models import Contest, ContestStatus, Metric
+from app.formatting import format_score
+from app.models import Contest, ContestStatus
 
 
 @dataclass
@@ -16,12 +17,6 @@ class Row:
     standing: Standing
     change: int  # places gained since the previous different leaderboard (negative: lost)
     bar_percent: float
-
-
-def _display(contest: Contest, value: float) -> str:
-    if contest.metric == Metric.MONEY_DONATED:
-        return f"${value / 100:,.2f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
 
 
 def live_leaderboard(contest: Contest) -> list[Row]:
@@ -67,7 +62,8 @@ def _rows(standings: list[Standing], previous: dict) -> list[Row]:
 
 
 def score_label(contest: Contest, standing: Standing) -> str:
-    return _display(contest, standing.score)
+    """The standing's score as readers see it (precision and unit from ``format_score``)."""
+    return format_score(standing.score, contest.metric, contest.scoring)
 
 
 def live_standings_of(contests: list[Contest]) -> dict[int, list[Standing]]:

@@ -9,6 +9,7 @@ reader. Ties go to the higher participation rate, then to whoever reached the sc
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -143,7 +144,16 @@ def compute_standings(contest: Contest) -> list[Standing]:
     totals = _totals(contest, _events(contest).subquery("events"))
     query = _entrant_rows(contest, totals)
     rows = db.session.execute(query.where(ContestEntry.contest_id == contest.id)).all()
-    return rank(contest, rows)
+    return rank(contest, _named_apart(rows))
+
+
+def _named_apart(rows) -> list[tuple]:
+    """Entrant rows with the place added to names that two entrants share ("Readers (Lyon)")."""
+    counts = Counter(row[1].casefold() for row in rows)
+    return [
+        (row[0], f"{row[1]} ({row[6]})" if counts[row[1].casefold()] > 1 and row[6] else row[1], *row[2:6])
+        for row in rows
+    ]
 
 
 def compute_many(contests: list[Contest]) -> dict[int, list[Standing]]:
@@ -188,7 +198,7 @@ def _totals(contest: Contest, events):
 
 
 def _entrant_rows(contest: Contest, totals):
-    """(entrant id, name, total, participants, reached_at, members) for every entrant.
+    """(entrant id, name, total, participants, reached_at, members, city) for every entrant.
 
     A club counts its active members; a reader is one.
     """
@@ -210,6 +220,7 @@ def _entrant_rows(contest: Contest, totals):
             func.coalesce(totals.c.participants, 0),
             totals.c.reached_at,
             member_count,
+            Club.city if contest.is_club_contest else literal(""),  # tells clubs of one name apart
         )
         .join(named, named.id == entrant)
         .outerjoin(totals, totals.c.entrant_id == entrant)

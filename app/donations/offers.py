@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Book, BookOffer, Club, ShelfBook, User
 from app.models.base import utcnow
 from app.notifications.email import record_email
+from app.notifications.inbox import mark_done
 
 
 class OfferError(ValueError):
@@ -62,7 +63,7 @@ def offer_book(
     owner = owner_of(club)
     if owner is not None and owner.id != member.id:
         record_email(
-            key=f"book-offer:{offer.id}",
+            key=offer_key(offer.id),
             template="book_offer_received",
             to=owner.email,
             subject=f"{member.name} offers “{offer.title}” to {club.name}",
@@ -73,6 +74,29 @@ def offer_book(
         )
     db.session.commit()
     return offer
+
+
+PICKS = 8  # books the offer form's catalogue picker lists
+
+
+def catalogue_picks(query: str) -> list[Book]:
+    """Catalogue books matching a search, for the offer form's picker (none for an empty search)."""
+    from app.catalogue.queries import CatalogueParams, list_books
+
+    if not query.strip():
+        return []
+    return list_books(CatalogueParams(q=query, per_page=PICKS)).books
+
+
+def picked_book(book_id: int | None) -> Book | None:
+    """The catalogue book a member picked to offer (None if unknown or removed)."""
+    book = db.session.get(Book, book_id) if book_id else None
+    return book if book is not None and book.removed_at is None else None
+
+
+def offer_key(offer_id: int) -> str:
+    """The offer's email (and notification) key: deciding the offer settles it."""
+    return f"book-offer:{offer_id}"
 
 
 def decide_offer(club: Club, offer_id: int, accept: bool, decider: User) -> BookOffer:
@@ -99,6 +123,7 @@ def decide_offer(club: Club, offer_id: int, accept: bool, decider: User) -> Book
                 offer_id=offer.id,
             )
         )
+    mark_done(offer_key(offer.id))
     member = db.session.get(User, offer.user_id)
     record_email(
         key=f"book-offer-decision:{offer.id}",

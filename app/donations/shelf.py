@@ -73,10 +73,8 @@ def _club_order(club: Club, buyer: User, books: list[Book], gateway: str) -> Ord
     return order
 
 
-def order_wishlist_book(club: Club, buyer: User, item_id: int) -> Order:
-    """A pending order for one wishlist book, bought *for* the club (paid by card at checkout)."""
-    from app.payments.gateway import get_gateway
-
+def wishlist_gift(club: Club, buyer: User, item_id: int) -> Book:
+    """The book a reader may buy for the club from its wishlist, or ShelfError saying why not."""
     if not buyer.is_verified:
         raise ShelfError("Please confirm your email address first: we send your receipt there.")
     item = _wish(club, item_id)
@@ -85,6 +83,14 @@ def order_wishlist_book(club: Club, buyer: User, item_id: int) -> Order:
     book = db.session.get(Book, item.book_id)
     if book.stock < 1:
         raise ShelfError(f"“{book.title}” is out of stock right now.")
+    return book
+
+
+def order_wishlist_book(club: Club, buyer: User, item_id: int) -> Order:
+    """A pending order for one wishlist book, bought *for* the club (paid by card at checkout)."""
+    from app.payments.gateway import get_gateway
+
+    book = wishlist_gift(club, buyer, item_id)
     order = _club_order(club, buyer, [book], get_gateway().name)
     db.session.commit()
     return order

@@ -5,7 +5,7 @@ Every club page asks ``require(slug, action)`` first: it answers 404 for what a 
 hides and 403 for what the viewer may not do.
 """
 
-from flask import Response, abort, flash, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.clubs.permissions import Standing, require
@@ -19,9 +19,11 @@ from app.orders import services as order_services
 # ---- Books offered by members ---------------------------------------------------------------
 
 
-def _offers_context(standing: Standing) -> dict:
+def _offers_context(standing: Standing, q: str = "") -> dict:
     can_moderate = standing.can("moderate")
     return {
+        "q": q,
+        "picks": offers.catalogue_picks(q),
         "club": standing.club,
         "standing": standing,
         "my_offers": offers.offers_by(current_user, standing.club),
@@ -33,8 +35,18 @@ def _offers_context(standing: Standing) -> dict:
 @bp.route("/clubs/<slug>/offers", methods=["GET", "POST"], endpoint="offers")
 @login_required
 def offers_page(slug: str):
-    standing = require(slug, "offer_book")
-    form = OfferForm()
+    standing = require(slug, "view")
+    if not standing.can("offer_book"):
+        if standing.is_banned:
+            abort(403)
+        # Not a member (yet): say how to become one rather than a bare 403.
+        return render_template("donations/join_to_offer.html", club=standing.club, standing=standing), 403
+    q = request.args.get("q", "").strip()[:100]
+    picked = offers.picked_book(parse_id(request.args.get("pick"))) if request.method == "GET" else None
+    if picked is not None:  # chosen in the catalogue picker: the form comes filled in
+        form = OfferForm(data={"isbn": picked.isbn13, "title": picked.title, "author": picked.authors_text})
+    else:
+        form = OfferForm()
     error = None
     if form.validate_on_submit():
         try:
@@ -58,8 +70,19 @@ def offers_page(slug: str):
         status=form_status(form, error),
         form=form,
         error=error,
-        **_offers_context(standing),
+        **_offers_context(standing, q),
     )
+
+
+@bp.route("/clubs/<slug>/offers/books", endpoint="offer_books")
+@login_required
+def offer_books(slug: str):
+    """The offer form's catalogue picker: matching books (htmx), or the offers page with them."""
+    standing = require(slug, "offer_book")
+    q = request.args.get("q", "").strip()[:100]
+    if not is_partial():
+        return redirect(url_for("donations.offers", slug=slug, q=q or None))
+    return render_template("donations/_book_picks.html", club=standing.club, q=q, picks=offers.catalogue_picks(q))
 
 
 @bp.route("/clubs/<slug>/offers/<int:offer_id>/<any(accept, decline):decision>", methods=["POST"])
@@ -147,14 +170,24 @@ def wishlist_remove(slug: str, item_id: int):
     return redirect_after_post(url_for("donations.wishlist", slug=slug))
 
 
-@bp.route("/clubs/<slug>/wishlist/<int:item_id>/buy", methods=["POST"])
+@bp.route("/clubs/<slug>/wishlist/<int:item_id>/buy", methods=["GET", "POST"])
 @login_required
 def wishlist_buy(slug: str, item_id: int):
-    """A reader buys a wanted book for the club, paying by card."""
+    """A reader buys a wanted book for the club, paying by card: first what, for whom and the
+    total (GET), then the order and the payment page (POST)."""
     standing = require(slug, "view")
     if not standing.can("donate"):
         abort(403)
     back = url_for("donations.wishlist", slug=slug)
+    if request.method == "GET":
+        try:
+            book = shelf.wishlist_gift(standing.club, current_user, item_id)
+        except shelf.ShelfError as exc:
+            flash(str(exc), "error")
+            return redirect_after_post(back)
+        return render_template(
+            "donations/gift_confirm.html", club=standing.club, standing=standing, book=book, item_id=item_id
+        )
     if not ConfirmForm().validate_on_submit():
         return redirect_after_post(back)
     try:

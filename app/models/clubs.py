@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -40,6 +41,11 @@ class MemberStatus:
     BANNED = "banned"
 
 
+def club_name_key(name: str, city: str) -> str:
+    """A club's name in its city, case and outer spaces aside: unique, so two clubs can be told apart."""
+    return f"{(name or '').strip().casefold()}|{(city or '').strip().casefold()}"
+
+
 class Club(TimestampMixin, db.Model):
     __tablename__ = "clubs"
     __table_args__ = (
@@ -51,6 +57,9 @@ class Club(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), nullable=False)
+    # club_name_key(name, city), kept by the listener below: the database refuses a second
+    # "Paris Readers" in Paris, whatever the case (the same rule on SQLite and PostgreSQL).
+    name_key: Mapped[str] = mapped_column(String(250), unique=True, nullable=False)
     slug: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     city: Mapped[str] = mapped_column(String(120), nullable=False)
@@ -80,6 +89,12 @@ class Club(TimestampMixin, db.Model):
     @property
     def place(self) -> str:
         return ", ".join(part for part in (self.city, self.region, self.country) if part)
+
+
+@event.listens_for(Club, "before_insert")
+@event.listens_for(Club, "before_update")
+def _keep_name_key(mapper, connection, club: Club) -> None:
+    club.name_key = club_name_key(club.name, club.city)
 
 
 class Membership(db.Model):

@@ -53,6 +53,17 @@ def notify(user_id: int, *, kind: str, key: str, title: str, body: str = "", url
     db.session.add(Notification(user_id=user_id, kind=kind, key=key, title=title[:200], body=body, url=url[:500]))
 
 
+def mark_done(key: str) -> None:
+    """What a notification asked for is done (a request decided by any owner or moderator): it is
+    read for whoever got it. In the caller's transaction."""
+    db.session.execute(
+        update(Notification)
+        .where(Notification.key == key, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def unread_count(user: User) -> int:
     return db.session.scalar(
         select(func.count(Notification.id)).where(Notification.user_id == user.id, Notification.read_at.is_(None))

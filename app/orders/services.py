@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Book, CartItem, Order, OrderLine, OrderStatus, User
+from app.models import Book, CartItem, Club, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
 from app.payments.checkout import checkout_request, insert_once, open_session, ready_to_pay
 from app.payments.gateway import GatewayError, LineItem, get_gateway
@@ -136,6 +136,11 @@ def order_for_user(order_id: int, user: User) -> Order | None:
     return db.session.scalar(
         select(Order).where(Order.id == order_id, Order.user_id == user.id).options(selectinload(Order.lines))
     )
+
+
+def gift_club(order: Order) -> Club | None:
+    """The club an order's books were bought for (a wishlist gift), or None."""
+    return db.session.get(Club, order.club_id) if order.club_id else None
 
 
 def orders_for_user(user: User) -> list[tuple[Order, int]]:

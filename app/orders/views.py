@@ -47,8 +47,15 @@ def show(order_id: int):
     order = services.order_for_user(order_id, current_user)
     if order is None:
         abort(404)
-    template = "orders/_status.html" if is_partial() else "orders/show.html"
-    return render_template(template, order=order, form=ConfirmForm(), cancelled=request.args.get("cancelled"))
+    if is_partial():
+        return render_template("orders/_status.html", order=order, form=ConfirmForm())
+    return render_template(
+        "orders/show.html",
+        order=order,
+        form=ConfirmForm(),
+        cancelled=request.args.get("cancelled"),
+        club=services.gift_club(order),
+    )
 
 
 @bp.route("/orders/<int:order_id>/pay", methods=["POST"])

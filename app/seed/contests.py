@@ -97,7 +97,10 @@ def seed_contests() -> str:
         db.session.add(donation)
         db.session.flush()
         lock_fund(donation.club_id)  # every paid donation is in its club's fund ledger
-        add_entry(donation.club_id, FundEntry.DONATION, cents, f"Donation #{donation.id}", donation_id=donation.id)
+        entry = add_entry(
+            donation.club_id, FundEntry.DONATION, cents, f"Donation #{donation.id}", donation_id=donation.id
+        )
+        entry.created_at = donation.paid_at  # the ledger line carries the gift's date, as a real one would
     past.status = ContestStatus.OPEN
     db.session.commit()
     score_contest(past.id)

@@ -190,3 +190,31 @@ def test_a_made_up_or_other_accounts_device_cookie_does_not_help(app, client):
     forger = app.test_client()
     forger.set_cookie("known_device", "eyJkIjoiMTIzIiwiYSI6W119.forged.signature", path="/auth")
     assert login_as(forger).status_code == 429
+
+
+HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+
+
+def pending_flash(client, message: str) -> None:
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", message)]
+
+
+def test_a_flash_shows_once_on_a_page_or_in_an_htmx_answer(app, client):
+    with app.app_context():
+        make_user()
+    pending_flash(client, "Thanks, reader@example.com is confirmed.")
+    assert "is confirmed" in client.get("/auth/login").get_data(as_text=True)
+
+    # A wrong password (htmx) clears the old message from the page: it was for the page before.
+    wrong = client.post("/auth/login", data={"email": "reader@example.com", "password": "nope"}, headers=HTMX)
+    assert wrong.status_code == 422
+    html = wrong.get_data(as_text=True)
+    assert '<div id="flashes" hx-swap-oob="true">' in html and "is confirmed" not in html
+    assert "is confirmed" not in client.get("/auth/login").get_data(as_text=True)
+
+    # A message the htmx answer showed does not come back on the next full page.
+    pending_flash(client, "Your club is saved.")
+    wrong = client.post("/auth/login", data={"email": "reader@example.com", "password": "nope"}, headers=HTMX)
+    assert "Your club is saved." in wrong.get_data(as_text=True)
+    assert "Your club is saved." not in client.get("/auth/login").get_data(as_text=True)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
-from tests.helpers import PASSWORD, link_in, make_user, path_of, register_user
+from tests.helpers import PASSWORD, link_in, logout, make_user, path_of, register_user
 
 
 def test_register_sends_a_verification_link_that_confirms_the_account(app, client, inbox):
@@ -116,3 +116,19 @@ def test_unverified_reader_can_ask_for_a_new_link(app, client, inbox):
     link = link_in(inbox.wait_for("slow@example.com")[0], "/auth/verify/")
     client.get(path_of(link))
     assert b"is not confirmed yet" not in client.get("/account").data
+
+
+def test_the_verification_link_signs_in_once_then_pre_fills_the_log_in_form(app, client, inbox):
+    register_user(client, email="nina@example.com")
+    link = path_of(link_in(inbox.wait_for("nina@example.com")[0], "/auth/verify/"))
+
+    confirmed = client.get(link, follow_redirects=True)
+    assert b"nina@example.com is confirmed" in confirmed.data
+    assert client.get("/account").status_code == 200  # signed in by the link
+
+    logout(client)
+    again = client.get(link, follow_redirects=True)
+    page = again.get_data(as_text=True)
+    assert "This link was already used" in page
+    assert client.get("/account").status_code == 302  # not signed in by a second use
+    assert 'value="nina@example.com"' in page and "Log in" in page

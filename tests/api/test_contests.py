@@ -124,7 +124,7 @@ def test_the_leaderboard_ranks_entrants_and_turns_final_with_a_winner(client, ap
         (1, "Bo", 2, 2, 0),
         (2, "Ana", 1, 1, 0),
     ]
-    assert live["rows"][0]["score_label"] == "2" and live["rows"][0]["participation"] == 1.0
+    assert live["rows"][0]["score_label"] == "2 books" and live["rows"][0]["participation"] == 1.0
     with app.app_context():
         # The end passes just after the books were logged: reading the contest scores it.
         ended = datetime.now(UTC)

@@ -52,7 +52,7 @@ def test_stock_and_line_limits_are_explained(client, books):
     add(client, ulysses)
     response = add(client, ulysses, 1, HTMX)
     assert response.status_code == 422
-    assert b"Only 1 copy left." in response.data
+    assert b"Only 1 in stock; you already have 1 in your cart." in response.data
     too_many = add(client, books[0][0], 50)
     assert too_many.status_code == 422 and b"Number must be between 1 and 20." in too_many.data
     unknown = add(client, 999999)
@@ -98,3 +98,18 @@ def test_the_visitor_cart_merges_into_the_account_at_log_in(app, client, books):
     assert 'aria-label="4 items in cart"' in page  # 1 saved + 2 + 1 from the visit
     with client.session_transaction() as session:
         assert "cart" not in session
+
+
+def test_adding_past_the_stock_says_what_happened(client, books):
+    middlemarch, title = books[0]  # 4 in stock
+    add(client, middlemarch, 3)
+    capped = add(client, middlemarch, 2, HTMX)
+    assert capped.status_code == 200
+    assert b"Added 1 (only 4 in stock)." in capped.data
+    assert "Added 1 (only 4 in stock)" in capped.headers["HX-Trigger"]
+    full = add(client, middlemarch, 2, HTMX)
+    assert full.status_code == 422
+    assert b"Only 4 in stock; you already have 4 in your cart." in full.data
+    assert "toast" not in full.headers.get("HX-Trigger", "")
+    badge = client.get("/cart/count", headers=HTMX)
+    assert b">4</span>" in badge.data

@@ -200,3 +200,15 @@ def test_a_new_book_appears_in_cached_listings(app, client, shelf):
     with app.app_context():
         make_book(title="Dracula", isbn=isbn_for(999))
     assert "Dracula" in titles(client.get("/books"))
+
+
+def test_a_book_page_says_how_many_are_left_and_names_its_language(app, client, shelf):
+    with app.app_context():
+        plenty = snapshot([make_book(title="Plenty", stock=40, isbn=isbn_for(424242))])[0]
+    few = client.get(f"/books/{shelf[0].id}/{shelf[0].slug}").get_data(as_text=True)
+    assert "Only 3 left" in few and "In stock" not in few
+    assert "<dd>English</dd>" in few and "<dd>en</dd>" not in few
+    many = client.get(f"/books/{plenty.id}/{plenty.slug}").get_data(as_text=True)
+    assert "In stock" in many and "Only" not in many
+    emma = client.get(f"/books/{shelf[1].id}/{shelf[1].slug}").get_data(as_text=True)
+    assert "Out of stock" in emma

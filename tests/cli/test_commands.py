@@ -107,3 +107,16 @@ def test_job_commands_without_redis_say_why(app):
         result = run(app, *args)
         assert result.exit_code == 1
         assert "REDIS_URL is not set" in result.output
+
+
+def test_seeded_donations_have_one_date_in_the_ledger_and_on_the_club_page(app):
+    from app.models import Donation, FundEntry
+
+    run(app, "seed", "demo")
+    with app.app_context():
+        rows = db.session.execute(
+            select(Donation.paid_at, FundEntry.created_at).join(FundEntry, FundEntry.donation_id == Donation.id)
+        ).all()
+        assert len(rows) >= 3
+        assert {paid.date() for paid, _ in rows} != {rows[0][0].date()}  # some are backdated
+        assert all(paid.date() == entered.date() for paid, entered in rows), rows

@@ -334,3 +334,29 @@ def test_club_page_runs_the_same_number_of_queries_for_2_or_20_of_everything(app
         counts.append(q.count)
     assert "Shelf book 19" in response.get_data(as_text=True)
     assert counts[0] == counts[1] <= 12, counts
+
+
+def oob(html: str, element_id: str) -> str:
+    """The out-of-band element with this id in an htmx response ('' if none)."""
+    found = re.search(rf'<(\w+) id="{element_id}"[^>]*hx-swap-oob="true"[^>]*>(.*?)</\1>', html, re.S)
+    return re.sub(r"<[^>]+>|\s+", " ", found.group(2)).strip() if found else ""
+
+
+def test_deciding_a_request_updates_the_counts_on_the_members_page(app, client, private_club):
+    with app.app_context():
+        first = add_member(private_club.id, "nina@example.com", "Nina New", status=MemberStatus.PENDING)
+        second = add_member(private_club.id, "noah@example.com", "Noah New", status=MemberStatus.PENDING)
+    login_as(client, "owner@example.com")
+    page = client.get(f"/clubs/{private_club.slug}/members").get_data(as_text=True)
+    assert 'id="active-count"' in page and 'id="requests-count"' in page
+
+    approved = client.post(f"/clubs/{private_club.slug}/members/{first}/approve", headers=HTMX).get_data(as_text=True)
+    assert oob(approved, "active-count") == "3 members"
+    assert oob(approved, "requests-count") == "1"
+
+    declined = client.post(f"/clubs/{private_club.slug}/members/{second}/decline", headers=HTMX).get_data(as_text=True)
+    assert oob(declined, "active-count") == "3 members"
+    assert oob(declined, "requests-count") == "0"
+
+    removed = client.post(f"/clubs/{private_club.slug}/members/{first}/remove", headers=HTMX).get_data(as_text=True)
+    assert re.search(r'id="active-count"[^>]*>\s*2 members', removed)

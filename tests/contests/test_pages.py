@@ -225,9 +225,9 @@ def test_leaderboard_fragment_ranks_readers_with_a_server_drawn_chart(app, clien
     assert "<html" not in html and html.lstrip().startswith("{#") is False
     assert 'id="leaderboard"' in html and 'hx-trigger="every 5s"' in html and 'hx-swap="outerHTML"' in html
     rows = re.findall(r"<tr>\s*<td>(\d+)</td>\s*<th scope=\"row\">([^<]+)</th>\s*<td>([^<]+)</td>", html)
-    assert rows == [("1", "Reader 01", "3"), ("2", "Reader 02", "2"), ("3", "Reader 00", "1")]
+    assert rows == [("1", "Reader 01", "3 books"), ("2", "Reader 02", "2 books"), ("3", "Reader 00", "1 book")]
     assert "100%" in html  # each reader took part
-    assert html.count("<svg") == 1 and 'role="img"' in html and 'aria-label="Scores: Reader 01 3, ' in html
+    assert html.count("<svg") == 1 and 'role="img"' in html and 'aria-label="Scores: Reader 01 3 books, ' in html
     assert html.count("<rect") == 3
     assert 'width="100.0%"' in html and 'width="33.3%"' in html
     assert "<script" not in html
@@ -287,7 +287,7 @@ def test_the_page_stops_polling_once_the_contest_is_finished(app, client, inbox)
     finish(app, contest_id)
     html = page(client, f"/contests/{contest_id}")
     assert "every 5s" not in html and "/leaderboard" not in html
-    assert "Final standings" in html and "Winner: <strong>Reader 00</strong> with 2" in html
+    assert "Final standings" in html and "Winner: <strong>Reader 00</strong> with 2 books" in html
     assert ">Join</button>" not in html
     fragment = client.get(f"/contests/{contest_id}/leaderboard", headers=HTMX).get_data(as_text=True)
     assert "hx-trigger" not in fragment and fragment.count("<rect") == 2
@@ -296,7 +296,8 @@ def test_the_page_stops_polling_once_the_contest_is_finished(app, client, inbox)
     won = next(m for m in winner_mail if m["Subject"].startswith("You won"))
     assert "A book token" in won.get_body(preferencelist=("plain",)).get_content()
     results = inbox.wait_for("reader1@example.com")[0].get_body(preferencelist=("plain",)).get_content()
-    assert "You finished #2 of 2 with 1." in results and "1. Reader 00: 2" in results
+    assert "You finished #2 of 2 with 1 book." in results and "1. Reader 00: 2 books" in results
+    assert "with 2 books" in won.get_body(preferencelist=("plain",)).get_content()
     assert f"http://localhost/contests/{contest_id}" in results
 
 

@@ -177,3 +177,40 @@ def test_an_offer_from_another_club_cannot_be_decided_here(app, slug, member):
     )
     assert response.status_code == 409 and "That offer is not for this club." in response.get_data(as_text=True)
     assert offers_in(app)[0].status == BookOffer.PENDING
+
+
+def test_an_outsider_on_the_offers_page_is_invited_to_join(app, slug, client):
+    outsider = reader(app, "outsider@example.com", "Oona Outsider")
+    response = outsider.get(f"/clubs/{slug}/offers")
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert f"Join {CLUB_NAME} to offer books" in page
+    assert f'action="/clubs/{slug}/join"' in page and ">Join<" in page.replace("\n", "")
+    assert 'id="offer-form"' not in page
+
+
+def test_a_member_picks_the_book_from_the_catalogue_with_or_without_javascript(app, slug, member, catalogue_book):
+    book_id, isbn = catalogue_book
+    page = member.get(f"/clubs/{slug}/offers").get_data(as_text=True)
+    assert f'hx-get="/clubs/{slug}/offers/books"' in page and 'name="q"' in page
+
+    # Without JavaScript: the search box is a GET form; the results link to a pre-filled form.
+    found = member.get(f"/clubs/{slug}/offers?q=dispossessed").get_data(as_text=True)
+    assert "The Dispossessed" in found and f'href="/clubs/{slug}/offers?pick={book_id}"' in found
+
+    # With htmx: the same list as a fragment, each result swapping in the filled form.
+    fragment = member.get(f"/clubs/{slug}/offers/books?q=dispos", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in html and "The Dispossessed" in html
+    assert f'hx-get="/clubs/{slug}/offers?pick={book_id}"' in html
+    assert "No book in our catalogue matches" in member.get(
+        f"/clubs/{slug}/offers/books?q=zzzzqqq", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+
+    picked = member.get(f"/clubs/{slug}/offers?pick={book_id}").get_data(as_text=True)
+    assert f'value="{isbn}"' in picked and 'value="The Dispossessed"' in picked
+    assert 'value="Ursula K. Le Guin"' in picked
+
+    response = offer(member, slug, isbn=isbn, title="The Dispossessed", author="Ursula K. Le Guin")
+    assert response.status_code == 303
+    assert offers_in(app)[0].book_id == book_id

@@ -12,6 +12,7 @@ from tests.donations import (
     count,
     donate_and_pay,
     fund_entries,
+    html_of,
     open_club,
     owner_client,
     pay_on_gateway,
@@ -113,7 +114,7 @@ def test_a_reader_buys_a_book_for_the_club(app, slug, owner, books, inbox):
     assert "Paid" in paid and "Thank you!" in paid
 
     [receipt] = inbox.wait_for(GIVER)
-    assert f"These books are your gift to {CLUB_NAME}" in text_of(receipt)
+    assert f"A gift for {CLUB_NAME}: these books go straight onto the club's shelf." in text_of(receipt)
     [gift] = inbox.wait_for(OWNER)
     assert gift["Subject"] == f"{GIVER_NAME} bought books for {CLUB_NAME}"
     assert "Piranesi" in text_of(gift) and f"/clubs/{slug}/wishlist" in text_of(gift)
@@ -204,3 +205,29 @@ def test_a_private_clubs_wishlist_is_hidden_from_outsiders(app, books):
     assert outsider.get(f"/clubs/{slug}/wishlist").status_code == 404
     assert outsider.post(f"/clubs/{slug}/wishlist/1/buy").status_code == 404
     assert owner_client(app).get(f"/clubs/{slug}/wishlist").status_code == 200
+
+
+def test_buying_for_the_club_asks_for_confirmation_and_the_order_says_it_is_a_gift(app, slug, owner, books, inbox):
+    add(owner, slug, books[0][1])
+    item_id = wish_ids(app)["Piranesi"]
+    giver = reader(app, GIVER, GIVER_NAME)
+    wishlist = giver.get(f"/clubs/{slug}/wishlist").get_data(as_text=True)
+    assert f'href="/clubs/{slug}/wishlist/{item_id}/buy"' in wishlist  # the button leads to a confirmation
+
+    confirm = giver.get(f"/clubs/{slug}/wishlist/{item_id}/buy")
+    assert confirm.status_code == 200
+    page = confirm.get_data(as_text=True)
+    assert f"A gift for {CLUB_NAME}" in page and "Piranesi" in page and "$10.00" in page
+    assert ">Confirm and pay $10.00<" in page and f'href="/clubs/{slug}/wishlist">Cancel<' in page
+    assert count(app, Order.id) == 0  # nothing ordered until confirmed
+
+    response = giver.post(f"/clubs/{slug}/wishlist/{item_id}/buy")
+    assert "/payments/simulated/" in response.headers["Location"]
+    pay_on_gateway(giver, response.headers["Location"])
+    with app.app_context():
+        order_id = db.session.scalar(select(Order.id))
+    order_page = giver.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert f"A gift for {CLUB_NAME}" in order_page
+    [receipt] = inbox.wait_for(GIVER)
+    assert f"A gift for {CLUB_NAME}" in text_of(receipt)
+    assert f"A gift for <strong>{CLUB_NAME}</strong>" in html_of(receipt)

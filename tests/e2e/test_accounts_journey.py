@@ -58,11 +58,21 @@ def test_register_confirm_log_in_edit_profile_and_log_out(page: Page, inbox, scr
     page.wait_for_url("**/auth/check-email?reason=register")
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
 
-    # The link in the email confirms the address and leads to the log-in page.
+    # The link in the email confirms the address and signs the reader in.
     (message,) = inbox.wait_for(email)
-    page.goto(link_in(message, "/auth/verify/"))
-    page.wait_for_url("**/auth/login")
+    link = link_in(message, "/auth/verify/")
+    page.goto(link)
+    page.wait_for_url("**/account")
     expect(page.locator(".flashes")).to_contain_text(f"Thanks, {email} is confirmed.")
+    expect(nav(page).get_by_role("link", name="Nina New")).to_be_visible()
+    nav(page).get_by_role("button", name="Log out").click()
+    expect(page.locator(".flashes")).to_contain_text("You are logged out on every device.")
+
+    # It works once: a second visit says so, signs nobody in, and the log-in form has the address.
+    page.goto(link)
+    page.wait_for_url("**/auth/login")
+    expect(page.locator(".flashes")).to_contain_text("This link was already used")
+    expect(page.locator("#email")).to_have_value(email)
 
     fill_login_form(page, email, PASSWORD)
     page.get_by_role("button", name="Log in").click()

@@ -187,3 +187,42 @@ def test_the_site_and_the_app_read_the_same_notifications(app, client):
     client.post("/api/v1/notifications/read", json={"all": True}, headers=api)  # and the other way round
     assert badge(client) == ""
     assert "notification-unread" not in client.get("/notifications").get_data(as_text=True)
+
+
+def test_a_request_handled_by_a_moderator_is_no_longer_new_for_the_owner(app, client):
+    with app.app_context():
+        club = start_club(name="Secret Circle", visibility="private")
+        make_user(email="reader@example.com", name="Rosa Reader")
+        add_member(club.id, "mod@example.com", "Mo Moderator", role="moderator")
+    login_as(client, "reader@example.com")
+    assert client.post(f"/clubs/{club.slug}/join").status_code == 303
+    client.post("/auth/logout")
+    login_as(client, "mod@example.com")
+    assert (
+        client.post(
+            f"/clubs/{club.slug}/offers", data={"title": "Dune", "author": "Frank Herbert", "condition": "good"}
+        ).status_code
+        == 303
+    )
+    client.post("/auth/logout")
+
+    login_as(client, "owner@example.com")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert page.count('class="notification-new"') == 2
+    client.post("/auth/logout")
+
+    login_as(client, "mod@example.com")
+    with app.app_context():
+        from app.models import BookOffer, Membership
+
+        pending = db.session.scalar(select(Membership.id).where(Membership.status == "pending"))
+        offer_id = db.session.scalar(select(BookOffer.id))
+    assert client.post(f"/clubs/{club.slug}/members/{pending}/approve").status_code == 303
+    assert client.post(f"/clubs/{club.slug}/offers/{offer_id}/decline").status_code == 303
+    client.post("/auth/logout")
+
+    login_as(client, "owner@example.com")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Rosa Reader asks to join Secret Circle" in page and "Mo Moderator offers" in page
+    assert 'class="notification-new"' not in page
+    assert "unread" not in badge(client)

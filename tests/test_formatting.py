@@ -1,0 +1,32 @@
+"""Scores read the same everywhere: fixed precision per metric, and the unit."""
+
+import pytest
+
+from app.formatting import format_score
+from app.models import Metric, Scoring
+
+
+@pytest.mark.parametrize(
+    ("metric", "scoring", "value", "shown"),
+    [
+        (Metric.PAGES_READ, Scoring.TOTAL, 1321, "1,321 pages"),
+        (Metric.PAGES_READ, Scoring.PER_MEMBER, 1321.3333, "1,321.3 pages per member"),
+        (Metric.PAGES_READ, Scoring.PER_MEMBER, 1321.2, "1,321.2 pages per member"),
+        (Metric.PAGES_READ, Scoring.PER_MEMBER, 1269, "1,269.0 pages per member"),
+        (Metric.PAGES_READ, Scoring.TOTAL, 1, "1 page"),
+        (Metric.BOOKS_READ, Scoring.TOTAL, 2, "2 books"),
+        (Metric.BOOKS_READ, Scoring.TOTAL, 1, "1 book"),
+        (Metric.BOOKS_READ, Scoring.PER_MEMBER, 2.5, "2.5 books per member"),
+        (Metric.BOOKS_DONATED, Scoring.TOTAL, 3, "3 books donated"),
+        (Metric.MONEY_DONATED, Scoring.TOTAL, 3000, "$30.00"),
+        (Metric.MONEY_DONATED, Scoring.PER_MEMBER, 1234.5678, "$12.35 per member"),
+        ("something_new", Scoring.TOTAL, 7, "7 points"),
+    ],
+)
+def test_a_score_has_fixed_precision_and_its_unit(metric, scoring, value, shown):
+    assert format_score(value, metric, scoring) == shown
+
+
+def test_every_metric_has_its_own_unit():
+    for metric in Metric.LABELS:
+        assert "point" not in format_score(2, metric)
