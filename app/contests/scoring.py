@@ -168,7 +168,7 @@ def compute_many(contests: list[Contest]) -> dict[int, list[Standing]]:
     rows: dict[int, list] = {contest.id: [] for contest in contests}
     for *row, contest_id in db.session.execute(union_all(*parts)).all():
         rows[int(contest_id)].append(row)
-    return {contest.id: rank(contest, rows[contest.id]) for contest in contests}
+    return {contest.id: rank(contest, _named_apart(rows[contest.id])) for contest in contests}
 
 
 def _totals(contest: Contest, events):
