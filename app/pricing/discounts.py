@@ -83,7 +83,7 @@ def check_discount(
     now = now or datetime.now(UTC)
     row = db.session.scalar(select(DiscountCode).where(DiscountCode.code == normalise(code)))
     if row is None or not normalise(code):
-        raise DiscountRefused(f"We don't know the code {code.strip()!r}" if code.strip() else "Enter a code")
+        raise DiscountRefused(f"We don't know the code {normalise(code)}" if normalise(code) else "Enter a code")
     if not row.active:
         raise DiscountRefused("This code is no longer valid")
     if row.starts_at is not None and now < row.starts_at:
