@@ -47,12 +47,12 @@ def method_price(method: ShippingMethod, subtotal_cents: int, items: int) -> int
     return method.amount_cents
 
 
-def shipping_options(country: str, lines: Lines) -> list[ShippingOption]:
+def shipping_options(country_code: str, lines: Lines) -> list[ShippingOption]:
     """The active methods that ship ``lines`` to ``country``, cheapest first. One query.
 
     Raises ``NotShippable("We don't ship to Japan yet")`` when no zone covers the country.
     """
-    code = (country or "").strip().upper()
+    code = (country_code or "").strip().upper()
     rows = db.session.execute(
         select(ShippingZoneCountry.zone_id, ShippingMethod)
         .outerjoin(
@@ -139,6 +139,8 @@ def add_method(
         raise ShippingSetupError("a free_over method needs --free-over (the amount from which it is free)")
     if kind == ShippingKind.PER_ITEM and not per_item_cents:
         raise ShippingSetupError("a per_item method needs --per-item (the price of each book)")
+    if kind != ShippingKind.PER_ITEM and per_item_cents:
+        raise ShippingSetupError("--per-item is for --kind per_item only")
     if any(m.name == name for m in zone.methods):
         raise ShippingSetupError(f"the zone {zone.name!r} already has a method named {name!r}")
     method = ShippingMethod(

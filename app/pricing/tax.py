@@ -31,9 +31,9 @@ class Tax:
 NO_TAX = Tax(0, 0, "")
 
 
-def rate_for(country: str, region: str | None) -> TaxRate | None:
+def rate_for(country_code: str, region: str | None) -> TaxRate | None:
     """The region's rate if there is one, else the country's. One indexed query."""
-    code, region = (country or "").strip().upper(), (region or "").strip().upper()
+    code, region = (country_code or "").strip().upper(), (region or "").strip().upper()
     return db.session.scalar(
         select(TaxRate)
         .where(TaxRate.country_code == code, TaxRate.region.in_({"", region}))
@@ -51,9 +51,9 @@ def tax_on(rate_bp: int, amount_cents: int, prices_include_tax: bool) -> int:
     return percent_of(amount_cents, rate_bp)
 
 
-def tax_for(country: str, region: str | None, taxable_cents: int, prices_include_tax: bool) -> Tax:
-    """The tax on ``taxable_cents`` shipped to ``country`` (and ``region``); ``Tax(0, 0, "")`` if no rate."""
-    rate = rate_for(country, region)
+def tax_for(country_code: str, region: str | None, taxable_cents: int, prices_include_tax: bool) -> Tax:
+    """The tax on ``taxable_cents`` shipped to ``country_code`` (and ``region``); ``Tax(0, 0, "")`` if no rate."""
+    rate = rate_for(country_code, region)
     if rate is None:
         return NO_TAX
     return Tax(tax_on(rate.rate_bp, taxable_cents, prices_include_tax), rate.rate_bp, rate.name)

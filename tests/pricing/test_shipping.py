@@ -61,3 +61,9 @@ def test_methods_need_what_their_kind_uses(app_ctx):
         shipping.add_method("Europe", "Each", kind="per_item", amount_cents=500)
     with pytest.raises(ShippingSetupError, match="no shipping zone named 'Mars'"):
         shipping.add_method("Mars", "Rocket", kind="flat", amount_cents=500)
+
+
+def test_a_per_item_price_on_another_kind_is_refused(app_ctx):
+    us_and_europe()
+    with pytest.raises(ShippingSetupError, match="--per-item is for --kind per_item only"):
+        shipping.add_method("Europe", "Flat", kind="flat", amount_cents=500, per_item_cents=100)
