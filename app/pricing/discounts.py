@@ -101,19 +101,26 @@ def check_discount(
     return Discount(row.id, row.code, discount_cents(row, subtotal_cents), describe(row))
 
 
+def _same_code(redemption: DiscountRedemption, code_id: int) -> DiscountRedemption:
+    """An order takes one code: the same code again is a retry, another code is refused."""
+    if redemption.code_id != code_id:
+        raise DiscountRefused("This order already has a discount code")
+    return redemption
+
+
 def redeem_discount(
     code_id: int, order_id: int, user_id: int | None, email: str, *, commit: bool = True
 ) -> DiscountRedemption:
     """Count one use of the code for ``order_id``; a second call for the same order returns the first
-    redemption and counts nothing. Raises ``DiscountRefused`` when the last use (overall, or this
-    customer's) was taken meanwhile.
+    redemption and counts nothing (an order takes one code). Raises ``DiscountRefused`` when the last
+    use (overall, or this customer's) was taken meanwhile.
 
     With ``commit=False`` the caller commits (the code's row stays locked until then), so the use can
     be counted in the same transaction that marks the order paid.
     """
     existing = db.session.scalar(select(DiscountRedemption).where(DiscountRedemption.order_id == order_id))
     if existing is not None:
-        return existing
+        return _same_code(existing, code_id)
     email = (email or "").strip().lower()
     savepoint = db.session.begin_nested()
     try:
@@ -133,7 +140,7 @@ def redeem_discount(
         existing = db.session.scalar(select(DiscountRedemption).where(DiscountRedemption.order_id == order_id))
         if existing is not None:
             savepoint.rollback()
-            return existing
+            return _same_code(existing, code_id)
         limit = db.session.scalar(select(DiscountCode.max_uses_per_customer).where(DiscountCode.id == code_id))
         if limit is not None and _uses_by(code_id, email, user_id) >= limit:
             raise DiscountRefused("You have already used this code")
@@ -151,7 +158,8 @@ def redeem_discount(
         savepoint.rollback()
         if commit:
             db.session.rollback()
-        return db.session.scalar(select(DiscountRedemption).where(DiscountRedemption.order_id == order_id))
+        existing = db.session.scalar(select(DiscountRedemption).where(DiscountRedemption.order_id == order_id))
+        return _same_code(existing, code_id)
     if commit:
         db.session.commit()
     return redemption

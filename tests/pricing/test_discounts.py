@@ -113,3 +113,13 @@ def test_creating_codes_refuses_bad_settings(app_ctx):
     ]:
         with pytest.raises(DiscountSetupError, match=message):
             discounts.create_code(**kwargs)
+
+
+def test_an_order_takes_one_code(app_ctx):
+    first = discounts.create_code("FIRST", percent=10)
+    second = discounts.create_code("SECOND", percent=10)
+    order_id, user_id = place_order()
+    redeem_discount(first.id, order_id, user_id, "buyer@example.com")
+    with pytest.raises(DiscountRefused, match="^This order already has a discount code$"):
+        redeem_discount(second.id, order_id, user_id, "buyer@example.com")
+    assert (uses("FIRST"), uses("SECOND")) == (1, 0)
