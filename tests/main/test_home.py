@@ -142,7 +142,9 @@ def test_a_visitor_sees_new_and_popular_books_contests_with_leaders_and_active_c
     assert "Old Favourite" in popular and "Middlemarch" not in popular
     contests = page.split('id="open-contests"')[1].split("</section>")[0]
     assert "November pages" in contests
-    leaders = re.findall(r'<span class="home-rank">(\d)\.</span> (\w+) <span class="home-score">([^<]+)</span>', contests)
+    leaders = re.findall(
+        r'<span class="home-rank">(\d)\.</span> (\w+) <span class="home-score">([^<]+)</span>', contests
+    )
     assert leaders == [("1", "Ada", "3 books"), ("2", "Cy", "2 books"), ("3", "Ben", "1 book")]
     clubs = page.split('id="clubs-heading"')[1].split("</section>")[0]
     assert "Active clubs" in clubs
