@@ -25,6 +25,14 @@ def _zones() -> list[ShippingZone]:
     return list(db.session.scalars(query.order_by(ShippingZone.name)))
 
 
+def country_list(zone: ShippingZone, shown: int = 12) -> str:
+    """The zone's codes, shortened for a zone such as "Rest of world": "AD,AE,...,AI (+190 more)"."""
+    codes = sorted(c.country_code for c in zone.countries)
+    if len(codes) <= shown:
+        return ",".join(codes)
+    return f"{','.join(codes[:shown])} (+{len(codes) - shown} more)"
+
+
 def price_rule(method: ShippingMethod) -> str:
     """ "$4.99", "$2.00 + $1.00/item", "$4.99, free from $50.00"."""
     rule = money(method.amount_cents)
@@ -40,7 +48,7 @@ def list_zones() -> None:
     """Zones by name with their countries and number of active methods."""
     found = _zones()
     for zone in found:
-        codes = ",".join(sorted(c.country_code for c in zone.countries))
+        codes = country_list(zone)
         active = sum(1 for m in zone.methods if m.active)
         click.echo(f"{zone.id:>4}  {zone.name:<24} {active} method(s)  {codes}")
     click.echo(f"{len(found)} zone(s).")
@@ -134,7 +142,7 @@ def rates() -> None:
     found = _zones()
     click.echo(f"{'ZONE':<24} {'METHOD':<16} {'PRICE':<38} {'ESTIMATE':<20} COUNTRIES")
     for zone in found:
-        codes = ",".join(sorted(c.country_code for c in zone.countries))
+        codes = country_list(zone)
         active = [m for m in sorted(zone.methods, key=lambda m: m.id) if m.active]
         if not active:
             click.echo(f"{zone.name:<24} {'(none)':<16} {'-':<38} {'-':<20} {codes}")

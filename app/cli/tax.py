@@ -24,7 +24,7 @@ def list_rates() -> None:
     rates = list(db.session.scalars(select(TaxRate).order_by(TaxRate.country_code, TaxRate.region)))
     for rate in rates:
         on_shipping = "incl. shipping" if rate.applies_to_shipping else "books only"
-        click.echo(f"{_place(rate):<8} {format_rate(rate.rate_bp):>7}  {rate.name:<24} {on_shipping}")
+        click.echo(f"{_place(rate):<8} {format_rate(rate.rate_bp):>7}  {rate.name:<28} {on_shipping}")
     click.echo(f"{len(rates)} rate(s).")
 
 
