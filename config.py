@@ -96,6 +96,9 @@ class Config:
     STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
     # Production without Stripe keys refuses to start unless this is set (then every page says so).
     ALLOW_SIMULATED_PAYMENTS = _env_bool("ALLOW_SIMULATED_PAYMENTS")
+    # Shop prices are US dollars without tax, as US shops show them; tax is added at checkout
+    # (app/pricing). Set PRICES_INCLUDE_TAX=1 for a shop whose prices already contain it (EU style).
+    PRICES_INCLUDE_TAX = _env_bool("PRICES_INCLUDE_TAX")
 
     READING_MAX_ENTRIES_PER_DAY = _env_int("READING_MAX_ENTRIES_PER_DAY", 5)
     READING_MAX_PAGES_PER_DAY = _env_int("READING_MAX_PAGES_PER_DAY", 3000)

@@ -1,4 +1,5 @@
-"""Admin commands, one module per group: ``flask users|seed|jobs|mail|books|orders|contests|clubs|audit ...``."""
+"""Admin commands, one module per group:
+``flask users|seed|jobs|mail|books|orders|contests|clubs|audit|shipping|tax|discounts ...``."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,11 +53,14 @@ def register(app: Flask) -> None:
     from app.cli.books import books
     from app.cli.clubs import clubs
     from app.cli.contests import contests
+    from app.cli.discounts import discounts
     from app.cli.jobs import jobs
     from app.cli.mail import mail
     from app.cli.orders import orders
     from app.cli.seed import seed
+    from app.cli.shipping import shipping
+    from app.cli.tax import tax
     from app.cli.users import users
 
-    for group in (users, seed, jobs, mail, books, orders, contests, clubs, audit):
+    for group in (users, seed, jobs, mail, books, orders, contests, clubs, audit, shipping, tax, discounts):
         app.cli.add_command(group)

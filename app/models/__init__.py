@@ -21,8 +21,26 @@ from app.models.donations import Donation, DonationStatus, FundEntry
 from app.models.mail import EmailMessage
 from app.models.orders import CartItem, Order, OrderLine, OrderStatus, PaymentEvent
 from app.models.payable import Payable, PaymentStatus
+from app.models.pricing import (
+    DiscountCode,
+    DiscountKind,
+    DiscountRedemption,
+    ShippingKind,
+    ShippingMethod,
+    ShippingZone,
+    ShippingZoneCountry,
+    TaxRate,
+)
 
 __all__ = [
+    "DiscountCode",
+    "DiscountKind",
+    "DiscountRedemption",
+    "ShippingKind",
+    "ShippingMethod",
+    "ShippingZone",
+    "ShippingZoneCountry",
+    "TaxRate",
     "AuditEntry",
     "Device",
     "Notification",

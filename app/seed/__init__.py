@@ -1,8 +1,8 @@
 """Demo data. Every step checks before it creates, so running it twice changes nothing.
 
 One module per part: ``accounts`` (the three demo logins and the demo password), ``books`` (the
-sample catalogue in ``data/books.csv``), ``clubs`` (clubs, their members, donations, shelves) and
-``contests`` (reading logs and contests).
+sample catalogue in ``data/books.csv``), ``clubs`` (clubs, their members, donations, shelves),
+``contests`` (reading logs and contests) and ``pricing`` (shipping zones, tax rates, discount codes).
 """
 
 from sqlalchemy import select
@@ -45,12 +45,13 @@ def seed_demo() -> list[str]:
     # when seeding, not when the CLI is registered.
     from app.seed.clubs import seed_clubs
     from app.seed.contests import seed_contests
+    from app.seed.pricing import seed_pricing
 
     accounts = demo_accounts()
     emails = [email for email, _ in accounts]
     before = _existing(emails)
     seed_accounts()
-    lines = [seed_books(), seed_clubs(DEMO_PASSWORD), seed_contests()]
+    lines = [seed_books(), seed_clubs(DEMO_PASSWORD), seed_contests(), seed_pricing()]
     after = _existing(emails)
     created = after - before
     lines.insert(0, f"Demo accounts: {len(created)} created, {len(after & before)} already there.")
