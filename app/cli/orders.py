@@ -11,12 +11,15 @@ from app.cli import CommandGroup, exit_on
 from app.cli.audit import record_admin_action
 from app.extensions import db
 from app.formatting import money
+from app.ids import MAX_ID
 from app.models import FulfilmentStatus, Order, OrderStatus, User
 from app.orders import shipping
 from app.orders.documents import packing_slips_pdf
 from app.orders.fulfilment import refund_order
 from app.orders.shipping import FulfilmentError
 from app.payments.gateway import GatewayError
+
+ORDER_ID = click.IntRange(1, MAX_ID)  # larger numbers name no order (and must not reach a query)
 
 orders = CommandGroup("orders", help="Look at orders, pack, ship, deliver, cancel and refund them.")
 
@@ -80,7 +83,7 @@ def refund(order_id: int, amount: int | None, lines: tuple[str, ...]) -> None:
     With --line, refund those copies of a shipped order: their share of what was paid."""
     if lines:
         if amount is not None:
-            raise click.UsageError("give --line or --amount, not both")
+            raise click.ClickException("give --line or --amount, not both")
         with exit_on(FulfilmentError, GatewayError):
             refunded = shipping.refund_lines(order_id, shipping.line_refunds(list(lines)))
         order = _order_or_fail(order_id)
@@ -135,7 +138,7 @@ def queue(status: str) -> None:
 
 
 @orders.command("pack")
-@click.argument("order_ids", nargs=-1, type=int, required=True)
+@click.argument("order_ids", nargs=-1, type=ORDER_ID, required=True)
 def pack(order_ids: tuple[int, ...]) -> None:
     """Mark ORDER_IDS packed."""
     for order_id in order_ids:
@@ -145,14 +148,14 @@ def pack(order_ids: tuple[int, ...]) -> None:
 
 
 @orders.command("ship")
-@click.argument("order_id", type=int)
+@click.argument("order_id", type=ORDER_ID)
 @click.option("--carrier", required=True, help=f"One of {', '.join(shipping.CARRIERS)} or another name.")
 @click.option("--tracking", required=True, help="The tracking number.")
 @click.option("--url", default=None, help="The tracking page (default: built from the carrier's).")
 def ship(order_id: int, carrier: str, tracking: str, url: str | None) -> None:
     """Hand ORDER_ID to the carrier; the buyer gets the tracking link by email."""
     if url is not None and not url.startswith(("https://", "http://")):
-        raise click.UsageError("--url must start with https:// or http://")
+        raise click.ClickException("--url must start with https:// or http://")
     with exit_on(FulfilmentError):
         moved = shipping.ship_order(order_id, carrier, tracking, url)
     if not moved:
@@ -164,7 +167,7 @@ def ship(order_id: int, carrier: str, tracking: str, url: str | None) -> None:
 
 
 @orders.command("deliver")
-@click.argument("order_id", type=int)
+@click.argument("order_id", type=ORDER_ID)
 def deliver(order_id: int) -> None:
     """Mark ORDER_ID delivered."""
     with exit_on(FulfilmentError):
@@ -173,7 +176,7 @@ def deliver(order_id: int) -> None:
 
 
 @orders.command("cancel")
-@click.argument("order_id", type=int)
+@click.argument("order_id", type=ORDER_ID)
 @click.option("--reason", required=True, help="Told to the buyer.")
 def cancel(order_id: int, reason: str) -> None:
     """Cancel ORDER_ID before it ships: all of it is refunded and its stock returns."""
