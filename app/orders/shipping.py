@@ -8,6 +8,7 @@ through the refund job (``app.orders.fulfilment.refund_order``) after the commit
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 from sqlalchemy import select, update
@@ -215,6 +216,8 @@ def refund_lines(order_id: int, quantities: dict[int, int]) -> int:
         refunded.append({"line_id": line_id, "title": lines[line_id].title, "quantity": quantity})
     # Names the lines with their refunded counts after this step: unique per step.
     ref = "lines:" + ",".join(f"{line_id}x{lines[line_id].refunded_quantity}" for line_id in sorted(quantities))
+    if len(ref) > 100:  # many lines at once: a digest keeps it unique and within the column
+        ref = "lines:" + hashlib.sha256(ref.encode()).hexdigest()
     add_event(order_id, "refunded", ref=ref, amount_cents=amount, lines=refunded)
     db.session.commit()
     if amount > 0:

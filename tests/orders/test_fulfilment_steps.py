@@ -203,3 +203,14 @@ def test_the_shipped_email_has_the_tracking_link_and_goes_once(paid_order, inbox
     assert 'href="https://www.fedex.com/fedextrack/?trknbr=7777"' in html
     text = shipped[0].get_body(preferencelist=("plain",)).get_content()
     assert "Track your parcel: https://www.fedex.com/fedextrack/?trknbr=7777" in text
+
+
+def test_two_line_refunds_add_up_through_the_simulated_gateway(paid_order):
+    """The gateway reports refunds as Stripe does, the amount refunded so far: the second step counts too."""
+    ship_order(paid_order, "UPS", "1Z1")
+    lines = db.session.scalars(select(OrderLine).where(OrderLine.order_id == paid_order).order_by(OrderLine.id)).all()
+    middlemarch, bronte = sorted(lines, key=lambda line: line.title)
+    assert refund_lines(paid_order, {bronte.id: 1}) == 950
+    assert refund_lines(paid_order, {middlemarch.id: 1}) == 1100
+    assert fresh(Order, paid_order).refunded_cents == 2050
+    assert events(paid_order) == ["paid", "shipped", "refunded", "refunded"]
