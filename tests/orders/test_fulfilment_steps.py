@@ -214,3 +214,23 @@ def test_two_line_refunds_add_up_through_the_simulated_gateway(paid_order):
     assert refund_lines(paid_order, {middlemarch.id: 1}) == 1100
     assert fresh(Order, paid_order).refunded_cents == 2050
     assert events(paid_order) == ["paid", "shipped", "refunded", "refunded"]
+
+
+def test_the_order_page_and_receipt_show_discount_shipping_and_tax_only_when_charged(app_ctx, client, inbox):
+    buyer = make_user()
+    order = pending_order(buyer, make_books([{"title": "Emma", "price": "20.00", "stock": 3}]))
+    order.subtotal_cents, order.discount_cents, order.discount_code = 2000, 200, "AUTUMN10"
+    order.shipping_cents, order.shipping_method = 450, "Colissimo"
+    order.tax_cents, order.tax_label, order.tax_rate_bp = 0, None, None
+    order.total_cents = 2000 - 200 + 450
+    order.ship_to = {"name": "Rosa Reader", "lines": ["Rosa Reader", "3 Rue Lepic", "75018 Paris", "France"]}
+    db.session.commit()
+    pay(order)
+    text = inbox.wait_for("reader@example.com")[0].get_body(preferencelist=("plain",)).get_content()
+    assert "Discount (AUTUMN10): −$2.00" in text and "Shipping (Colissimo): $4.50" in text
+    assert "Total: $22.50" in text and "Tax" not in text
+    assert "Ships to: Rosa Reader, 3 Rue Lepic, 75018 Paris, France" in text
+    login_as(client)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Discount (AUTUMN10)" in page and "Shipping (Colissimo)" in page and "Tax" not in page
+    assert "3 Rue Lepic<br>75018 Paris" in page
