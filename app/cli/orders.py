@@ -57,6 +57,8 @@ def show(order_id: int) -> None:
     click.echo(f"Order #{order.id} · {order.status_label} · {money(order.total_cents, order.currency)}")
     click.echo(f"Buyer: {buyer.email if buyer else '?'} · gateway {order.gateway} · attempt {order.checkout_attempt}")
     click.echo(f"Payment: {order.payment_intent_id or '-'} · refunded {money(order.refunded_cents, order.currency)}")
+    tracking = f" · {order.carrier} {order.tracking_number}" if order.carrier else ""
+    click.echo(f"Fulfilment: {order.fulfilment_label}{tracking}")
     for line in order.lines:
         click.echo(f"  {line.quantity} × {line.title} ({line.isbn13}) {money(line.total_cents, order.currency)}")
 

@@ -73,6 +73,7 @@ def test_pack_ship_deliver_from_the_cli(app, two_paid):
     assert shipped.exit_code == 0
     assert shipped.output == f"Order #{first} shipped with UPS (https://www.ups.com/track?tracknum=1Z999).\n"
     assert run(app, "orders", "deliver", str(first)).output == f"Order #{first} delivered.\n"
+    assert "Fulfilment: Delivered · UPS 1Z999" in run(app, "orders", "show", str(first)).output
     assert run(app, "orders", "queue", "--status", "packed").output.splitlines()[-1] == "1 order(s) packed."
 
 
