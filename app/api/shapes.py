@@ -228,9 +228,65 @@ class Order(Out):
     created_at = Timestamp(attribute="order.created_at")
     paid_at = Timestamp(attribute="order.paid_at", allow_none=True)
     url = PageUrl("orders.show", order_id="order.id")
+    fulfilment_status = fields.String(
+        attribute="order.fulfilment_status",
+        metadata={"enum": ["awaiting_payment", "awaiting_packing", "packed", "shipped", "delivered", "cancelled"]},
+    )
 
 
 OrderPage = page_of(Order, "OrderPage")
+
+
+class OrderLine(Out):
+    id = fields.Integer()
+    book_id = fields.Integer()
+    title = fields.String()
+    isbn13 = fields.String()
+    unit_price_cents = count()
+    quantity = count()
+    refunded_quantity = count()
+    total_cents = count()
+
+
+class OrderStep(Out):
+    kind = fields.String(metadata={"description": "placed, paid, packed, shipped, delivered, cancelled or refunded."})
+    at = Timestamp()
+    detail = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "shipped: carrier, tracking_number, tracking_url; cancelled: reason, refund_cents."},
+    )
+
+
+class ShipTo(Out):
+    """Where the books go, as snapshotted at checkout: ``lines`` is the address as printed on the parcel."""
+
+    name = text(null=True)
+    lines = fields.List(fields.String())
+    country = text(null=True)
+    country_name = text(null=True)
+
+
+class OrderDetail(Order):
+    """One of your orders: its lines, amounts, where it ships, its timeline and the invoice."""
+
+    fulfilment_label = fields.String(attribute="order.fulfilment_label")
+    lines = fields.List(fields.Nested(OrderLine), attribute="order.lines")
+    subtotal_cents = count(attribute="order.lines_cents")
+    discount_cents = count(attribute="order.discount_cents")
+    discount_code = text(attribute="order.discount_code", null=True)
+    shipping_cents = count(attribute="order.shipping_cents")
+    shipping_method = text(attribute="order.shipping_method", null=True)
+    tax_cents = count(attribute="order.tax_cents")
+    tax_label = text(attribute="order.tax_label", null=True)
+    tax_rate_bp = fields.Integer(attribute="order.tax_rate_bp", allow_none=True)
+    prices_include_tax = fields.Boolean(attribute="order.prices_include_tax")
+    refunded_cents = count(attribute="order.refunded_cents")
+    ship_to = fields.Nested(ShipTo, attribute="order.ship_to", allow_none=True)
+    carrier = text(attribute="order.carrier", null=True)
+    tracking_number = text(attribute="order.tracking_number", null=True)
+    tracking_url = text(attribute="order.tracking_url", null=True, metadata={"format": "uri"})
+    timeline = fields.List(fields.Nested(OrderStep))
+    invoice_url = text(null=True, metadata={"format": "uri", "description": "The invoice PDF once paid, else null."})
 
 
 class DeviceRequest(In):

@@ -1,20 +1,27 @@
-"""``flask orders``: list, show and refund orders."""
+"""``flask orders``: list, show and refund orders; pack, ship, deliver and cancel them; packing slips."""
 
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.cli import CommandGroup
+from app.cli import CommandGroup, exit_on
 from app.cli.audit import record_admin_action
 from app.extensions import db
 from app.formatting import money
-from app.models import Order, OrderStatus, User
+from app.ids import MAX_ID
+from app.models import FulfilmentStatus, Order, OrderStatus, User
+from app.orders import shipping
+from app.orders.documents import packing_slips_pdf
 from app.orders.fulfilment import refund_order
+from app.orders.shipping import FulfilmentError
 from app.payments.gateway import GatewayError
 
-orders = CommandGroup("orders", help="Look at orders and refund them.")
+ORDER_ID = click.IntRange(1, MAX_ID)  # larger numbers name no order (and must not reach a query)
+
+orders = CommandGroup("orders", help="Look at orders, pack, ship, deliver, cancel and refund them.")
 
 
 def _order_or_fail(order_id: int) -> Order:
@@ -50,6 +57,8 @@ def show(order_id: int) -> None:
     click.echo(f"Order #{order.id} · {order.status_label} · {money(order.total_cents, order.currency)}")
     click.echo(f"Buyer: {buyer.email if buyer else '?'} · gateway {order.gateway} · attempt {order.checkout_attempt}")
     click.echo(f"Payment: {order.payment_intent_id or '-'} · refunded {money(order.refunded_cents, order.currency)}")
+    tracking = f" · {order.carrier} {order.tracking_number}" if order.carrier else ""
+    click.echo(f"Fulfilment: {order.fulfilment_label}{tracking}")
     for line in order.lines:
         click.echo(f"  {line.quantity} × {line.title} ({line.isbn13}) {money(line.total_cents, order.currency)}")
 
@@ -69,8 +78,20 @@ def _cents(ctx, param, value: str | None) -> int | None:
 @orders.command("refund")
 @click.argument("order_id", type=int)
 @click.option("--amount", callback=_cents, help="Refund only this much (e.g. 5.00); default: all that is left.")
-def refund(order_id: int, amount: int | None) -> None:
-    """Refund what was paid for ORDER_ID (the gateway confirms it; a fund purchase goes back to the fund)."""
+@click.option("--line", "lines", multiple=True, metavar="LINE_ID:QTY", help="Refund copies of a shipped order.")
+def refund(order_id: int, amount: int | None, lines: tuple[str, ...]) -> None:
+    """Refund what was paid for ORDER_ID (the gateway confirms it; a fund purchase goes back to the fund).
+
+    With --line, refund those copies of a shipped order: their share of what was paid."""
+    if lines:
+        if amount is not None:
+            raise click.ClickException("give --line or --amount, not both")
+        with exit_on(FulfilmentError, GatewayError):
+            refunded = shipping.refund_lines(order_id, shipping.line_refunds(list(lines)))
+        order = _order_or_fail(order_id)
+        record_admin_action("orders refund lines", f"order:{order_id}", lines=list(lines), amount_cents=refunded)
+        click.echo(f"Refund of {money(refunded, order.currency)} requested for order #{order_id}.")
+        return
     order = _order_or_fail(order_id)
     if order.paid_at is None:
         raise click.ClickException(f"order {order_id} was not paid ({order.status_label.lower()})")
@@ -93,3 +114,100 @@ def refund(order_id: int, amount: int | None) -> None:
         status=order.status,
     )
     click.echo(f"Refund {reference} requested for order #{order_id}; status now: {order.status_label}.")
+
+
+@orders.command("queue")
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in FulfilmentStatus]),
+    default=FulfilmentStatus.AWAITING_PACKING.value,
+    show_default=True,
+)
+def queue(status: str) -> None:
+    """What to pack: oldest paid first, with buyer, copies and the country the books go to."""
+    waiting = shipping.packing_queue(status)
+    buyer_ids = {order.user_id for order in waiting}
+    buyers = {user.id: user.email for user in db.session.scalars(select(User).where(User.id.in_(buyer_ids)))}
+    for order in waiting:
+        copies = sum(line.quantity for line in order.lines)
+        country = (order.ship_to or {}).get("country_name") or (order.ship_to or {}).get("country") or "-"
+        when = order.paid_at or order.created_at
+        click.echo(
+            f"#{order.id:<6} {when:%Y-%m-%d %H:%M}  {buyers.get(order.user_id) or order.guest_email or '?'}  "
+            f"{copies} item(s)  {country}"
+        )
+    click.echo(f"{len(waiting)} order(s) {FulfilmentStatus.LABELS[status].lower()}.")
+
+
+@orders.command("pack")
+@click.argument("order_ids", nargs=-1, type=ORDER_ID, required=True)
+def pack(order_ids: tuple[int, ...]) -> None:
+    """Mark ORDER_IDS packed."""
+    for order_id in order_ids:
+        with exit_on(FulfilmentError):
+            moved = shipping.pack_order(order_id, actor="cli")
+        click.echo(f"Order #{order_id} packed." if moved else f"Order #{order_id} was already packed.")
+
+
+@orders.command("ship")
+@click.argument("order_id", type=ORDER_ID)
+@click.option("--carrier", required=True, help=f"One of {', '.join(shipping.CARRIERS)} or another name.")
+@click.option("--tracking", required=True, help="The tracking number.")
+@click.option("--url", default=None, help="The tracking page (default: built from the carrier's).")
+def ship(order_id: int, carrier: str, tracking: str, url: str | None) -> None:
+    """Hand ORDER_ID to the carrier; the buyer gets the tracking link by email."""
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise click.ClickException("--url must start with https:// or http://")
+    with exit_on(FulfilmentError):
+        moved = shipping.ship_order(order_id, carrier, tracking, url)
+    if not moved:
+        click.echo(f"Order #{order_id} was already shipped.")
+        return
+    order = _order_or_fail(order_id)
+    record_admin_action("orders ship", f"order:{order_id}", carrier=order.carrier, tracking=order.tracking_number)
+    click.echo(f"Order #{order_id} shipped with {order.carrier} ({order.tracking_url or order.tracking_number}).")
+
+
+@orders.command("deliver")
+@click.argument("order_id", type=ORDER_ID)
+def deliver(order_id: int) -> None:
+    """Mark ORDER_ID delivered."""
+    with exit_on(FulfilmentError):
+        moved = shipping.deliver_order(order_id)
+    click.echo(f"Order #{order_id} delivered." if moved else f"Order #{order_id} was already delivered.")
+
+
+@orders.command("cancel")
+@click.argument("order_id", type=ORDER_ID)
+@click.option("--reason", required=True, help="Told to the buyer.")
+def cancel(order_id: int, reason: str) -> None:
+    """Cancel ORDER_ID before it ships: all of it is refunded and its stock returns."""
+    with exit_on(FulfilmentError, GatewayError):
+        moved = shipping.cancel_order(order_id, reason)
+    if not moved:
+        click.echo(f"Order #{order_id} was already cancelled.")
+        return
+    record_admin_action("orders cancel", f"order:{order_id}", reason=reason)
+    order = _order_or_fail(order_id)
+    click.echo(f"Order #{order_id} cancelled; refund requested; status now: {order.status_label}.")
+
+
+@orders.command("slips")
+@click.option(
+    "--status",
+    type=click.Choice([FulfilmentStatus.AWAITING_PACKING.value, FulfilmentStatus.PACKED.value, "paid"]),
+    default=FulfilmentStatus.AWAITING_PACKING.value,
+    show_default=True,
+    help='"paid" means awaiting packing.',
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def slips(status: str, out: Path) -> None:
+    """Write the packing slips of the orders in STATUS as one PDF, a page per order."""
+    if status == "paid":
+        status = FulfilmentStatus.AWAITING_PACKING.value
+    waiting = shipping.packing_queue(status)
+    try:
+        out.write_bytes(packing_slips_pdf(waiting))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from exc
+    click.echo(f"{len(waiting)} packing slip(s) written to {out}.")

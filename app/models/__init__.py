@@ -19,7 +19,7 @@ from app.models.contests import (
 )
 from app.models.donations import Donation, DonationStatus, FundEntry
 from app.models.mail import EmailMessage
-from app.models.orders import CartItem, Order, OrderLine, OrderStatus, PaymentEvent
+from app.models.orders import CartItem, FulfilmentStatus, Order, OrderEvent, OrderLine, OrderStatus, PaymentEvent
 from app.models.payable import Payable, PaymentStatus
 from app.models.pricing import (
     DiscountCode,
@@ -73,7 +73,9 @@ __all__ = [
     "CartItem",
     "EmailMessage",
     "Genre",
+    "FulfilmentStatus",
     "Order",
+    "OrderEvent",
     "OrderLine",
     "OrderStatus",
     "Payable",

@@ -1,6 +1,7 @@
 """Carts, orders with their lines, and the payment gateway's events."""
 
 from datetime import datetime
+from enum import StrEnum, nonmember
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
@@ -28,6 +29,28 @@ class CartItem(TimestampMixin, db.Model):
 OrderStatus = PaymentStatus
 
 
+class FulfilmentStatus(StrEnum):
+    """Where the books of an order stand, apart from its payment; the values are stored."""
+
+    AWAITING_PAYMENT = "awaiting_payment"
+    AWAITING_PACKING = "awaiting_packing"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+    LABELS = nonmember(
+        {
+            AWAITING_PAYMENT: "Awaiting payment",
+            AWAITING_PACKING: "Awaiting packing",
+            PACKED: "Packed",
+            SHIPPED: "Shipped",
+            DELIVERED: "Delivered",
+            CANCELLED: "Cancelled",
+        }
+    )
+
+
 class Order(Payable, TimestampMixin, db.Model):
     __tablename__ = "orders"
     __table_args__ = (
@@ -46,9 +69,40 @@ class Order(Payable, TimestampMixin, db.Model):
     # once paid, they land on that club's shelf.
     club_id: Mapped[int | None] = mapped_column(ForeignKey("clubs.id"), index=True)
 
+    # Snapshots taken at checkout (filled by the checkout steps); total = subtotal - discount
+    # + shipping + tax, whatever the rates, prices or codes say later.
+    subtotal_cents: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    ship_to: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    shipping_method: Mapped[str | None] = mapped_column(String(100))
+    shipping_cents: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    tax_cents: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    tax_rate_bp: Mapped[int | None] = mapped_column(Integer)
+    tax_label: Mapped[str | None] = mapped_column(String(100))
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    discount_cents: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    discount_code: Mapped[str | None] = mapped_column(String(64))
+    guest_email: Mapped[str | None] = mapped_column(String(320))
+
+    # Fulfilment, apart from the payment status: paid orders wait for packing, then ship.
+    fulfilment_status: Mapped[str] = mapped_column(
+        String(20), default=FulfilmentStatus.AWAITING_PAYMENT, nullable=False, index=True
+    )
+    carrier: Mapped[str | None] = mapped_column(String(50))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    tracking_url: Mapped[str | None] = mapped_column(String(1000))
+
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan", lazy="raise_on_sql"
     )
+
+    @property
+    def fulfilment_label(self) -> str:
+        return FulfilmentStatus.LABELS.get(self.fulfilment_status, self.fulfilment_status)
+
+    @property
+    def lines_cents(self) -> int:
+        """What the lines add up to before discount, shipping and tax (older orders: the total)."""
+        return self.subtotal_cents or self.total_cents
 
 
 class OrderLine(db.Model):
@@ -64,11 +118,31 @@ class OrderLine(db.Model):
     unit_price_cents: Mapped[int] = mapped_column(Integer, nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
 
+    # Copies refunded after shipping (app.orders.shipping.refund_lines); never more than quantity.
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
     order: Mapped[Order] = relationship(back_populates="lines")
 
     @property
     def total_cents(self) -> int:
         return self.unit_price_cents * self.quantity
+
+
+class OrderEvent(db.Model):
+    """One step in an order's timeline, written once: one-off steps (paid, packed, shipped...)
+    have ``ref`` "" so they are unique per order; a step that repeats (a refund of lines) names
+    itself in ``ref``."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (UniqueConstraint("order_id", "kind", "ref", name="uq_order_events_order_kind_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    # "" for the one-off steps; the refund step's key for repeated refunds.
+    ref: Mapped[str] = mapped_column(String(100), default="", nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
 
 
 class PaymentEvent(db.Model):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -27,6 +28,21 @@ from app.models.base import utcnow
 from app.notifications.inbox import notify_for_email
 
 log = logging.getLogger(__name__)
+
+# Attachments built at send time, per template (e.g. the invoice PDF on the receipt): a recorded
+# email stays small, and a retry attaches the same document again.
+Attachment = tuple[str, str, bytes]  # filename, content type, data
+_attachments: dict[str, Callable[[EmailMessage], list[Attachment]]] = {}
+
+
+def attach_to(template: str, build: Callable[[EmailMessage], list[Attachment]]) -> None:
+    """Have every ``template`` email carry what ``build(message)`` returns when it is sent."""
+    _attachments[template] = build
+
+
+def attachments_for(message: EmailMessage) -> list[Attachment]:
+    build = _attachments.get(message.template)
+    return build(message) if build is not None else []
 
 
 def mail_domain() -> str:
@@ -189,6 +205,8 @@ def _transmit(message: EmailMessage) -> None:
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )
     msg.msgId = message.message_id
+    for filename, content_type, data in attachments_for(message):
+        msg.attach(filename, content_type, data)
     if current_app.config.get("MAIL_SERVER"):
         mail.send(msg)
         log.info("email %s sent to %s: %s", message.id, message.recipient, message.subject)

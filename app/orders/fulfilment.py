@@ -9,7 +9,7 @@ from app.cart.services import clear_books_from_cart
 from app.catalogue.caching import invalidate_books
 from app.extensions import db
 from app.jobs import enqueue
-from app.models import Book, Club, Order, OrderStatus, User
+from app.models import Book, Club, FulfilmentStatus, Order, OrderStatus, User
 from app.models.base import utcnow
 from app.notifications.email import record_email
 from app.observability.metrics import count_after_commit
@@ -149,7 +149,11 @@ class OrderTarget(Target):
             after.append(lambda: enqueue(refund_order, order.id))
             return "paid; out of stock, refund due"
         order.status = OrderStatus.PAID
+        order.fulfilment_status = FulfilmentStatus.AWAITING_PACKING
         order.stock_taken = True
+        from app.orders.shipping import add_event
+
+        add_event(order.id, "paid", amount_cents=order.total_cents)
         order.closed_at = utcnow()
         clear_books_from_cart(order.user_id, [line.book_id for line in order.lines])
         club = None
@@ -211,6 +215,8 @@ class OrderTarget(Target):
                 order.stock_taken = False
                 book_ids = [line.book_id for line in order.lines]
                 after.append(lambda: invalidate_books(book_ids))
+        if order.fulfilment_status == FulfilmentStatus.CANCELLED and order.status == OrderStatus.REFUNDED:
+            return OrderStatus.REFUNDED  # the cancellation email already said what comes back
         _email(
             order,
             "order_refunded",

@@ -60,11 +60,13 @@ def pending_order(user_id: int, copies: list[tuple[Book, int]], *, gateway: str,
     """A pending order for (book, quantity) pairs: each line snapshots the book's title, ISBN and
     price, and the total is theirs. ``more`` sets other columns (``club_id``, ``idempotency_key``).
     Not added to the session."""
+    subtotal = sum(quantity * book.price_cents for book, quantity in copies)
     order = Order(
         user_id=user_id,
         status=OrderStatus.PENDING,
         gateway=gateway,
-        total_cents=sum(quantity * book.price_cents for book, quantity in copies),
+        subtotal_cents=subtotal,
+        total_cents=subtotal,
         **more,
     )
     order.lines = [

@@ -1,13 +1,15 @@
 """Checkout and order pages."""
 
-from flask import abort, flash, render_template, request, url_for
+from flask import Response, abort, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.cart.services import current_cart
 from app.forms import ConfirmForm
 from app.htmx import is_partial, redirect_after_post
 from app.orders import bp, services
+from app.orders.documents import invoice_number, invoice_pdf
 from app.orders.forms import CheckoutForm
+from app.orders.shipping import timeline
 from app.payments.idempotency import new_key
 from app.payments.views import pay_button
 
@@ -55,6 +57,20 @@ def show(order_id: int):
         form=ConfirmForm(),
         cancelled=request.args.get("cancelled"),
         club=services.gift_club(order),
+        timeline=timeline(order),
+    )
+
+
+@bp.route("/orders/<int:order_id>/invoice.pdf")
+@login_required
+def invoice(order_id: int):
+    order = services.order_for_user(order_id, current_user)
+    if order is None or order.paid_at is None:
+        abort(404)
+    return Response(
+        invoice_pdf(order),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{invoice_number(order)}.pdf"'},
     )
 
 

@@ -19,6 +19,23 @@ def session_id_for(idempotency_key: str) -> str:
     return "cs_sim_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
 
 
+def _refunded_so_far(gateway: str, payment_intent_id: str, except_event: str) -> int:
+    """The largest cumulative refund the gateway reported for this payment (a retried step excluded)."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import PaymentEvent
+
+    return db.session.scalar(
+        select(func.coalesce(func.max(PaymentEvent.amount_cents), 0)).where(
+            PaymentEvent.gateway == gateway,
+            PaymentEvent.payment_intent_id == payment_intent_id,
+            PaymentEvent.type == "charge.refunded",
+            PaymentEvent.event_id != except_event,
+        )
+    )
+
+
 class SimulatedGateway:
     name = "simulated"
 
@@ -30,17 +47,20 @@ class SimulatedGateway:
         from app.payments.fulfilment import handle_event
 
         refund_id = "re_sim_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        event_id = "evt_sim_" + hashlib.sha256(("refund" + idempotency_key).encode()).hexdigest()[:24]
+        # As Stripe: the event carries the amount refunded so far, this step included.
+        refunded_before = _refunded_so_far(self.name, payment_intent_id, event_id)
         handle_event(
             self.name,
             {
-                "id": "evt_sim_" + hashlib.sha256(("refund" + idempotency_key).encode()).hexdigest()[:24],
+                "id": event_id,
                 "type": "charge.refunded",
                 "data": {
                     "object": {
                         "object": "charge",
                         "id": "ch_sim_" + payment_intent_id,
                         "payment_intent": payment_intent_id,
-                        "amount_refunded": amount_cents,
+                        "amount_refunded": refunded_before + amount_cents,
                         "refunds": {"data": [{"id": refund_id, "amount": amount_cents}]},
                     }
                 },

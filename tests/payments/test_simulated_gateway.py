@@ -29,7 +29,7 @@ def test_a_simulated_refund_is_a_stripe_shaped_charge_refunded_event_once_per_ke
 
         first = gateway.refund(payment_intent, 500, "refund-donation-1-a")
         again = gateway.refund(payment_intent, 500, "refund-donation-1-a")  # a retried job
-        other = gateway.refund(payment_intent, 2000, "refund-donation-1-b")
+        other = gateway.refund(payment_intent, 1500, "refund-donation-1-b")  # the rest
 
         assert first == again != other
         assert re.fullmatch(r"re_sim_[0-9a-f]{24}", first)
@@ -37,7 +37,8 @@ def test_a_simulated_refund_is_a_stripe_shaped_charge_refunded_event_once_per_ke
             select(PaymentEvent).where(PaymentEvent.type == "charge.refunded").order_by(PaymentEvent.id)
         ).all()
         assert len(events) == 2  # the retry was the same event: stored once
-        for event, refund_id, amount in zip(events, (first, other), (500, 2000), strict=True):
+        # As Stripe's: amount_refunded is the sum so far; each refund names its own step.
+        for event, refund_id, step, amount in zip(events, (first, other), (500, 1500), (500, 2000), strict=True):
             assert re.fullmatch(r"evt_sim_[0-9a-f]{24}", event.event_id)
             assert event.gateway == "simulated"
             assert event.payment_intent_id == payment_intent
@@ -46,7 +47,7 @@ def test_a_simulated_refund_is_a_stripe_shaped_charge_refunded_event_once_per_ke
             assert charge["object"] == "charge"
             assert charge["id"] == "ch_sim_" + payment_intent
             assert charge["amount_refunded"] == amount
-            assert charge["refunds"]["data"] == [{"id": refund_id, "amount": amount}]
+            assert charge["refunds"]["data"] == [{"id": refund_id, "amount": step}]
         assert reversed_cents(donation.id) == 2000
         reversals = db.session.scalars(
             select(FundEntry.refund_ref).where(FundEntry.kind == FundEntry.REVERSAL).order_by(FundEntry.id)
