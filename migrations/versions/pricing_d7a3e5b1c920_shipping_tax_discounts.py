@@ -1,7 +1,7 @@
 """Shipping zones (with their countries) and methods, tax rates, discount codes and their redemptions
 
 Revision ID: d7a3e5b1c920
-Revises: c3e8f1a2b9d4
+Revises: d7a2f4c81e90
 Create Date: 2026-11-26 05:12:34.360537
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "d7a3e5b1c920"
-down_revision = "c3e8f1a2b9d4"
+down_revision = "d7a2f4c81e90"
 branch_labels = None
 depends_on = None
 
