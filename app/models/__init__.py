@@ -1,6 +1,7 @@
 """All models, one module per domain; importing this package registers them all."""
 
 from app.models.accounts import User
+from app.models.addresses import Address
 from app.models.api import Device, Notification, RefreshToken, WebSessionTicket
 from app.models.audit import AuditEntry
 from app.models.catalogue import Author, Book, Genre, SearchWord, book_authors, book_genres
@@ -23,6 +24,7 @@ from app.models.orders import CartItem, Order, OrderLine, OrderStatus, PaymentEv
 from app.models.payable import Payable, PaymentStatus
 
 __all__ = [
+    "Address",
     "AuditEntry",
     "Device",
     "Notification",
