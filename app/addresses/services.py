@@ -215,8 +215,11 @@ def club_delivery_address(club: Club) -> Address | None:
     return db.session.scalar(select(Address).where(Address.club_id == club.id))
 
 
-def set_club_delivery_address(club: Club, actor: User, data: dict[str, Any]) -> Address:
-    """Save the club's delivery address. The caller has checked ``actor`` may (owner or moderator)."""
+def set_club_delivery_address(club: Club, actor: User | None, data: dict[str, Any]) -> Address:
+    """Save the club's delivery address.
+
+    The caller has checked that ``actor`` may: the owner or a moderator (None: the demo seed).
+    """
     fields = validate_address(data)
     address = club_delivery_address(club)
     if address is None:
