@@ -5,7 +5,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Address
 from tests.addresses import LONDON, NEW_YORK, PARIS
-from tests.helpers import login_as, make_user
+from tests.helpers import PASSWORD, login_as, make_user
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
@@ -126,3 +126,12 @@ def test_address_book_runs_the_same_queries_for_one_or_many(app, client, count_q
     with count_queries() as many:
         assert client.get("/account/addresses").status_code == 200
     assert many.count == one.count
+
+
+def test_deleting_the_account_deletes_its_addresses(app, client):
+    signed_in(app, client)
+    add(client, PARIS)
+    response = client.post("/account/delete", data={"password": PASSWORD, "confirm": "y"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(Address)) is None
