@@ -1,5 +1,6 @@
 """The address form: every field a country may ask for; the template shows the ones it does."""
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 
@@ -44,6 +45,4 @@ class AddressForm(FlaskForm):
     @property
     def wants_fields_update(self) -> bool:
         """The no-JavaScript "Update fields" button: show the new country's fields, save nothing."""
-        from flask import request
-
         return "update_fields" in request.form

@@ -111,6 +111,14 @@ def country_name(code: str) -> str:
     return getattr(country, "common_name", None) or country.name
 
 
+def country_code_for(name: str) -> str | None:
+    """The ISO code of a country written by name ("France", "United States"), if pycountry knows it."""
+    try:
+        return pycountry.countries.lookup((name or "").strip()).alpha_2
+    except LookupError:
+        return None
+
+
 def is_known_country(code: str) -> bool:
     return any(row[0] == (code or "").upper() for row in countries())
 

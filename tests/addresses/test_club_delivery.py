@@ -52,3 +52,11 @@ def test_a_private_club_hides_it_from_outsiders(app, client):
     club = a_club(app, visibility="private")
     login_as(client, "outsider@example.com")
     assert client.get(f"/clubs/{club.slug}/delivery-address").status_code == 404
+
+
+def test_a_first_delivery_address_starts_from_the_clubs_name_city_and_country(app, client):
+    club = a_club(app)  # Paris Readers, in Paris, France
+    login_as(client, "owner@example.com")
+    page = client.get(f"/clubs/{club.slug}/delivery-address").get_data(as_text=True)
+    assert 'value="Paris Readers"' in page and '<option value="FR" selected>France</option>' in page
+    assert 'name="country_area"' not in page  # France has no region on its addresses
