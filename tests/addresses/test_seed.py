@@ -2,30 +2,26 @@
 
 from sqlalchemy import func, select
 
+from app.accounts.services import find_user_by_email
 from app.addresses.services import default_address
 from app.extensions import db
-from app.models import Address, Club
-from app.seed.addresses import CLUB_ADDRESSES
+from app.models import Address
+from app.seed import DEMO_PASSWORD
+from app.seed.accounts import seed_accounts
+from app.seed.addresses import CLUB_ADDRESSES, seed_addresses
+from app.seed.clubs import seed_clubs
 from tests.helpers import login_as
 
 
 def test_seed_gives_demo_readers_and_clubs_their_addresses_once(app, client):
-    runner = app.test_cli_runner()
-    first = runner.invoke(args=["seed", "demo"])
-    assert first.exit_code == 0, first.output
-    assert "Demo addresses: 3 reader address(es) and 5 club delivery address(es) added." in first.output
-    second = runner.invoke(args=["seed", "demo"])
-    assert "Demo addresses: 0 reader address(es) and 0 club delivery address(es) added." in second.output
     with app.app_context():
-        assert db.session.scalar(select(func.count(Address.id)).where(Address.club_id.is_not(None))) == len(
-            CLUB_ADDRESSES
-        )
-        clubs = db.session.scalar(select(func.count(Club.id)))
-        assert clubs >= len(CLUB_ADDRESSES)
-    login_as(client, "reader@example.com", password="demo-password-1")
+        seed_accounts()
+        seed_clubs(DEMO_PASSWORD)
+        assert seed_addresses() == "Demo addresses: 3 reader address(es) and 5 club delivery address(es) added."
+        assert seed_addresses() == "Demo addresses: 0 reader address(es) and 0 club delivery address(es) added."
+        clubs_with_one = select(func.count(Address.id)).where(Address.club_id.is_not(None))
+        assert db.session.scalar(clubs_with_one) == len(CLUB_ADDRESSES)
+        assert default_address(find_user_by_email("reader@example.com")).postal_code == "10118"
+    login_as(client, "reader@example.com", password=DEMO_PASSWORD)
     page = client.get("/account/addresses").get_data(as_text=True)
     assert "NEW YORK, NY 10118" in page and "Default address" in page
-    with app.app_context():
-        from app.accounts.services import find_user_by_email
-
-        assert default_address(find_user_by_email("reader@example.com")).postal_code == "10118"
