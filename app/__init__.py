@@ -88,6 +88,7 @@ def register_input_checks(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
+    from app.addresses import bp as addresses_bp
     from app.api import init_api
     from app.cart import bp as cart_bp
     from app.catalogue import bp as catalogue_bp
@@ -103,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(addresses_bp)
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(cart_bp)
     app.register_blueprint(orders_bp)

@@ -287,7 +287,8 @@ def anonymise_account(user: User) -> None:
     admin's ``flask users delete``).
 
     The row stays, anonymised, because orders, donations and contest results point at it;
-    the person's name, email and emails' contents are removed, and every session and token ends.
+    the person's name, email, addresses and emails' contents are removed, and every session and
+    token ends.
     """
     if user.deleted_at is not None:
         raise AccountError("That account is already deleted.")
@@ -304,9 +305,10 @@ def anonymise_account(user: User) -> None:
         .where(EmailMessage.user_id == user.id)
         .values(recipient=user.email, body_text="", body_html="")
     )
-    from app.models import Device, Notification
+    from app.models import Address, Device, Notification
 
     revoke_all_for(user)
+    db.session.execute(delete(Address).where(Address.user_id == user.id))  # where they live is theirs alone
     db.session.execute(delete(Device).where(Device.user_id == user.id))
     db.session.execute(delete(Notification).where(Notification.user_id == user.id))
     db.session.commit()

@@ -1,6 +1,7 @@
 """All models, one module per domain; importing this package registers them all."""
 
 from app.models.accounts import User
+from app.models.addresses import Address
 from app.models.api import Device, Notification, RefreshToken, WebSessionTicket
 from app.models.audit import AuditEntry
 from app.models.catalogue import Author, Book, Genre, SearchWord, book_authors, book_genres
@@ -33,6 +34,7 @@ from app.models.pricing import (
 )
 
 __all__ = [
+    "Address",
     "DiscountCode",
     "DiscountKind",
     "DiscountRedemption",

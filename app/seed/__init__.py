@@ -43,6 +43,7 @@ def seed_demo() -> list[str]:
     """Create what is missing of the demo data; returns lines to print, naming every demo account."""
     # Clubs and contests go through the domain services, which import much of the app: load them
     # when seeding, not when the CLI is registered.
+    from app.seed.addresses import seed_addresses
     from app.seed.clubs import seed_clubs
     from app.seed.contests import seed_contests
     from app.seed.pricing import seed_pricing
@@ -51,7 +52,7 @@ def seed_demo() -> list[str]:
     emails = [email for email, _ in accounts]
     before = _existing(emails)
     seed_accounts()
-    lines = [seed_books(), seed_clubs(DEMO_PASSWORD), seed_contests(), seed_pricing()]
+    lines = [seed_books(), seed_clubs(DEMO_PASSWORD), seed_contests(), seed_pricing(), seed_addresses()]
     after = _existing(emails)
     created = after - before
     lines.insert(0, f"Demo accounts: {len(created)} created, {len(after & before)} already there.")

@@ -141,6 +141,7 @@ def test_seed_demo_names_every_account_with_its_role_and_the_password(app):
     assert first.exit_code == 0, first.output
     assert "Demo accounts: 9 created, 0 already there." in first.output
     assert "all with the password 'demo-password-1'" in first.output
+    assert "Demo addresses: 3 reader address(es) and 5 club delivery address(es) added." in first.output
     listed = [line.split() for line in first.output.splitlines() if line.startswith("  ")]
     assert [row[0] for row in listed] == [
         "reader@example.com", "owner@example.com", "admin@example.com", "mina@example.com", "lou@example.com",

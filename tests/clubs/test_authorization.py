@@ -37,6 +37,8 @@ ROUTES = [
     ("POST", "/clubs/{slug}/members/{target}/decline", "moderator"),
     ("POST", "/clubs/{slug}/offers/{offer}/accept", "moderator"),
     ("POST", "/clubs/{slug}/offers/{offer}/decline", "moderator"),
+    ("GET", "/clubs/{slug}/delivery-address", "moderator"),
+    ("POST", "/clubs/{slug}/delivery-address", "moderator"),
     ("GET", "/clubs/{slug}/edit", "owner"),
     ("POST", "/clubs/{slug}/edit", "owner"),
     ("GET", "/clubs/{slug}/fund", "owner"),
