@@ -17,6 +17,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import ignored_auth
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
@@ -121,12 +122,14 @@ def test_the_links_keep_the_contract_too(app, access_token):
                 case.body = {"email": "reader@example.com", "password": PASSWORD}
 
         def get_call_kwargs(self, case):
-            # The seeded reader's token, unless a link handed on the one a sign-in answered.
-            return (
-                {}
-                if "Authorization" in (case.headers or {})
-                else {"headers": {"Authorization": f"Bearer {access_token}"}}
-            )
+            # The seeded reader's token, unless a link handed on the one a sign-in answered, or the
+            # case was made to break its headers (leaving Authorization out is what it tests: adding
+            # the token back would make a valid request that schemathesis expects to be refused).
+            if "Authorization" in (case.headers or {}):
+                return {}
+            if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER):
+                return {}
+            return {"headers": {"Authorization": f"Bearer {access_token}"}}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             # The seeded token passed in get_call_kwargs would go with the calls ignored_auth makes to
