@@ -38,6 +38,22 @@ class CheckoutRequest:
     idempotency_key: str
     currency: str = "usd"
     metadata: dict[str, str] = field(default_factory=dict)
+    # e.g. "Shipping: Standard (3-5 working days)", unit_amount_cents, quantity 1
+    shipping: LineItem | None = None
+    # e.g. "Tax: VAT 5.5%"; None when zero or when automatic_tax (the gateway computes it)
+    tax: LineItem | None = None
+    discount_cents: int = 0
+    discount_label: str | None = None  # e.g. "WELCOME10"
+    automatic_tax: bool = False
+
+    @property
+    def total_cents(self) -> int:
+        """What the card is charged before any gateway-computed tax: lines + shipping + tax - discount."""
+        total = sum(line.unit_amount_cents * line.quantity for line in self.line_items)
+        for extra in (self.shipping, self.tax):
+            if extra is not None:
+                total += extra.unit_amount_cents * extra.quantity
+        return max(total - self.discount_cents, 0)
 
 
 @dataclass
