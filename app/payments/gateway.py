@@ -28,6 +28,14 @@ class LineItem:
     quantity: int
 
 
+def charged_cents(
+    line_items: list[LineItem], shipping: LineItem | None, tax: LineItem | None, discount_cents: int
+) -> int:
+    """Lines + shipping + tax - discount, never below zero."""
+    rows = [*line_items, *(extra for extra in (shipping, tax) if extra is not None)]
+    return max(sum(row.unit_amount_cents * row.quantity for row in rows) - discount_cents, 0)
+
+
 @dataclass
 class CheckoutRequest:
     reference: str  # our id for what is paid (e.g. "order:12"), echoed back in events
@@ -38,6 +46,18 @@ class CheckoutRequest:
     idempotency_key: str
     currency: str = "usd"
     metadata: dict[str, str] = field(default_factory=dict)
+    # e.g. "Shipping: Standard (3-5 working days)", unit_amount_cents, quantity 1
+    shipping: LineItem | None = None
+    # e.g. "Tax: VAT 5.5%"; None when zero or when automatic_tax (the gateway computes it)
+    tax: LineItem | None = None
+    discount_cents: int = 0
+    discount_label: str | None = None  # e.g. "WELCOME10"
+    automatic_tax: bool = False
+
+    @property
+    def total_cents(self) -> int:
+        """What the card is charged before any gateway-computed tax: lines + shipping + tax - discount."""
+        return charged_cents(self.line_items, self.shipping, self.tax, self.discount_cents)
 
 
 @dataclass
@@ -56,6 +76,12 @@ class Gateway(Protocol):
     def expire(self, session_id: str) -> None:
         """Close an open checkout session so it can no longer be paid. Raises GatewayError."""
         ...
+
+
+def gateway_computes_tax() -> bool:
+    """True when the gateway adds the tax itself (Stripe with ``STRIPE_AUTOMATIC_TAX``): a checkout
+    then sends ``automatic_tax=True`` and no ``tax`` line. The simulated gateway never does."""
+    return bool(current_app.config.get("STRIPE_SECRET_KEY") and current_app.config.get("STRIPE_AUTOMATIC_TAX"))
 
 
 def get_gateway() -> Gateway:
