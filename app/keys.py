@@ -20,6 +20,7 @@ CSRF = "csrf"
 EMAIL_LINKS = "email-links"
 API_JWT = "api-jwt"
 GUEST_ORDERS = "guest-order"
+SIMULATED_SESSIONS = "simulated-session"
 
 
 def derive_key(secret: str | bytes, purpose: str) -> bytes:

@@ -7,17 +7,22 @@ fulfilment code as the Stripe webhook.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 
 from flask import url_for
 
+from app.keys import SIMULATED_SESSIONS, signing_key
 from app.payments.gateway import CheckoutRequest, CheckoutSession
 from app.payments.target import Charges
 
 
 def session_id_for(idempotency_key: str) -> str:
-    # Deterministic, like Stripe's idempotency: the same key gives the same session.
-    return "cs_sim_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+    # Deterministic, like Stripe's idempotency: the same key gives the same session. Keyed, so the
+    # id cannot be worked out from the order number: for a guest's order, knowing the session's
+    # address is what lets a visitor open the payment page (as a Stripe Checkout URL does).
+    digest = hmac.new(signing_key(SIMULATED_SESSIONS), idempotency_key.encode(), hashlib.sha256).hexdigest()
+    return "cs_sim_" + digest[:32]
 
 
 def _refunded_so_far(gateway: str, payment_intent_id: str, except_event: str) -> int:

@@ -4,7 +4,7 @@ import logging
 from collections.abc import Callable
 
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app.extensions import csrf, limiter
 from app.forms import ConfirmForm
@@ -60,18 +60,27 @@ def stripe_webhook():
 
 
 def _simulated_target(session_id: str):
+    """The payable behind a simulated session. An account's payable opens only for its owner; a
+    guest's order opens for whoever has the session's address (keyed: it cannot be guessed), as a
+    Stripe Checkout URL does."""
     if current_app.config.get("STRIPE_SECRET_KEY"):
         abort(404)  # with Stripe configured, there is no simulated page
     target = target_for_session(session_id)
-    if target is None or target.summary["user_id"] != current_user.id:
+    if target is None:
+        abort(404)
+    owner = target.summary["user_id"]
+    if owner is not None and not current_user.is_authenticated:
+        return None
+    if owner is not None and owner != current_user.id:
         abort(404)
     return target
 
 
 @bp.route("/payments/simulated/<session_id>", methods=["GET", "POST"])
-@login_required
 def simulated_page(session_id: str):
     target = _simulated_target(session_id)
+    if target is None:
+        return current_app.login_manager.unauthorized()
     summary, charges = target.summary, target.charges()
     endpoint, args = summary["endpoint"]
     form = ConfirmForm()
