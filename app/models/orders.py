@@ -55,13 +55,17 @@ class Order(Payable, TimestampMixin, db.Model):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("total_cents >= 0", name="total_not_negative"),
+        # A guest order (no account) is reached through its buyer's email; every order has a buyer.
+        CheckConstraint("user_id IS NOT NULL OR guest_email IS NOT NULL", name="buyer_known"),
         Index("ix_orders_status", "status"),  # the admin lists orders by status
         # One order per submitted checkout form, even under concurrent resends.
         UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_idempotency_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    # None for a guest order until an account with the verified guest_email claims it
+    # (app.orders.guests); guest_email stays as the history of how it was bought.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     total_cents: Mapped[int] = mapped_column(Integer, nullable=False)
     stock_taken: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -94,6 +98,11 @@ class Order(Payable, TimestampMixin, db.Model):
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan", lazy="raise_on_sql"
     )
+
+    @property
+    def is_guest(self) -> bool:
+        """Bought without an account and not claimed by one yet."""
+        return self.user_id is None
 
     @property
     def fulfilment_label(self) -> str:

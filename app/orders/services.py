@@ -56,10 +56,11 @@ def _recent_open_order(user_id: int, wanted: list[tuple[int, int, int]]) -> Orde
     return None
 
 
-def pending_order(user_id: int, copies: list[tuple[Book, int]], *, gateway: str, **more) -> Order:
+def pending_order(user_id: int | None, copies: list[tuple[Book, int]], *, gateway: str, **more) -> Order:
     """A pending order for (book, quantity) pairs: each line snapshots the book's title, ISBN and
-    price, and the total is theirs. ``more`` sets other columns (``club_id``, ``idempotency_key``).
-    Not added to the session."""
+    price, and the total is theirs. ``more`` sets other columns (``club_id``, ``idempotency_key``,
+    ``guest_email`` - a guest order has ``user_id`` None, see app.orders.guests). Not added to the
+    session."""
     subtotal = sum(quantity * book.price_cents for book, quantity in copies)
     order = Order(
         user_id=user_id,
