@@ -3,6 +3,8 @@ goes through them (address, shipping, review, pay) with the test client."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -47,31 +49,40 @@ def method_id(name: str) -> int:
     return db.session.scalar(select(ShippingMethod.id).where(ShippingMethod.name == name))
 
 
-def choose_address(client, address: dict | None = None, **extra):
+def choose_address(client, address: dict | None = None, *, on: dict | None = None, **extra):
     data = {**(address or US_ADDRESS), "address_id": "new", **extra}
-    return client.post("/checkout/address", data=data)
+    return client.post("/checkout/address", data=data, **(on or {}))
 
 
-def choose_method(client, name: str | None = None):
+def choose_method(client, name: str | None = None, *, on: dict | None = None):
     if name is None:
-        return client.post("/checkout/shipping", data={})
+        return client.post("/checkout/shipping", data={}, **(on or {}))
     with client.application.app_context():
-        return client.post("/checkout/shipping", data={"method_id": method_id(name)})
+        chosen = method_id(name)
+    return client.post("/checkout/shipping", data={"method_id": chosen}, **(on or {}))
 
 
 def pay_key(page: bytes) -> str:
-    import re
-
     found = re.search(rb'name="idempotency_key"[^>]*value="([^"]+)"', page) or re.search(
         rb'value="([^"]+)"[^>]*name="idempotency_key"', page
     )
     return found.group(1).decode() if found else ""
 
 
-def pay(client):
-    """Press Pay on the review page: the response goes to the payment page (or back to a step)."""
-    review = client.get("/checkout/review")
-    return client.post("/checkout/pay", data={"idempotency_key": pay_key(review.data)})
+def pay(client, key: str | None = None, *, on: dict | None = None, **headers):
+    """Press Pay on the review page: the response goes to the payment page (or back to a step).
+    ``on`` holds the test client's request options (such as ``base_url``)."""
+    on = on or {}
+    if key is None:
+        key = pay_key(client.get("/checkout/review", **on).data)
+    return client.post("/checkout/pay", data={"idempotency_key": key}, headers=headers, **on)
+
+
+def check_out(client, address: dict | None = None, method: str = "Standard", *, on: dict | None = None, **headers):
+    """A new address, a method, then Pay (with ``headers``): the Pay response."""
+    assert choose_address(client, address, on=on).status_code == 303
+    assert choose_method(client, method, on=on).status_code == 303
+    return pay(client, on=on, **headers)
 
 
 def checkout(client, address: dict | None = None, method: str | None = "Standard", code: str | None = None):

@@ -25,7 +25,13 @@ from app.addresses.services import (
 )
 from app.cart.services import CartLine, current_cart
 from app.models import Book, Club, Order, User
-from app.orders.services import OrderError, create_order_from_cart, guest_order_from_cart, reserve_discount
+from app.orders.services import (
+    OrderError,
+    create_order_from_cart,
+    guest_order_from_cart,
+    ordered_under,
+    reserve_discount,
+)
 from app.pricing.discounts import DiscountRefused
 from app.pricing.quote import Quote, quote
 from app.pricing.shipping import NotShippable, ShippingOption, shipping_options
@@ -75,10 +81,6 @@ class CheckoutState:
 
     def save(self) -> None:
         session[SESSION_KEY] = asdict(self)
-
-    @staticmethod
-    def clear() -> None:
-        session.pop(SESSION_KEY, None)
 
 
 @dataclass
@@ -259,6 +261,10 @@ def place_order(user: User | None, state: CheckoutState, idempotency_key: str | 
 
     CheckoutError sends the shopper back to the step to redo (a code used up meanwhile: review).
     """
+    if idempotency_key:  # a resent Pay form: the order the first send made, whatever changed since
+        first = ordered_under(user.id if user else None, idempotency_key, state.email or None)
+        if first is not None:
+            return first
     done = current_checkout(user, state)
     if done.step != "review":
         raise CheckoutError(done.problem or "Please finish the steps before paying.", done.step)

@@ -243,5 +243,4 @@ def checkout_pay():
     except GatewayError:
         flash("We could not reach the payment service. Your order is saved: try paying again in a minute.", "error")
         return redirect_after_post(back or url_for("orders.checkout_review"))
-    service.CheckoutState.clear()
     return redirect_after_post(url)

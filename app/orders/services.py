@@ -25,7 +25,8 @@ class OrderError(ValueError):
     """The order cannot go ahead; the message says why."""
 
 
-def _ordered_under(user_id: int | None, idempotency_key: str, guest_email: str | None = None) -> Order | None:
+def ordered_under(user_id: int | None, idempotency_key: str, guest_email: str | None = None) -> Order | None:
+    """The order a checkout form with this key made (a reader's, or a guest's by email), if any."""
     who = Order.user_id == user_id if user_id is not None else Order.guest_email == guest_email
     return db.session.scalar(select(Order).where(who, Order.idempotency_key == idempotency_key))
 
@@ -143,7 +144,7 @@ def create_order_from_cart(
     charges = charges or {}
 
     def resent() -> Order | None:
-        return _ordered_under(user_id, idempotency_key) if idempotency_key else None
+        return ordered_under(user_id, idempotency_key) if idempotency_key else None
 
     first = resent()
     if first is not None:
@@ -174,7 +175,7 @@ def guest_order_from_cart(
     """A visitor's pending order (no account): ``items`` from the session cart, ``email`` for the receipt."""
 
     def resent() -> Order | None:
-        return _ordered_under(None, idempotency_key, email) if idempotency_key else None
+        return ordered_under(None, idempotency_key, email) if idempotency_key else None
 
     first = resent()
     if first is not None:
