@@ -134,6 +134,8 @@ class Config:
     RESET_LIMIT_PER_IP = os.environ.get("RESET_LIMIT_PER_IP", "10 per hour")
     SEARCH_LIMIT_PER_IP = os.environ.get("SEARCH_LIMIT_PER_IP", "120 per minute")
     WEBHOOK_LIMIT = os.environ.get("WEBHOOK_LIMIT", "600 per minute")
+    # A guest's order page polls every 2 s while the payment is open: room for that, not for scraping.
+    GUEST_ORDER_LIMIT_PER_IP = os.environ.get("GUEST_ORDER_LIMIT_PER_IP", "120 per minute;2000 per hour")
     # Hops of reverse proxy in front of the app whose X-Forwarded-For/Proto are believed: 0 unless
     # a proxy is really there (gunicorn.conf.py and docker-compose.yml set 1 for nginx). Only the
     # last hop's values are read, so a client cannot choose its own address or scheme.
@@ -215,6 +217,7 @@ class TestingConfig(Config):
     RESET_LIMIT_PER_IP = "1000 per hour"
     SEARCH_LIMIT_PER_IP = "10000 per minute"
     WEBHOOK_LIMIT = "10000 per minute"
+    GUEST_ORDER_LIMIT_PER_IP = "10000 per minute"
     BASE_URL = "http://localhost"
     LOCAL_HOSTS = ("localhost", "127.0.0.1")
     MAIL_SUPPRESS_SEND = False  # tests that set MAIL_SERVER talk to a real SMTP server

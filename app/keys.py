@@ -1,6 +1,6 @@
 """One key per use, derived from SECRET_KEY, and the development key kept in instance/.
 
-Sessions (and their CSRF tokens), email-link tokens and API access tokens each sign with their own
+Sessions (and their CSRF tokens), email-link tokens, guest-order links and API access tokens each sign with their own
 key, HMAC-SHA256(SECRET_KEY, label): a value signed for one use can never verify as another, and
 none verifies with SECRET_KEY itself.
 """
@@ -19,6 +19,7 @@ SESSION = "session"
 CSRF = "csrf"
 EMAIL_LINKS = "email-links"
 API_JWT = "api-jwt"
+GUEST_ORDERS = "guest-order"
 
 
 def derive_key(secret: str | bytes, purpose: str) -> bytes:

@@ -128,6 +128,7 @@ def verify_email(token: str, max_age: int) -> User:
             raise LinkUsed("This link was already used: your email is confirmed. Log in below.", address)
         user.email_verified_at = utcnow()
         db.session.commit()
+        _claim_guest_orders(user)
         return user
     if address != user.pending_email:
         raise TokenError("This link was replaced by a newer one. Use the latest email we sent.")
@@ -146,7 +147,15 @@ def verify_email(token: str, max_age: int) -> User:
         new_address=address,
     )
     db.session.commit()
+    _claim_guest_orders(user)
     return user
+
+
+def _claim_guest_orders(user: User) -> None:
+    """The orders bought as a guest with this (verified) address join the account."""
+    from app.orders.guests import claim_guest_orders
+
+    claim_guest_orders(user)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -167,6 +176,7 @@ def authenticate(email: str, password: str) -> User | None:
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     db.session.commit()
+    _claim_guest_orders(user)
     return user
 
 
@@ -267,6 +277,7 @@ def reset_password(token: str, new: str, max_age: int) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()  # the link proved they read this mailbox
     _set_password(user, new)
+    _claim_guest_orders(user)
     return user
 
 
@@ -305,9 +316,11 @@ def anonymise_account(user: User) -> None:
         .where(EmailMessage.user_id == user.id)
         .values(recipient=user.email, body_text="", body_html="")
     )
-    from app.models import Address, Device, Notification
+    from app.models import Address, Device, Notification, Order
 
     revoke_all_for(user)
+    # Orders bought as a guest then claimed kept the address they were bought with: it goes too.
+    db.session.execute(update(Order).where(Order.user_id == user.id).values(guest_email=None))
     db.session.execute(delete(Address).where(Address.user_id == user.id))  # where they live is theirs alone
     db.session.execute(delete(Device).where(Device.user_id == user.id))
     db.session.execute(delete(Notification).where(Notification.user_id == user.id))

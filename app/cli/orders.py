@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.cli import CommandGroup, exit_on
@@ -36,7 +36,9 @@ def _order_or_fail(order_id: int) -> Order:
 @click.option("--limit", default=50, show_default=True)
 def list_orders(status: str | None, limit: int) -> None:
     """The newest orders."""
-    query = select(Order, User.email).join(User, User.id == Order.user_id).order_by(Order.id.desc()).limit(limit)
+    # Guest orders have no account: their guest email stands for the buyer.
+    email = func.coalesce(User.email, Order.guest_email)
+    query = select(Order, email).outerjoin(User, User.id == Order.user_id).order_by(Order.id.desc()).limit(limit)
     if status:
         query = query.where(Order.status == status)
     rows = db.session.execute(query).all()
@@ -53,9 +55,10 @@ def list_orders(status: str | None, limit: int) -> None:
 def show(order_id: int) -> None:
     """One order with its lines and payment state."""
     order = _order_or_fail(order_id)
-    buyer = db.session.get(User, order.user_id)
+    buyer = db.session.get(User, order.user_id) if order.user_id is not None else None
+    buyer_email = buyer.email if buyer else f"{order.guest_email} (guest)" if order.guest_email else "?"
     click.echo(f"Order #{order.id} · {order.status_label} · {money(order.total_cents, order.currency)}")
-    click.echo(f"Buyer: {buyer.email if buyer else '?'} · gateway {order.gateway} · attempt {order.checkout_attempt}")
+    click.echo(f"Buyer: {buyer_email} · gateway {order.gateway} · attempt {order.checkout_attempt}")
     click.echo(f"Payment: {order.payment_intent_id or '-'} · refunded {money(order.refunded_cents, order.currency)}")
     tracking = f" · {order.carrier} {order.tracking_number}" if order.carrier else ""
     click.echo(f"Fulfilment: {order.fulfilment_label}{tracking}")

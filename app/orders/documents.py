@@ -55,7 +55,7 @@ def invoice_pdf(order: Order) -> bytes:
     """The invoice of a paid order (its lines loaded): seller, buyer, lines, discount, shipping,
     tax per rate and total, as the order snapshotted them."""
     config = current_app.config
-    buyer = db.session.get(User, order.user_id)
+    buyer = db.session.get(User, order.user_id) if order.user_id is not None else None
     cur = order.currency
     pdf = _Document(f"Invoice {invoice_number(order)}")
     pdf.add_page()
@@ -106,7 +106,8 @@ def packing_slips_pdf(orders: list[Order]) -> bytes:
         for club in db.session.scalars(select(Club).where(Club.id.in_({o.club_id for o in orders if o.club_id})))
     }
     buyers = {
-        user.id: user for user in db.session.scalars(select(User).where(User.id.in_({o.user_id for o in orders})))
+        user.id: user
+        for user in db.session.scalars(select(User).where(User.id.in_({o.user_id for o in orders if o.user_id})))
     }
     pdf = _Document("Packing slips")
     for order in orders:

@@ -51,11 +51,36 @@ def return_stock(order: Order) -> None:
 
 
 def _email(order: Order, template: str, subject: str, key: str, **context) -> None:
-    """Email the buyer about ``order`` (unless their account is gone); sent when this commits."""
+    """Email the buyer about ``order`` (unless their account is gone); sent when this commits.
+
+    A guest order's emails go to its guest email and carry the signed guest link instead of the
+    account's order page (``order_url``)."""
+    from app.orders.guests import order_url
+
+    if order.user_id is None:
+        record_email(
+            key=key,
+            template=template,
+            to=order.guest_email,
+            subject=subject,
+            order=order,
+            order_url=order_url(order),
+            **context,
+        )
+        return
     buyer = db.session.get(User, order.user_id)
     if buyer is None or buyer.deleted_at is not None:
         return
-    record_email(key=key, template=template, to=buyer.email, subject=subject, user=buyer, order=order, **context)
+    record_email(
+        key=key,
+        template=template,
+        to=buyer.email,
+        subject=subject,
+        user=buyer,
+        order=order,
+        order_url=order_url(order),
+        **context,
+    )
 
 
 def refund_order(order_id: int, amount_cents: int | None = None) -> str:
@@ -123,8 +148,16 @@ class OrderTarget(Target):
             "amount_cents": self.order.total_cents,
             "currency": self.order.currency,
             "user_id": self.order.user_id,
-            "endpoint": ("orders.show", {"order_id": self.order.id}),
+            "endpoint": self._page(),
         }
+
+    def _page(self) -> tuple[str, dict]:
+        """The order's page: the account's, or a guest's signed link."""
+        if self.order.user_id is None:
+            from app.orders.guests import guest_order_token
+
+            return ("orders.guest_show", {"token": guest_order_token(self.order)})
+        return ("orders.show", {"order_id": self.order.id})
 
     @property
     def payable(self) -> Order:
@@ -156,7 +189,8 @@ class OrderTarget(Target):
 
         add_event(order.id, "paid", amount_cents=order.total_cents)
         order.closed_at = utcnow()
-        clear_books_from_cart(order.user_id, [line.book_id for line in order.lines])
+        if order.user_id is not None:  # a guest's cart lives in their browser session
+            clear_books_from_cart(order.user_id, [line.book_id for line in order.lines])
         club = None
         if order.club_id is not None:  # bought for a club: the books go on its shelf
             from app.donations.shelf import place_on_shelf
