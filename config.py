@@ -94,6 +94,8 @@ class Config:
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None  # tests point it at a local stub
     STRIPE_MAX_RETRIES = _env_int("STRIPE_MAX_RETRIES", 2)
     STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
+    # Stripe Tax computes the tax on the Checkout page (our own tax rates are then not charged).
+    STRIPE_AUTOMATIC_TAX = _env_bool("STRIPE_AUTOMATIC_TAX")
     # Production without Stripe keys refuses to start unless this is set (then every page says so).
     ALLOW_SIMULATED_PAYMENTS = _env_bool("ALLOW_SIMULATED_PAYMENTS")
     # Shop prices are US dollars without tax, as US shops show them; tax is added at checkout

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from app.cart.services import clear_books_from_cart
 from app.catalogue.caching import invalidate_books
 from app.extensions import db
 from app.jobs import enqueue
-from app.models import Book, Club, FulfilmentStatus, Order, OrderStatus, User
+from app.models import Book, Club, FulfilmentStatus, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
 from app.notifications.email import record_email
 from app.observability.metrics import count_after_commit
-from app.payments.target import AfterCommit, Target, register_target
+from app.payments.gateway import LineItem
+from app.payments.target import AfterCommit, Charges, Target, automatic_tax_of, register_target
 from app.pricing.discounts import release_discount
 
 FUND_GATEWAY = "fund"  # orders paid from a club fund (app.donations.shelf.buy_from_fund)
@@ -163,10 +164,41 @@ class OrderTarget(Target):
     def payable(self) -> Order:
         return self.order
 
+    def charges(self) -> Charges:
+        """The order's snapshot row by row: its lines, shipping, discount and tax (what checkout asked)."""
+        order = self.order
+        lines = db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id))
+        shipping = None
+        if order.shipping_method or order.shipping_cents:
+            name = f"Shipping: {order.shipping_method}" if order.shipping_method else "Shipping"
+            shipping = LineItem(name, order.shipping_cents, 1)
+        tax = LineItem(f"Tax: {order.tax_label}" if order.tax_label else "Tax", order.tax_cents, 1)
+        included = order.prices_include_tax and order.tax_cents > 0
+        return Charges(
+            line_items=[LineItem(line.title, line.unit_price_cents, line.quantity) for line in lines],
+            shipping=shipping,
+            tax=tax if order.tax_cents > 0 and not included else None,
+            discount_cents=order.discount_cents,
+            discount_label=order.discount_code,
+            included_tax=tax if included else None,
+        )
+
+    def gateway_tax(self, session: dict) -> int:
+        """Stripe Tax's amount, for an unpaid order checked out without tax of our own."""
+        order = self.order
+        if order.paid_at is not None or order.tax_cents:
+            return 0
+        return automatic_tax_of(session)
+
     def paid(self, session: dict, after: AfterCommit) -> str:
         order = self.order
         if order.paid_at is not None:
             return "already paid"
+        tax = self.gateway_tax(session)
+        if tax:  # the tax Stripe added (automatic tax): part of what was paid and what a refund returns
+            order.tax_cents = tax
+            order.total_cents += tax
+            order.tax_label = order.tax_label or "Tax"
         order.paid_at = utcnow()
         after.append(count_after_commit("payment", order.total_cents))  # even if a refund follows
         order.payment_intent_id = session.get("payment_intent")

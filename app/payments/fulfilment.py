@@ -91,6 +91,12 @@ def check_event(event: dict) -> None:
             raise MalformedEvent(f"{key} is not text")
     if obj.get("metadata") is not None and not isinstance(obj["metadata"], dict):
         raise MalformedEvent("metadata is not an object")
+    for key in ("automatic_tax", "total_details"):
+        if obj.get(key) is not None and not isinstance(obj[key], dict):
+            raise MalformedEvent(f"{key} is not an object")
+    details = obj.get("total_details") or {}
+    for key in ("amount_tax", "amount_discount", "amount_shipping"):
+        _cents(details, key)
 
 
 def _target_for_payment_intent(payment_intent_id: str | None) -> Target | None:

@@ -28,6 +28,14 @@ class LineItem:
     quantity: int
 
 
+def charged_cents(
+    line_items: list[LineItem], shipping: LineItem | None, tax: LineItem | None, discount_cents: int
+) -> int:
+    """Lines + shipping + tax - discount, never below zero."""
+    rows = [*line_items, *(extra for extra in (shipping, tax) if extra is not None)]
+    return max(sum(row.unit_amount_cents * row.quantity for row in rows) - discount_cents, 0)
+
+
 @dataclass
 class CheckoutRequest:
     reference: str  # our id for what is paid (e.g. "order:12"), echoed back in events
@@ -49,11 +57,7 @@ class CheckoutRequest:
     @property
     def total_cents(self) -> int:
         """What the card is charged before any gateway-computed tax: lines + shipping + tax - discount."""
-        total = sum(line.unit_amount_cents * line.quantity for line in self.line_items)
-        for extra in (self.shipping, self.tax):
-            if extra is not None:
-                total += extra.unit_amount_cents * extra.quantity
-        return max(total - self.discount_cents, 0)
+        return charged_cents(self.line_items, self.shipping, self.tax, self.discount_cents)
 
 
 @dataclass
@@ -72,6 +76,12 @@ class Gateway(Protocol):
     def expire(self, session_id: str) -> None:
         """Close an open checkout session so it can no longer be paid. Raises GatewayError."""
         ...
+
+
+def gateway_computes_tax() -> bool:
+    """True when the gateway adds the tax itself (Stripe with ``STRIPE_AUTOMATIC_TAX``): a checkout
+    then sends ``automatic_tax=True`` and no ``tax`` line. The simulated gateway never does."""
+    return bool(current_app.config.get("STRIPE_SECRET_KEY") and current_app.config.get("STRIPE_AUTOMATIC_TAX"))
 
 
 def get_gateway() -> Gateway:

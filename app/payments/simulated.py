@@ -12,6 +12,7 @@ import uuid
 from flask import url_for
 
 from app.payments.gateway import CheckoutRequest, CheckoutSession
+from app.payments.target import Charges
 
 
 def session_id_for(idempotency_key: str) -> str:
@@ -80,22 +81,39 @@ class SimulatedGateway:
 
 
 def simulated_event(
-    event_type: str, session_id: str, reference: str, amount_cents: int, paid: bool, currency: str = "usd"
+    event_type: str,
+    session_id: str,
+    reference: str,
+    amount_cents: int,
+    paid: bool,
+    currency: str = "usd",
+    charges: Charges | None = None,
 ) -> dict:
-    """The event Stripe would send for a Checkout Session, with a fresh event id."""
+    """The event Stripe would send for a Checkout Session, with a fresh event id.
+
+    With ``charges`` (what the payment page listed), the session carries Stripe's
+    ``total_details``: the discount, shipping and tax inside ``amount_total``.
+    """
+    session = {
+        "object": "checkout.session",
+        "id": session_id,
+        "client_reference_id": reference,
+        "metadata": {"reference": reference},
+        "payment_status": "paid" if paid else "unpaid",
+        "payment_intent": f"pi_sim_{session_id[7:]}",
+        "amount_total": amount_cents,
+        "currency": currency,
+    }
+    if charges is not None:
+        session["total_details"] = total_details(charges)
+    return {"id": f"evt_sim_{uuid.uuid4().hex[:24]}", "type": event_type, "data": {"object": session}}
+
+
+def total_details(charges: Charges) -> dict:
+    """Stripe's ``total_details`` of a session: what the total contains besides the lines."""
+    tax = charges.tax or charges.included_tax
     return {
-        "id": f"evt_sim_{uuid.uuid4().hex[:24]}",
-        "type": event_type,
-        "data": {
-            "object": {
-                "object": "checkout.session",
-                "id": session_id,
-                "client_reference_id": reference,
-                "metadata": {"reference": reference},
-                "payment_status": "paid" if paid else "unpaid",
-                "payment_intent": f"pi_sim_{session_id[7:]}",
-                "amount_total": amount_cents,
-                "currency": currency,
-            }
-        },
+        "amount_discount": charges.discount_cents,
+        "amount_shipping": charges.shipping.unit_amount_cents * charges.shipping.quantity if charges.shipping else 0,
+        "amount_tax": tax.unit_amount_cents * tax.quantity if tax else 0,
     }

@@ -6,7 +6,7 @@ import logging
 
 import stripe
 
-from app.payments.gateway import CheckoutRequest, CheckoutSession, GatewayError, WebhookError
+from app.payments.gateway import CheckoutRequest, CheckoutSession, GatewayError, LineItem, WebhookError
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +16,27 @@ def _refused(exc: stripe.StripeError, what: str = "Stripe refused or did not ans
     error = GatewayError(f"{what}: {type(exc).__name__}")
     log.warning("%s (HTTP %s, code %s, request %s)", error, exc.http_status, exc.code, exc.request_id)
     return error
+
+
+def _line(item: LineItem, currency: str) -> dict:
+    return {
+        "quantity": item.quantity,
+        "price_data": {
+            "currency": currency,
+            "unit_amount": item.unit_amount_cents,
+            "product_data": {"name": item.name[:250]},
+        },
+    }
+
+
+def _shipping_option(shipping: LineItem, currency: str) -> dict:
+    return {
+        "shipping_rate_data": {
+            "type": "fixed_amount",
+            "fixed_amount": {"amount": shipping.unit_amount_cents * shipping.quantity, "currency": currency},
+            "display_name": shipping.name[:100],
+        }
+    }
 
 
 class StripeGateway:
@@ -47,8 +68,14 @@ class StripeGateway:
         )
 
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
-        """A Checkout Session priced on the server; the key makes a retry return the same session."""
+        """A Checkout Session priced on the server; the key makes a retry return the same session.
+
+        Shipping is a fixed-amount shipping option, our tax an extra line, a discount a one-off
+        coupon created first under the key plus ":coupon" (a retry gets the same coupon back).
+        With ``automatic_tax`` Stripe computes the tax and there is no tax line.
+        """
         metadata = {"reference": request.reference, **request.metadata}
+        lines = [*request.line_items, *([request.tax] if request.tax and not request.automatic_tax else [])]
         params = {
             "mode": "payment",
             "client_reference_id": request.reference,
@@ -58,23 +85,27 @@ class StripeGateway:
             "metadata": metadata,
             # Session metadata is not copied to the PaymentIntent; refunds and charges need it too.
             "payment_intent_data": {"metadata": metadata},
-            "line_items": [
-                {
-                    "quantity": item.quantity,
-                    "price_data": {
-                        "currency": request.currency,
-                        "unit_amount": item.unit_amount_cents,
-                        "product_data": {"name": item.name[:250]},
-                    },
-                }
-                for item in request.line_items
-            ],
+            "line_items": [_line(item, request.currency) for item in lines],
         }
+        if request.shipping is not None:
+            params["shipping_options"] = [_shipping_option(request.shipping, request.currency)]
+        if request.automatic_tax:
+            params["automatic_tax"] = {"enabled": True}
         try:
+            if request.discount_cents > 0:
+                params["discounts"] = [{"coupon": self._coupon(request)}]
             session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": request.idempotency_key})
         except stripe.StripeError as exc:
             raise _refused(exc) from exc
         return CheckoutSession(id=session.id, url=session.url)
+
+    def _coupon(self, request: CheckoutRequest) -> str:
+        """A coupon taking ``discount_cents`` off once, for this checkout attempt only."""
+        coupon_params = {"amount_off": request.discount_cents, "currency": request.currency, "duration": "once"}
+        if request.discount_label:
+            coupon_params["name"] = request.discount_label[:40]  # Stripe shows at most 40 characters
+        coupon = self.client.v1.coupons.create(coupon_params, {"idempotency_key": request.idempotency_key + ":coupon"})
+        return coupon.id
 
     def refund(self, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
         try:

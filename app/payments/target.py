@@ -8,12 +8,31 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
 
 from app.extensions import db
 from app.models.payable import Payable, PaymentStatus
+from app.payments.gateway import LineItem, charged_cents
+
+
+@dataclass
+class Charges:
+    """A payment row by row, as a CheckoutRequest carries it: the total is what the card is charged."""
+
+    line_items: list[LineItem]
+    shipping: LineItem | None = None
+    tax: LineItem | None = None  # tax added on top (None when prices include it)
+    discount_cents: int = 0
+    discount_label: str | None = None
+    included_tax: LineItem | None = None  # tax the prices already contain: shown, not added
+
+    @property
+    def total_cents(self) -> int:
+        return charged_cents(self.line_items, self.shipping, self.tax, self.discount_cents)
+
 
 # Things to do once the transaction has committed (send emails, enqueue refunds).
 AfterCommit = list[Callable[[], Any]]
@@ -111,13 +130,34 @@ class Target(ABC):
         self.payable.status = PaymentStatus.EXPIRED
         return PaymentStatus.EXPIRED
 
+    def charges(self) -> Charges:
+        """What the payment is for, row by row (the simulated payment page lists it): one line by default."""
+        summary = self.summary
+        return Charges(line_items=[LineItem(summary["title"], summary["amount_cents"], 1)])
+
+    def gateway_tax(self, session: dict) -> int:
+        """Tax the gateway added on top of what we asked (Stripe Tax), when this target takes it;
+        none by default: the amount must be exactly what was asked."""
+        return 0
+
     def mismatch(self, session: dict) -> str | None:
         """Why a paid session does not pay for this (amount or currency), or None when it does."""
         summary = self.summary
         amount, currency = session.get("amount_total"), session.get("currency")
-        if amount == summary["amount_cents"] and str(currency or "").lower() == summary["currency"].lower():
+        expected = summary["amount_cents"] + self.gateway_tax(session)
+        if amount == expected and str(currency or "").lower() == summary["currency"].lower():
             return None
-        return f"paid {amount} {currency}, expected {summary['amount_cents']} {summary['currency']}"
+        return f"paid {amount} {currency}, expected {expected} {summary['currency']}"
+
+
+def automatic_tax_of(session: dict) -> int:
+    """The tax a session with automatic tax added (``total_details.amount_tax``); 0 without it."""
+    automatic = session.get("automatic_tax")
+    if not (isinstance(automatic, dict) and automatic.get("enabled") is True):
+        return 0
+    details = session.get("total_details")
+    amount = details.get("amount_tax") if isinstance(details, dict) else None
+    return amount if isinstance(amount, int) and not isinstance(amount, bool) else 0
 
 
 TARGETS: dict[str, type[Target]] = {}

@@ -71,7 +71,8 @@ def _simulated_target(session_id: str):
 @bp.route("/payments/simulated/<session_id>", methods=["GET", "POST"])
 @login_required
 def simulated_page(session_id: str):
-    summary = _simulated_target(session_id).summary
+    target = _simulated_target(session_id)
+    summary, charges = target.summary, target.charges()
     endpoint, args = summary["endpoint"]
     form = ConfirmForm()
     if form.validate_on_submit():
@@ -85,12 +86,17 @@ def simulated_page(session_id: str):
                 event_type,
                 session_id,
                 summary["reference"],
-                summary["amount_cents"],
+                charges.total_cents,  # what the card is charged: the rows the page listed
                 action == "pay",
                 currency=summary["currency"],
+                charges=charges,
             ),
         )
         return redirect(url_for(endpoint, **args), code=303)
     return render_template(
-        "payments/simulated.html", summary=summary, form=form, cancel_url=url_for(endpoint, cancelled=1, **args)
+        "payments/simulated.html",
+        summary=summary,
+        charges=charges,
+        form=form,
+        cancel_url=url_for(endpoint, cancelled=1, **args),
     )

@@ -104,6 +104,7 @@ def test_the_payment_page_sends_the_events_stripe_would_send(app, inbox):
                 "payment_intent": "pi_sim_" + sessions[name][len("cs_sim_") :],
                 "amount_total": amount,
                 "currency": "usd",
+                "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
             }
         statuses = db.session.scalars(select(Donation.status).order_by(Donation.id)).all()
         assert statuses == [DonationStatus.FAILED, DonationStatus.PAID]
