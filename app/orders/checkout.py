@@ -9,7 +9,7 @@ charge something the review did not show. Pay re-checks once more and snapshots 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from flask import session
 
@@ -32,6 +32,7 @@ from app.orders.services import (
     ordered_under,
     reserve_discount,
 )
+from app.payments.gateway import gateway_computes_tax
 from app.pricing.discounts import DiscountRefused
 from app.pricing.quote import Quote, quote
 from app.pricing.shipping import NotShippable, ShippingOption, shipping_options
@@ -240,7 +241,15 @@ def apply_discount(user: User | None, state: CheckoutState, code: str) -> Checko
 
 
 def charges_of(priced: Quote, address: dict | None) -> dict:
-    """The order's snapshot columns for a quote and a delivery address."""
+    """The order's snapshot columns for a quote and a delivery address.
+
+    When the gateway computes the tax (Stripe Tax), our tax is left out: the order records Stripe's
+    amount when the payment lands (app.orders.fulfilment), so the review's tax is only an estimate.
+    """
+    if gateway_computes_tax() and not priced.prices_include_tax:
+        priced = replace(
+            priced, tax_cents=0, tax_rate_bp=0, tax_label="", total_cents=priced.total_cents - priced.tax_cents
+        )
     return {
         "ship_to": address,
         "shipping_method": priced.shipping.name if priced.shipping else None,

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -15,7 +14,7 @@ from app.extensions import db
 from app.models import Book, CartItem, Club, DiscountCode, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
 from app.payments.checkout import checkout_request, open_session, ready_to_pay
-from app.payments.gateway import GatewayError, LineItem, get_gateway
+from app.payments.gateway import GatewayError, LineItem, gateway_computes_tax, get_gateway
 from app.pricing.discounts import DiscountRefused, redeem_discount
 
 REUSE_WINDOW = timedelta(hours=1)
@@ -216,13 +215,13 @@ def _gateway_request(order: Order, email: str):
         line_items=[LineItem(line.title, line.unit_price_cents, line.quantity) for line in lines],
         customer_email=email,
     )
-    automatic_tax = bool(current_app.config.get("STRIPE_AUTOMATIC_TAX"))
+    automatic_tax = gateway_computes_tax()
     extra: dict = {
-        "shipping": LineItem(f"Shipping ({order.shipping_method})", order.shipping_cents, 1)
+        "shipping": LineItem(f"Shipping: {order.shipping_method}", order.shipping_cents, 1)
         if order.shipping_method
         else None,
         # Prices that include tax carry it already; with Stripe Tax the gateway computes it.
-        "tax": LineItem(order.tax_label or "Tax", order.tax_cents, 1)
+        "tax": LineItem(f"Tax: {order.tax_label or 'Tax'}", order.tax_cents, 1)
         if order.tax_cents and not order.prices_include_tax and not automatic_tax
         else None,
         "discount_cents": order.discount_cents,
