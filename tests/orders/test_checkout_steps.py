@@ -87,7 +87,8 @@ def test_a_bad_postal_code_is_refused_in_place_keeping_what_was_typed(reader):
     assert "Enter a postal code like 75002." in page or "postal code" in page.lower()
     assert 'value="10 rue de Rivoli"' in page and 'value="Paris"' in page
     # With htmx the step swaps in place: the fragment alone, still 422.
-    swapped = reader.post("/checkout/address", data={**FR_ADDRESS, "postal_code": "ABC", "address_id": "new"}, headers=HTMX)
+    typed = {**FR_ADDRESS, "postal_code": "ABC", "address_id": "new"}
+    swapped = reader.post("/checkout/address", data=typed, headers=HTMX)
     assert swapped.status_code == 422 and b"<html" not in swapped.data and b'id="checkout-step"' in swapped.data
 
 
