@@ -31,16 +31,44 @@ FR_ADDRESS = {
 
 
 def open_shop() -> None:
-    """Ships to the US, Portugal and Canada (Standard free, so totals are the books'; Express $15) and
+    """Ships to the US and Canada (Standard free, so totals are the books'; Express $15) and
     France (Colissimo $9, free over $100); French VAT 5.5% on books and shipping; WELCOME10 takes 10%
     off once per customer. Call in an app context."""
-    add_zone("Home", ["US", "PT", "CA"])
+    add_zone("Home", ["US", "CA"])
     add_method("Home", "Standard", kind="flat", amount_cents=0, estimate="3-5 working days")
     add_method("Home", "Express", kind="flat", amount_cents=1500, estimate="1-2 working days")
     add_zone("France", ["FR"])
     add_method("France", "Colissimo", kind="free_over", amount_cents=900, free_over_cents=10000, estimate="4-6 days")
     set_rate("FR", "5.5%", "TVA 5.5%", applies_to_shipping=True)
     create_code("WELCOME10", percent=10, max_uses_per_customer=1)
+
+
+LISBON_ADDRESS = {
+    "country_code": "PT",
+    "full_name": "Night Owls",
+    "line1": "Rua Augusta 1",
+    "city": "Lisboa",
+    "postal_code": "1100-048",
+}
+
+
+def ships_to_portugal() -> None:
+    """A zone for Portugal (free by Standard, $7 Express, no tax), unless one covers it already."""
+    from app.models import ShippingZoneCountry
+
+    if db.session.scalar(select(ShippingZoneCountry.id).where(ShippingZoneCountry.country_code == "PT")) is None:
+        add_zone("Portugal", ["PT"])
+        add_method("Portugal", "Standard", kind="flat", amount_cents=0, estimate="2-4 working days")
+        add_method("Portugal", "Express", kind="flat", amount_cents=700, estimate="1 working day")
+
+
+def ready_to_receive(club) -> None:
+    """The club has a delivery address in Lisbon and the shop ships there (free by Standard), so gifts
+    and fund purchases cost just the books."""
+    from app.addresses.services import set_club_delivery_address
+
+    ships_to_portugal()
+    set_club_delivery_address(club, None, LISBON_ADDRESS)
 
 
 def method_id(name: str) -> int:

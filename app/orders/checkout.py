@@ -294,11 +294,15 @@ def place_order(user: User | None, state: CheckoutState, idempotency_key: str | 
 
 
 def club_address(club: Club) -> dict:
-    """The club's delivery address as an order stores it; NoClubAddress if it has none yet."""
+    """The club's delivery address as an order stores it; NoClubAddress if it has none yet.
+
+    The club's address is never shown to members: the buyer's page, emails and invoice show
+    ``shown_as`` ("Ships to Night Owls's delivery address"); staff's packing slips have the lines.
+    """
     address = club_delivery_address(club)
     if address is None:
         raise NoClubAddress(f"{club.name} has no delivery address yet; its owner can add one.")
-    return snapshot(address)
+    return {**snapshot(address), "shown_as": f"{club.name}'s delivery address"}
 
 
 @dataclass

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.addresses.services import add_address, delete_address
 from app.extensions import db
-from app.models import DiscountCode, DiscountRedemption, Order, OrderStatus, User
+from app.models import DiscountCode, DiscountRedemption, Order, OrderStatus, ShippingMethod, ShippingZone, User
 from app.pricing.discounts import create_code
 from app.pricing.shipping import disable_method
 from tests.factories import make_books
@@ -299,3 +299,83 @@ def test_each_step_runs_the_same_number_of_queries_whatever_the_cart(app, reader
     with count_queries() as many:
         assert reader.get(path).status_code == 200
     assert many.count == one.count
+
+
+# ---- Books for a club ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wished(app, emma):
+    """Night Owls (Lisbon, Portugal) wants Emma; returns (slug, wishlist item id)."""
+    from app.clubs.services import create_club
+    from app.donations.shelf import add_to_wishlist
+
+    with app.app_context():
+        owner = make_user(email="owner@example.com", name="Olga Owner")
+        club = create_club(owner, name="Night Owls", city="Lisbon", country="Portugal", visibility="public")
+        return club.slug, add_to_wishlist(club, emma).id
+
+
+def test_a_club_without_a_delivery_address_cannot_be_sent_a_gift(app, reader, wished):
+    slug, item_id = wished
+    refused = reader.get(f"/clubs/{slug}/wishlist/{item_id}/buy", follow_redirects=True)
+    assert "Night Owls has no delivery address yet; its owner can add one." in refused.get_data(as_text=True)
+    assert reader.post(f"/clubs/{slug}/wishlist/{item_id}/buy").status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Order.id))) == 0
+
+
+def test_a_gift_ships_to_the_clubs_address_without_showing_it(app, reader, wished):
+    from app.models import Club
+    from tests.shop import ready_to_receive
+
+    slug, item_id = wished
+    with app.app_context():
+        ready_to_receive(db.session.scalar(select(Club)))
+        express = db.session.scalar(
+            select(ShippingMethod.id)
+            .join(ShippingZone)
+            .where(ShippingZone.name == "Portugal", ShippingMethod.name == "Express")
+        )
+    confirm = reader.get(f"/clubs/{slug}/wishlist/{item_id}/buy").get_data(as_text=True)
+    assert "Ships to Night Owls's delivery address." in confirm and "Rua Augusta" not in confirm
+    assert "Confirm and pay $20.00" in confirm  # the cheapest method (free) checked
+    pricier = reader.get(f"/clubs/{slug}/wishlist/{item_id}/buy?method_id={express}").get_data(as_text=True)
+    assert "Confirm and pay $27.00" in pricier
+    response = reader.post(f"/clubs/{slug}/wishlist/{item_id}/buy", data={"method_id": express})
+    assert response.status_code == 303
+    with app.app_context():
+        order = db.session.scalar(select(Order))
+        assert order.ship_to["line1"] == "Rua Augusta 1" and order.ship_to["country_code"] == "PT"
+        assert (order.shipping_method, order.shipping_cents, order.total_cents) == ("Express", 700, 2700)
+    page = reader.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Night Owls&#39;s delivery address" in page and "Rua Augusta" not in page
+
+
+def test_a_fund_purchase_ships_to_the_club_and_the_fund_pays_shipping(app, wished):
+    from app.donations.fund import add_entry, fund_balance, lock_fund
+    from app.donations.shelf import ShelfError, buy_from_fund
+    from app.models import Club, FundEntry
+    from tests.shop import LISBON_ADDRESS, ships_to_portugal
+
+    slug, item_id = wished
+    with app.app_context():
+        club = db.session.scalar(select(Club))
+        owner = db.session.scalar(select(User).where(User.email == "owner@example.com"))
+        lock_fund(club.id)
+        add_entry(club.id, FundEntry.DONATION, 5000, "A donation")
+        db.session.commit()
+        with pytest.raises(ShelfError, match="Night Owls has no delivery address yet"):
+            buy_from_fund(club, owner, [item_id])
+        from app.addresses.services import set_club_delivery_address
+
+        ships_to_portugal()
+        db.session.execute(db.update(ShippingMethod).where(ShippingMethod.name == "Standard").values(amount_cents=350))
+        db.session.commit()
+        set_club_delivery_address(club, None, LISBON_ADDRESS)
+        order = buy_from_fund(club, owner, [item_id])
+        assert (
+            order.ship_to["city"].upper() == "LISBOA" and order.ship_to["shown_as"] == "Night Owls's delivery address"
+        )
+        assert (order.shipping_method, order.shipping_cents, order.total_cents) == ("Standard", 350, 2350)
+        assert fund_balance(club.id) == 5000 - 2350
