@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 from flask import session
+from sqlalchemy import select
 
 from app.addresses.services import (
     AddressInvalid,
@@ -24,7 +25,8 @@ from app.addresses.services import (
     validate_address,
 )
 from app.cart.services import CartLine, current_cart
-from app.models import Book, Club, Order, User
+from app.extensions import db
+from app.models import Book, CartItem, Club, Order, User
 from app.orders.services import (
     OrderError,
     create_order_from_cart,
@@ -330,3 +332,53 @@ def club_delivery(club: Club, books: list[Book], method_id: int | None = None, b
         user_id=buyer.id if buyer else None,
     )
     return ClubDelivery(address, options, priced)
+
+
+# ---- A quote for the shell (the API) ------------------------------------------------------------
+
+
+@dataclass
+class CartQuote:
+    address: dict
+    options: list[ShippingOption]
+    quote: Quote
+
+
+def quote_cart(
+    user: User,
+    *,
+    address_id: int | None = None,
+    address: dict | None = None,
+    method_id: int | None = None,
+    discount_code: str | None = None,
+) -> CartQuote:
+    """The reader's cart priced for delivery to one of their addresses (``address_id``) or to an
+    address given whole, by ``method_id`` (the cheapest when None), with ``discount_code``.
+
+    Raises OrderError (empty cart), AddressNotFound, AddressInvalid, NotShippable, DiscountRefused.
+    """
+    rows = db.session.execute(
+        select(Book.price_cents, CartItem.quantity)
+        .join(Book, Book.id == CartItem.book_id)
+        .where(CartItem.user_id == user.id, Book.removed_at.is_(None))
+    ).all()
+    if not rows:
+        raise OrderError("Your cart is empty.")
+    units = [(price, quantity) for price, quantity in rows]
+    if address_id is not None:
+        chosen = snapshot(get_address(user, address_id))
+    else:
+        chosen = snapshot(validate_address(address or {}))
+    country, region = chosen["country_code"], chosen.get("country_area") or None
+    options = shipping_options(country, units)
+    method = method_id if method_id is not None else options[0].method_id
+    priced = quote(
+        units,
+        country_code=country,
+        region=region,
+        method_id=method,
+        discount_code=discount_code or None,
+        customer_email=user.email,
+        user_id=user.id,
+    )
+    return CartQuote(chosen, options, priced)
