@@ -197,3 +197,47 @@ def test_the_api_lists_claimed_orders_and_never_another_buyers(app, client):
     for token in (gina, reader):
         assert client.get(f"{API}/me/orders/{stranger_order}", headers=bearer(token)).status_code == 404
     assert client.get(f"{API}/me/orders/{gina_order}", headers=bearer(reader)).status_code == 404
+
+
+def test_staff_see_the_guest_as_the_buyer_in_the_cli(app, tmp_path):
+    with app.app_context():
+        order_id = guest_order()
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["orders", "list"])
+    assert f"#{order_id}" in listed.output and GUEST in listed.output and "1 order(s)." in listed.output
+    shown = runner.invoke(args=["orders", "show", str(order_id)])
+    assert f"Buyer: {GUEST} (guest)" in shown.output
+    slips = runner.invoke(args=["orders", "slips", "--status", "paid", "--out", str(tmp_path / "slips.pdf")])
+    assert slips.exit_code == 0, slips.output
+    assert (tmp_path / "slips.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_guest_page_runs_a_fixed_number_of_queries(app, client, count_queries):
+    with app.app_context():
+        small = order_link(guest_order())
+        books = make_books([{"title": f"Book {n}", "price": "5.00", "stock": 3} for n in range(6)])
+        big = create_guest_order(GUEST, [(book, 1) for book in books], checkout_session_id=next_id("cs_test"))
+        pay(big)
+        big = order_link(big.id)
+    with count_queries() as few:
+        assert client.get(small).status_code == 200
+    with count_queries() as many:
+        assert client.get(big).status_code == 200
+    assert few.count == many.count, many.statements
+
+
+def test_the_guest_link_is_rate_limited_per_address(app, base_settings):
+    from app import create_app
+    from app.extensions import limiter
+    from tests.conftest import make_config
+
+    strict = create_app(make_config(**base_settings, GUEST_ORDER_LIMIT_PER_IP="3 per minute"))
+    with strict.app_context():
+        limiter.reset()
+        link = order_link(guest_order())
+    client = strict.test_client()
+    answers = [client.get(link).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert client.get("/orders/guest/nonsense").status_code == 429  # guessing shares the budget
+    with strict.app_context():
+        limiter.reset()
