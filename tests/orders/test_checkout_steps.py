@@ -379,3 +379,19 @@ def test_a_fund_purchase_ships_to_the_club_and_the_fund_pays_shipping(app, wishe
         )
         assert (order.shipping_method, order.shipping_cents, order.total_cents) == ("Standard", 350, 2350)
         assert fund_balance(club.id) == 5000 - 2350
+
+
+def test_an_expired_checkout_gives_the_code_back_once(app, reader):
+    from app.payments.fulfilment import handle_event
+    from app.payments.simulated import simulated_event
+
+    order_id, url = checkout(reader, FR_ADDRESS, "Colissimo", code="WELCOME10")
+    assert uses_of(app, "WELCOME10") == 1
+    session_id = url.rsplit("/", 1)[-1]
+    with app.app_context():
+        for _ in range(2):  # the gateway reports it twice: given back once
+            handle_event(
+                "simulated", simulated_event("checkout.session.expired", session_id, f"order:{order_id}", 0, False)
+            )
+    assert uses_of(app, "WELCOME10") == 0
+    assert the_order(app, order_id).status == OrderStatus.EXPIRED
