@@ -14,7 +14,8 @@ from app.extensions import db
 from app.models import Book, Club, FundEntry, Order, OrderLine, OrderStatus, ShelfBook, User, WishlistItem
 from app.models.base import utcnow
 from app.notifications.email import record_email
-from app.orders.services import pending_order
+from app.orders.checkout import charges_of, club_delivery
+from app.orders.services import OrderError, pending_order
 
 
 class ShelfError(ValueError):
@@ -70,9 +71,6 @@ def _wish(club: Club, item_id: int) -> WishlistItem:
 def club_delivery_for(club: Club, books: list[Book], method_id: int | None = None):
     """Shipping and tax to the club's delivery address (the cheapest method unless another is
     chosen), or ShelfError: the club has no address yet, or nobody ships to its country."""
-    from app.orders.checkout import club_delivery
-    from app.orders.services import OrderError
-
     try:
         return club_delivery(club, books, method_id)
     except OrderError as exc:
@@ -82,8 +80,6 @@ def club_delivery_for(club: Club, books: list[Book], method_id: int | None = Non
 def _club_order(club: Club, buyer: User, books: list[Book], gateway: str, method_id: int | None = None) -> Order:
     """A pending order of one copy of each book for the club, shipped to its delivery address with
     the shipping and tax of that address snapshotted (the total is the quote's)."""
-    from app.orders.checkout import charges_of
-
     delivery = club_delivery_for(club, books, method_id)
     charges = charges_of(delivery.quote, delivery.address)
     order = pending_order(buyer.id, [(book, 1) for book in books], gateway=gateway, club_id=club.id, **charges)
