@@ -32,5 +32,15 @@ def _api_error(error: ApiError):
     return error.get_response()
 
 
-from app.api import addresses, auth_views, catalogue, clubs, contests, me, notifications, orders  # noqa: E402,F401
+from app.api import (  # noqa: E402,F401
+    addresses,
+    auth_views,
+    cart_quote,
+    catalogue,
+    clubs,
+    contests,
+    me,
+    notifications,
+    orders,
+)
 from app.api.spec import init_api  # noqa: E402,F401

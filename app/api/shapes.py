@@ -261,9 +261,13 @@ class ShipTo(Out):
     """Where the books go, as snapshotted at checkout: ``lines`` is the address as printed on the parcel."""
 
     name = text(null=True)
-    lines = fields.List(fields.String())
+    lines = fields.Method("lines_shown", metadata={"type": "array", "items": {"type": "string"}})
     country = text(null=True)
     country_name = text(null=True)
+
+    def lines_shown(self, ship_to: dict) -> list[str]:
+        """A club's delivery address stays private: its buyer sees "<club>'s delivery address"."""
+        return [ship_to["shown_as"]] if ship_to.get("shown_as") else list(ship_to.get("lines") or [])
 
 
 class OrderDetail(Order):

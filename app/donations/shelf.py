@@ -14,7 +14,8 @@ from app.extensions import db
 from app.models import Book, Club, FundEntry, Order, OrderLine, OrderStatus, ShelfBook, User, WishlistItem
 from app.models.base import utcnow
 from app.notifications.email import record_email
-from app.orders.services import pending_order
+from app.orders.checkout import charges_of, club_delivery
+from app.orders.services import OrderError, pending_order
 
 
 class ShelfError(ValueError):
@@ -67,8 +68,21 @@ def _wish(club: Club, item_id: int) -> WishlistItem:
     return item
 
 
-def _club_order(club: Club, buyer: User, books: list[Book], gateway: str) -> Order:
-    order = pending_order(buyer.id, [(book, 1) for book in books], gateway=gateway, club_id=club.id)
+def club_delivery_for(club: Club, books: list[Book], method_id: int | None = None):
+    """Shipping and tax to the club's delivery address (the cheapest method unless another is
+    chosen), or ShelfError: the club has no address yet, or nobody ships to its country."""
+    try:
+        return club_delivery(club, books, method_id)
+    except OrderError as exc:
+        raise ShelfError(str(exc)) from None
+
+
+def _club_order(club: Club, buyer: User, books: list[Book], gateway: str, method_id: int | None = None) -> Order:
+    """A pending order of one copy of each book for the club, shipped to its delivery address with
+    the shipping and tax of that address snapshotted (the total is the quote's)."""
+    delivery = club_delivery_for(club, books, method_id)
+    charges = charges_of(delivery.quote, delivery.address)
+    order = pending_order(buyer.id, [(book, 1) for book in books], gateway=gateway, club_id=club.id, **charges)
     db.session.add(order)
     return order
 
@@ -86,20 +100,24 @@ def wishlist_gift(club: Club, buyer: User, item_id: int) -> Book:
     return book
 
 
-def order_wishlist_book(club: Club, buyer: User, item_id: int) -> Order:
-    """A pending order for one wishlist book, bought *for* the club (paid by card at checkout)."""
+def order_wishlist_book(club: Club, buyer: User, item_id: int, method_id: int | None = None) -> Order:
+    """A pending order for one wishlist book, bought *for* the club (paid by card at checkout),
+    shipped to the club's delivery address by ``method_id`` (the cheapest when None)."""
     from app.payments.gateway import get_gateway
 
     book = wishlist_gift(club, buyer, item_id)
-    order = _club_order(club, buyer, [book], get_gateway().name)
+    order = _club_order(club, buyer, [book], get_gateway().name, method_id)
     db.session.commit()
     return order
 
 
 def buy_from_fund(club: Club, owner: User, item_ids: list[int]) -> Order:
     """The owner buys wishlist books with the club fund: debit, stock and shelf in one transaction.
+    The books ship to the club's delivery address by the cheapest method; the fund pays the books,
+    shipping and tax (the order's total).
 
-    Refused whole, with the reason, when the fund or the stock cannot cover it.
+    Refused whole, with the reason, when the club has no delivery address, or the fund or the stock
+    cannot cover it.
     """
     lock_fund(club.id)  # before reading the wishlist: a concurrent gift of the same book waits or wins
     items = [_wish(club, i) for i in item_ids]
@@ -109,7 +127,11 @@ def buy_from_fund(club: Club, owner: User, item_ids: list[int]) -> Order:
         db.session.rollback()
         raise ShelfError("Choose books that are still wanted.")
     books = list(db.session.scalars(select(Book).where(Book.id.in_([i.book_id for i in items]))))
-    order = _club_order(club, owner, books, "fund")
+    try:
+        order = _club_order(club, owner, books, "fund")
+    except ShelfError:
+        db.session.rollback()
+        raise
     db.session.flush()
     try:
         add_entry(

@@ -179,19 +179,26 @@ def wishlist_buy(slug: str, item_id: int):
     if not standing.can("donate"):
         abort(403)
     back = url_for("donations.wishlist", slug=slug)
+    method_id = parse_id(request.values.get("method_id", ""))
     if request.method == "GET":
         try:
             book = shelf.wishlist_gift(standing.club, current_user, item_id)
+            delivery = shelf.club_delivery_for(standing.club, [book], method_id)
         except shelf.ShelfError as exc:
             flash(str(exc), "error")
             return redirect_after_post(back)
         return render_template(
-            "donations/gift_confirm.html", club=standing.club, standing=standing, book=book, item_id=item_id
+            "donations/gift_confirm.html",
+            club=standing.club,
+            standing=standing,
+            book=book,
+            item_id=item_id,
+            delivery=delivery,
         )
     if not ConfirmForm().validate_on_submit():
         return redirect_after_post(back)
     try:
-        order = shelf.order_wishlist_book(standing.club, current_user, item_id)
+        order = shelf.order_wishlist_book(standing.club, current_user, item_id, method_id)
     except shelf.ShelfError as exc:
         flash(str(exc), "error")
         return redirect_after_post(back)

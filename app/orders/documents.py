@@ -74,7 +74,7 @@ def invoice_pdf(order: Order) -> bytes:
     if order.ship_to:
         pdf.ln(2)
         pdf.para("Ship to", bold=True)
-        pdf.para(_address(order, ""))
+        pdf.para(order.ship_to.get("shown_as") or _address(order, ""))  # a club's address stays private
     pdf.ln(6)
     for line in order.lines:
         pdf.row(

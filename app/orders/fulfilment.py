@@ -15,6 +15,7 @@ from app.notifications.email import record_email
 from app.observability.metrics import count_after_commit
 from app.payments.gateway import LineItem
 from app.payments.target import AfterCommit, Charges, Target, automatic_tax_of, register_target
+from app.pricing.discounts import release_discount
 
 FUND_GATEWAY = "fund"  # orders paid from a club fund (app.donations.shelf.buy_from_fund)
 
@@ -244,6 +245,7 @@ class OrderTarget(Target):
         if not self.is_open_for(session):
             return "unchanged"
         order.status = OrderStatus.FAILED
+        release_discount(order.id)  # the code's use goes back; a new attempt reserves it again
         _email(
             order,
             "order_payment_failed",
@@ -251,6 +253,12 @@ class OrderTarget(Target):
             f"order-payment-failed:{order.id}:{order.checkout_attempt}",
         )
         return OrderStatus.FAILED
+
+    def expired(self, session: dict) -> str:
+        result = super().expired(session)
+        if result == OrderStatus.EXPIRED:
+            release_discount(self.order.id)
+        return result
 
     def refunded(self, amount_refunded: int, after: AfterCommit, refund_ref: str) -> str:
         """Record the refund up to the cumulative amount; a fund purchase's step goes back to the fund."""

@@ -165,6 +165,27 @@ def redeem_discount(
     return redemption
 
 
+def release_discount(order_id: int) -> bool:
+    """Give back the use an unpaid order reserved (its payment failed or expired); True if one was.
+
+    Idempotent: a second call finds no redemption and changes nothing. The caller commits.
+    """
+    redemption = db.session.scalar(
+        select(DiscountRedemption).where(DiscountRedemption.order_id == order_id).with_for_update()
+    )
+    if redemption is None:
+        return False
+    db.session.execute(
+        update(DiscountCode)
+        .where(DiscountCode.id == redemption.code_id, DiscountCode.uses > 0)
+        .values(uses=DiscountCode.uses - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.delete(redemption)
+    db.session.flush()
+    return True
+
+
 # ---- Admin (the CLI) ------------------------------------------------------------------------------
 
 

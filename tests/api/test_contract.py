@@ -48,7 +48,9 @@ CONFIG = SchemathesisConfig.from_dict(
             {
                 # A country's rules (its postcode shape, a required state) are beyond JSON Schema, as an
                 # ISBN's check digit is: a well-formed address may still be refused, 422 naming the field.
-                "include-operation-id": ["addMyAddress", "updateMyAddress"],
+                # A quote also needs exactly one of address_id / address, a cart, a country the shop
+                # ships to and a code it knows: 422 naming the field.
+                "include-operation-id": ["addMyAddress", "updateMyAddress", "quoteMyCart"],
                 "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "422"]}},
             }
         ],

@@ -12,6 +12,7 @@ from app.clubs.services import create_club, join_club, set_role
 from app.extensions import db
 from app.models import Club, Donation, FundEntry, User
 from tests.helpers import login_as, make_user
+from tests.shop import ready_to_receive
 
 OWNER = "owner@example.com"
 OWNER_NAME = "Olga Owner"
@@ -25,6 +26,7 @@ def open_club(app, *, owner_email=OWNER, owner_name=OWNER_NAME, name=CLUB_NAME, 
         club = create_club(
             owner, name=name, city="Lisbon", country="Portugal", visibility=visibility, donation_goal_cents=goal_cents
         )
+        ready_to_receive(club)  # gifts and fund purchases ship to its delivery address
         return club.slug
 
 

@@ -12,6 +12,7 @@ from tests.conftest import database_is_postgres, need
 from tests.donations import assert_running_balance, fund_lines, fund_purchase
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
+from tests.shop import ready_to_receive
 
 PURCHASES = 20
 PRICE_CENTS = 1000
@@ -24,6 +25,7 @@ def test_twenty_concurrent_fund_debits_never_overdraw_the_fund(app, busy_app, in
     with busy_app.app_context():
         owner = make_user(email="owner@example.com", name="Olga Owner")
         club = create_club(owner, name="Night Owls", city="Lisbon", country="Portugal", visibility="public")
+        ready_to_receive(club)  # fund purchases ship to the club's delivery address
         books = make_books(
             [
                 {"title": f"Shelf Filler {i:02d}", "isbn": isbn_for(300000 + i), "price": "10.00", "stock": 3}

@@ -21,6 +21,7 @@ from tests.conftest import make_config, reset_schema
 from tests.donations import assert_running_balance, fund_lines, fund_purchase
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
+from tests.shop import ready_to_receive
 
 ROUNDS = 5
 PRICE_CENTS = 1000
@@ -34,6 +35,7 @@ def test_two_threads_spending_the_same_fund_on_sqlite_never_overdraw_it(base_set
         reset_schema()
         owner = make_user(email="owner@example.com", name="Olga Owner")
         club = create_club(owner, name="Night Owls", city="Lisbon", country="Portugal", visibility="public")
+        ready_to_receive(club)
         books = make_books(
             [
                 {"title": f"Wanted {i:02d}", "isbn": isbn_for(740000 + i), "price": "10.00", "stock": 1}

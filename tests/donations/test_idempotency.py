@@ -21,6 +21,7 @@ from tests.conftest import database_is_postgres
 from tests.donations import count, open_club, reader
 from tests.factories import isbn_for, make_books
 from tests.helpers import make_user
+from tests.shop import choose_address, choose_method, open_shop, pay
 
 DONOR = "donor@example.com"
 KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
@@ -107,10 +108,13 @@ def test_the_same_checkout_form_sent_twice_makes_one_order(app, client):
         [book] = make_books([{"title": "Once", "isbn": isbn_for(77), "price": "12.00", "stock": 5}])
         db.session.add(CartItem(user_id=user.id, book_id=book.id, quantity=1))
         db.session.commit()
+        open_shop()
     client.post("/auth/login", data={"email": "buyer@example.com", "password": "correct horse battery"})
-    key = form_key(client.get("/checkout").get_data(as_text=True))
-    first = client.post("/checkout", data={"idempotency_key": key})
-    second = client.post("/checkout", data={"idempotency_key": key})
+    choose_address(client)
+    choose_method(client, "Standard")
+    key = form_key(client.get("/checkout/review").get_data(as_text=True))
+    first = pay(client, key)
+    second = pay(client, key)
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     assert count(app, Order.id) == 1

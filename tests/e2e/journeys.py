@@ -12,6 +12,7 @@ import time
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, expect
 
 from tests.helpers import PASSWORD
+from tests.shop import US_ADDRESS
 
 PAYMENT_PAGE = re.compile(r"/payments/simulated/cs_sim_\w+$")
 
@@ -91,10 +92,40 @@ def add_to_cart(page: Page, copies: int) -> None:
     page.wait_for_function("() => document.querySelector('[data-stale]') === null")
 
 
-def check_out(page: Page, total: str) -> None:
-    """From the cart: check out, confirm the ``total``, and arrive on the simulated gateway's page."""
+def fill_address(page: Page, address: dict) -> None:
+    """At the address step: a new address, typed in the country's own fields (swapped in by htmx)."""
+    new = page.locator('input[name="address_id"][value="new"]')
+    if new.count():
+        new.check()
+    if page.locator("#country_code").input_value() != address["country_code"]:
+        page.locator("#address-fields").evaluate("element => { element.dataset.stale = 'yes' }")
+        page.select_option("#country_code", address["country_code"])
+        page.wait_for_function("() => document.querySelector('[data-stale]') === null")
+    for name, value in address.items():
+        if name == "country_code":
+            continue
+        field = page.locator(f"#{name}")
+        if field.evaluate("element => element.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+
+
+def check_out(page: Page, total: str, address: dict | None = None, method: str | None = None) -> None:
+    """From the cart: the address step (``address`` typed, else the one preselected), the shipping step
+    (``method``, else the cheapest), then Pay ``total`` on the review; arrives on the gateway's page."""
     page.get_by_role("button", name="Check out").click()  # a link styled (and announced) as a button
-    page.wait_for_url("**/checkout")
+    page.wait_for_url("**/checkout/address")
+    if address is None and not page.locator('input[name="address_id"]').count():
+        address = US_ADDRESS  # nothing saved yet: a US address (free standard shipping, no tax)
+    if address is not None:
+        fill_address(page, address)
+    page.get_by_role("button", name="Continue to shipping").click()
+    expect(page.get_by_role("button", name="Continue to review")).to_be_visible()
+    if method is not None:
+        page.get_by_label(re.compile(f"^{method}")).check()
+    page.get_by_role("button", name="Continue to review").click()
+    expect(page.get_by_role("heading", name="Check out")).to_be_visible()
     page.get_by_role("button", name=f"Pay {total}").click()
     page.wait_for_url(PAYMENT_PAGE)
     expect(page.get_by_role("heading", name="Simulated payment")).to_be_visible()

@@ -11,12 +11,14 @@ import re
 import pytest
 from playwright.sync_api import Browser
 
+from app.addresses.services import default_address
 from app.extensions import cache, db
-from app.models import Book
+from app.models import Book, User
 from app.seed import DEMO_PASSWORD, seed_demo
 from tests.e2e.crawl import PHONE, Report, check_page, crawl, prepare
 from tests.e2e.journeys import fill_login_form
 from tests.helpers import login_as
+from tests.shop import pay
 
 pytestmark = pytest.mark.browser
 
@@ -38,10 +40,23 @@ def demo_site(app, live_app):
     client = app.test_client()
     login_as(client, "reader@example.com", DEMO_PASSWORD)
     assert client.post("/cart/add", data={"book_id": book_id, "quantity": 1}).status_code == 303
-    gateway = client.post("/checkout").headers["Location"]
+    # Through the checkout steps: the reader's default address (seeded), the cheapest method.
+    assert client.get("/checkout/address").status_code == 200
+    with app.app_context():
+        reader = db.session.scalar(db.select(User).where(User.email == "reader@example.com"))
+        address_id = default_address(reader).id
+    assert client.post("/checkout/address", data={"address_id": address_id}).status_code == 303
+    assert client.post("/checkout/shipping", data={"method_id": cheapest_method(client)}).status_code == 303
+    gateway = pay(client).headers["Location"]
     assert client.post(gateway, data={"action": "pay"}).status_code == 303
     with live_app.app_context():
         cache.clear()
+
+
+def cheapest_method(client) -> str:
+    """The method the shipping step checks first (the cheapest)."""
+    page = client.get("/checkout/shipping").get_data(as_text=True)
+    return re.search(r'name="method_id" value="(\d+)" checked', page).group(1)
 
 
 def sign_in(context, email: str) -> None:

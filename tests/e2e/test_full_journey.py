@@ -20,6 +20,7 @@ from app.extensions import cache, db
 from app.models import Book, ContestKind, Metric
 from tests.e2e.journeys import add_to_cart, check_out, donate, fill_register_form, nav, pay_for_order
 from tests.helpers import PASSWORD, link_in, make_user
+from tests.shop import open_shop
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +52,7 @@ def site(app, live_app):
     with app.app_context():
         upsert_books([book_data_from_row(row) for row in SHELF])
         organiser = make_user(email="org@example.com", name="Olga Organiser", is_admin=True)
+        open_shop()
         now = datetime.now(UTC)
         contest = create_contest(
             title=CONTEST,

@@ -14,6 +14,7 @@ from app.payments.fulfilment import handle_event
 from app.payments.simulated import simulated_event
 from tests.e2e.journeys import add_to_cart, check_out, is_same_page, log_in, mark_the_page, nav, pay_for_order
 from tests.helpers import make_user
+from tests.shop import open_shop
 
 pytestmark = pytest.mark.browser
 
@@ -42,6 +43,7 @@ def shop(app, live_app):
     with app.app_context():
         upsert_books([book_data_from_row(row) for row in SHELF])
         make_user(email=READER[0], name=READER[1])
+        open_shop()
         ids = {book.title: book.id for book in db.session.scalars(db.select(Book))}
     # The live server's catalogue cache is its own: forget pages it rendered for earlier tests.
     with live_app.app_context():

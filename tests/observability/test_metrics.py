@@ -11,6 +11,7 @@ from tests.factories import make_books
 from tests.helpers import login_as, make_user
 from tests.jobs.tasks import always_fails
 from tests.observability import moved, sample, scrape
+from tests.shop import check_out, open_shop
 
 REQUESTS = "bookcommerce_http_requests_total"
 
@@ -108,10 +109,11 @@ def test_a_paid_order_moves_the_payment_counters_once(app, client):
     with app.app_context():
         book_id = make_books([{"title": "Ulysses", "price": "14.50", "stock": 3}])[0].id
         make_user()
+        open_shop()
     login_as(client)
     before = scrape(client)
     assert client.post("/cart/add", data={"book_id": book_id, "quantity": 2}).status_code == 303
-    session_url = client.post("/checkout").headers["Location"]
+    session_url = check_out(client).headers["Location"]
     client.post(session_url, data={"action": "pay"})
     client.post(session_url, data={"action": "pay"})  # the gateway reports it again: counted once
     after = scrape(client)

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import Club, Donation, FundEntry, Order, OrderLine, OrderStatus, User
 from app.payments.fulfilment import handle_event
 from tests.helpers import make_user
+from tests.shop import ready_to_receive
 
 _ids = itertools.count(1)
 
@@ -29,7 +30,9 @@ def next_id(prefix: str) -> str:
 
 def open_club(owner_email="owner@example.com", name="Night Owls") -> Club:
     owner = make_user(email=owner_email, name="Olga Owner")
-    return create_club(owner, name=name, city="Lisbon", country="Portugal", visibility="public")
+    club = create_club(owner, name=name, city="Lisbon", country="Portugal", visibility="public")
+    ready_to_receive(club)  # gifts and fund purchases ship to its delivery address
+    return club
 
 
 def pending_donation(club: Club, donor: User, cents: int, anonymous=False) -> Donation:

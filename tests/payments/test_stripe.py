@@ -22,6 +22,8 @@ from app.payments.stripe_gateway import StripeGateway
 from tests.conftest import free_port
 from tests.helpers import login_as, make_user
 from tests.payments.webhooks import STRIPE_KEY, WEBHOOK, WEBHOOK_SECRET, deliver, signature, stripe_event
+from tests.shop import check_out as steps_then_pay
+from tests.shop import open_shop
 
 BUYER = "buyer@example.com"
 ISBN = "9780261103573"
@@ -59,6 +61,7 @@ def buyer(stripe_app, book_id):
     """A verified reader, logged in, with two copies of the book in the cart."""
     with stripe_app.app_context():
         make_user(email=BUYER, name="Bea Buyer")
+        open_shop()
     client = stripe_app.test_client()
     assert login_as(client, email=BUYER).status_code in (302, 303)
     response = client.post("/cart/add", data={"book_id": str(book_id), "quantity": str(COPIES)})
@@ -110,7 +113,8 @@ def session_requests(httpserver) -> list:
 
 
 def check_out(client, **headers):
-    return client.post("/checkout", headers=headers)
+    """Through the checkout steps (a US address, free standard shipping, no tax), then Pay."""
+    return steps_then_pay(client, **headers)
 
 
 def pay_again(client, order_id: int):

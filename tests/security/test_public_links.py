@@ -19,6 +19,7 @@ from tests.conftest import make_config
 from tests.factories import make_book
 from tests.helpers import PASSWORD, link_in, make_user
 from tests.payments.webhooks import stripe_settings
+from tests.shop import check_out, open_shop
 
 PUBLIC = "https://books.example.com"
 READER = "reader@example.com"
@@ -126,12 +127,13 @@ def test_stripe_return_urls_use_base_url(app, base_settings, httpserver):
     with stripe_site.app_context():
         make_user(email="buyer@example.com")
         book_id = make_book(title="Emma").id
+        open_shop()
     buyer = stripe_site.test_client()
     on_another_host = {"base_url": "http://127.0.0.1"}
     logged_in = buyer.post("/auth/login", data={"email": "buyer@example.com", "password": PASSWORD}, **on_another_host)
     assert logged_in.status_code in (302, 303)
     buyer.post("/cart/add", data={"book_id": str(book_id), "quantity": "1"}, **on_another_host)
-    response = buyer.post("/checkout", headers={"X-Forwarded-Host": "evil.example"}, **on_another_host)
+    response = check_out(buyer, on=on_another_host, **{"X-Forwarded-Host": "evil.example"})
     assert response.status_code == 303, response.get_data(as_text=True)
     [request] = [r for r, _ in httpserver.log if r.path == "/v1/checkout/sessions"]
     form = {key: values[0] for key, values in parse_qs(request.get_data(as_text=True)).items()}
