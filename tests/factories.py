@@ -35,3 +35,14 @@ def make_book(**row) -> Book:
 
 def many_books(count: int, **row) -> list[Book]:
     return make_books([{"title": f"Volume {i:04d}", "isbn": isbn_for(200000 + i), **row} for i in range(count)])
+
+
+def make_guest_order(email: str, copies: list, **columns):
+    """A pending order of a visitor without an account (as the checkout's guest path makes), committed."""
+    from app.orders.services import pending_order
+    from app.payments.gateway import get_gateway
+
+    order = pending_order(None, copies, gateway=get_gateway().name, guest_email=email, **columns)
+    db.session.add(order)
+    db.session.commit()
+    return order

@@ -13,11 +13,9 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.keys import GUEST_ORDERS, signing_key
-from app.models import Book, Order, User
+from app.models import Order, User
 from app.models.base import utcnow
 from app.notifications.inbox import notify
-from app.orders.services import OrderError, pending_order
-from app.payments.gateway import get_gateway
 
 LINK_SALT = "orders.guest-link"
 
@@ -28,30 +26,6 @@ class GuestLinkClaimed(Exception):
     def __init__(self, order_id: int) -> None:
         super().__init__(f"Order #{order_id} is in an account now.")
         self.order_id = order_id
-
-
-def create_guest_order(email: str, copies: list[tuple[Book, int]], **snapshot) -> Order:
-    """A pending order for a visitor without an account, added and committed.
-
-    ``copies`` are (book, quantity) pairs as for ``pending_order``; ``snapshot`` sets the other
-    columns the checkout fills (``ship_to``, ``shipping_method``, ``shipping_cents``, ``tax_cents``,
-    ``total_cents``, ``idempotency_key``...). With an ``idempotency_key``, a resend returns the
-    guest order the first send made (the key is unique per account, so for guests it is looked up).
-    """
-    email = (email or "").strip()
-    if not email or "@" not in email:
-        raise OrderError("Please give the email address your receipt should go to.")
-    if not copies:
-        raise OrderError("Your cart is empty.")
-    key = snapshot.get("idempotency_key")
-    if key:
-        first = db.session.scalar(select(Order).where(Order.user_id.is_(None), Order.idempotency_key == key))
-        if first is not None:
-            return first
-    order = pending_order(None, copies, gateway=get_gateway().name, guest_email=email, **snapshot)
-    db.session.add(order)
-    db.session.commit()
-    return order
 
 
 def _serializer() -> URLSafeSerializer:

@@ -8,11 +8,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EmailMessage, Notification, Order, User
-from app.orders.guests import claim_guest_orders, create_guest_order, guest_order_url
-from app.orders.services import OrderError
+from app.orders.guests import claim_guest_orders, guest_order_url
 from app.orders.shipping import ship_order
 from tests.api import API, api_login, bearer
-from tests.factories import make_books
+from tests.factories import make_books, make_guest_order
 from tests.helpers import link_in, login_as, make_user, path_of, register_user
 from tests.payments.money import next_id, pay
 
@@ -25,7 +24,7 @@ def guest_order(email=GUEST, paid=True) -> int:
     middlemarch, kindred = make_books(
         [{"title": "Middlemarch", "price": "11.00", "stock": 5}, {"title": "Kindred", "price": "9.50", "stock": 5}]
     )
-    order = create_guest_order(
+    order = make_guest_order(
         email, [(middlemarch, 1), (kindred, 2)], ship_to=SHIP_TO, checkout_session_id=next_id("cs_test")
     )
     if paid:
@@ -107,14 +106,6 @@ def test_a_link_made_for_another_address_shows_nothing(client, paid_guest_order,
 def test_no_invoice_before_payment(client, app_ctx):
     order_id = guest_order(paid=False)
     assert client.get(order_link(order_id) + "/invoice.pdf").status_code == 404
-
-
-def test_a_guest_order_needs_an_email_and_books(app_ctx):
-    (book,) = make_books([{"title": "Beloved", "price": "8.00", "stock": 1}])
-    with pytest.raises(OrderError):
-        create_guest_order("  ", [(book, 1)])
-    with pytest.raises(OrderError):
-        create_guest_order(GUEST, [])
 
 
 def test_the_database_refuses_an_order_with_no_buyer(app_ctx):
@@ -216,7 +207,7 @@ def test_the_guest_page_runs_a_fixed_number_of_queries(app, client, count_querie
     with app.app_context():
         small = order_link(guest_order())
         books = make_books([{"title": f"Book {n}", "price": "5.00", "stock": 3} for n in range(6)])
-        big = create_guest_order(GUEST, [(book, 1) for book in books], checkout_session_id=next_id("cs_test"))
+        big = make_guest_order(GUEST, [(book, 1) for book in books], checkout_session_id=next_id("cs_test"))
         pay(big)
         big = order_link(big.id)
     with count_queries() as few:

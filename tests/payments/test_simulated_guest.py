@@ -7,9 +7,8 @@ import hashlib
 
 from app.extensions import db
 from app.models import Book, Order, OrderStatus
-from app.orders.guests import create_guest_order
 from app.payments.simulated import session_id_for
-from tests.factories import make_books
+from tests.factories import make_books, make_guest_order
 from tests.helpers import login_as, make_user
 from tests.payments.test_simulated_charges import order_to_pay, pay
 
@@ -17,7 +16,7 @@ from tests.payments.test_simulated_charges import order_to_pay, pay
 def guest_order_to_pay(app) -> tuple[int, str]:
     with app.app_context():
         [book_id] = [b.id for b in make_books([{"title": "Persuasion", "price": "9.00", "stock": 3}])]
-        order = create_guest_order("guest@example.com", [(db.session.get(Book, book_id), 1)])
+        order = make_guest_order("guest@example.com", [(db.session.get(Book, book_id), 1)])
         order.checkout_session_id = session_id_for(f"order:{order.id}:1")
         db.session.commit()
         return order.id, f"/payments/simulated/{order.checkout_session_id}"
