@@ -7,6 +7,7 @@ from tests.conftest import make_config
 from tests.factories import make_books
 from tests.helpers import login_as, make_user
 from tests.orders.test_checkout import checkout, fill_cart
+from tests.shop import open_shop
 
 TRUST_PAGES = {
     "/about": "About us",
@@ -86,6 +87,7 @@ def test_the_business_identity_comes_from_the_settings(base_settings):
 
 def test_the_order_page_and_the_receipt_name_the_seller(app, client, inbox):
     with app.app_context():
+        open_shop()
         make_user()
         (book,) = make_books([{"title": "Middlemarch", "price": "11.00", "stock": 4}])
         book_id = book.id

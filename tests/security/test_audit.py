@@ -104,8 +104,10 @@ def test_refund_is_audited(app, client):
     from tests.factories import make_books
     from tests.helpers import login_as
     from tests.orders.test_checkout import checkout, fill_cart
+    from tests.shop import open_shop
 
     with app.app_context():
+        open_shop()
         make_user()
         (book_id,) = [b.id for b in make_books([{"title": "Middlemarch", "price": "11.00", "stock": 4}])]
     login_as(client)
