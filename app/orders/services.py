@@ -7,13 +7,12 @@ from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Book, CartItem, Club, DiscountCode, Order, OrderLine, OrderStatus, User
 from app.models.base import utcnow
-from app.payments.checkout import checkout_request, open_session, ready_to_pay
+from app.payments.checkout import checkout_request, insert_once, open_session, ready_to_pay
 from app.payments.gateway import GatewayError, LineItem, gateway_computes_tax, get_gateway
 from app.pricing.discounts import DiscountRefused, redeem_discount
 
@@ -100,31 +99,6 @@ def pending_order(user_id: int | None, copies: list[tuple[Book, int]], *, gatewa
     return order
 
 
-def _insert(order: Order, resent: Callable[[], Order | None], reserve: Callable[[Order], None] | None) -> Order:
-    """Add and commit a new order, running ``reserve`` (the discount's use) in the same transaction.
-
-    If a concurrent send of the same form won the insert (its unique idempotency key), ``resent()``
-    finds that order and it is returned instead. ``reserve`` may raise: nothing is then saved.
-    """
-    db.session.add(order)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        first = resent()
-        if first is None:
-            raise
-        return first
-    try:
-        if reserve is not None:
-            reserve(order)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return order
-
-
 def create_order_from_cart(
     user: User,
     idempotency_key: str | None = None,
@@ -160,7 +134,7 @@ def create_order_from_cart(
     order = pending_order(
         user_id, items, gateway=get_gateway().name, idempotency_key=idempotency_key or None, **charges
     )
-    return _insert(order, resent, reserve)
+    return insert_once(order, resent, reserve)
 
 
 def guest_order_from_cart(
@@ -187,7 +161,7 @@ def guest_order_from_cart(
         guest_email=email,
         **charges,
     )
-    return _insert(order, resent, reserve)
+    return insert_once(order, resent, reserve)
 
 
 def reserve_discount(order: Order) -> None:

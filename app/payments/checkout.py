@@ -21,21 +21,30 @@ from app.payments.gateway import CheckoutRequest, Gateway, LineItem
 P = TypeVar("P", bound=Payable)
 
 
-def insert_once(payable: P, resent: Callable[[], P | None]) -> P:
+def insert_once(payable: P, resent: Callable[[], P | None], also: Callable[[P], None] | None = None) -> P:
     """Add and commit a new ``payable``; if a concurrent send of the same form won the insert
     (its unique idempotency key), ``resent()`` finds that one and it is returned instead.
 
     ``resent`` returns None when there is no key or no first send: the IntegrityError is raised.
+    ``also(payable)`` runs in the same transaction, after the insert (an order's discount use); if
+    it raises, nothing is saved.
     """
     db.session.add(payable)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         first = resent()
         if first is None:
             raise
         return first
+    try:
+        if also is not None:
+            also(payable)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return payable
 
 
