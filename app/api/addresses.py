@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import g
+from flask import g, request
 from flask.views import MethodView
 
 from app.addresses import services
 from app.addresses.services import FIELDS, AddressInvalid, AddressNotFound
 from app.api import bp
 from app.api.address_shapes import Address, AddressChanges, AddressPage, AddressRequest
-from app.api.common import LIST_HEADERS, invalid, not_found, page_in_memory, problems, token_required
+from app.api.common import LIST_HEADERS, ApiError, invalid, not_found, page_in_memory, problems, token_required
 from app.api.shapes import PageArgs
 from app.ids import MAX_ID
 
@@ -85,10 +85,12 @@ class MyAddress(MethodView):
     @token_required
     @bp.arguments(AddressChanges)
     @bp.response(200, Address)
-    @problems(404)
+    @problems(400, 404)
     @bp.doc(operationId="updateMyAddress")
     def patch(self, body, address_id: int):
         """Change some fields of one of your addresses (the whole address is checked again)"""
+        if not request.get_data().strip():  # `{}` changes nothing; no body at all is a mistake
+            raise ApiError(400, "Bad Request", "Send a JSON object with the fields to change.")
         address = _own(address_id)
         make_default = body.pop("is_default", False)
         data = {name: getattr(address, name) for name in FIELDS} | body

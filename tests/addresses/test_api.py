@@ -64,3 +64,12 @@ def test_another_readers_address_is_not_found(client, token):
     problem_of(client.delete(f"{API}/me/addresses/{paris['id']}", headers=other), 404)
     assert client.get(f"{API}/me/addresses", headers=other).get_json()["items"] == []
     problem_of(client.get(f"{API}/me/addresses"), 401)
+
+
+def test_a_change_without_a_body_is_refused_and_an_empty_one_changes_nothing(client, token):
+    auth = bearer(token)
+    paris = client.post(f"{API}/me/addresses", json=PARIS, headers=auth).get_json()
+    missing = problem_of(client.patch(f"{API}/me/addresses/{paris['id']}", headers=auth), 400)
+    assert missing["detail"] == "Send a JSON object with the fields to change."
+    unchanged = client.patch(f"{API}/me/addresses/{paris['id']}", json={}, headers=auth)
+    assert unchanged.status_code == 200 and unchanged.get_json()["lines"] == paris["lines"]

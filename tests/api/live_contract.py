@@ -22,6 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MAX_EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "20")
 DEMO = {"email": "reader@example.com", "password": "demo-password-1"}  # app/seed/accounts.py's demo reader
+# As in test_contract.py's CONFIG: a country's rules (its postcode shape, a required state) and a
+# quote's needs (exactly one of address_id / address, a country the shop ships to) are beyond JSON
+# Schema, so a well-formed request to these operations may still get a 422 naming the field.
+BEYOND_SCHEMA = """
+[[operations]]
+include-operation-id = ["addMyAddress", "updateMyAddress", "quoteMyCart"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx", "422"]
+"""
 
 
 def free_port() -> int:
@@ -68,8 +76,12 @@ def main() -> int:
         )
         try:
             wait_for(f"{base}/api/v1/openapi.json")
+            config = Path(instance) / "schemathesis.toml"
+            config.write_text(BEYOND_SCHEMA)
             command = [
                 str(BIN / "st"),
+                "--config-file",
+                str(config),
                 "run",
                 f"{base}/api/v1/openapi.json",
                 "--header",
