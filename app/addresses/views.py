@@ -53,39 +53,40 @@ def index():
     return render_template("addresses/index.html", addresses=addresses, lines=lines, confirm_form=ConfirmForm())
 
 
-@bp.route("/account/addresses/new", methods=["GET", "POST"])
-@login_required
-def new():
-    form = AddressForm()
-    action = url_for("addresses.new")
+def _address_form(form: AddressForm, action: str, title: str, save):
+    """The add and edit pages: ``save(data, make_default)`` on a valid submit, else the form again
+    (422 with each country's refusal next to its field, everything typed kept)."""
     if form.validate_on_submit() and not form.wants_fields_update:
         try:
-            services.add_address(current_user, form.to_data(), make_default=form.make_default.data)
+            save(form.to_data(), form.make_default.data)
         except AddressInvalid as exc:
             form.show_errors(exc)
-            return _render("addresses/new.html", form, 422, action=action, title="Add an address")
+            return _render("addresses/new.html", form, 422, action=action, title=title)
         flash("The address is saved.", "success")
         return redirect_after_post(url_for("addresses.index"))
     status = 422 if form.errors else 200
-    return _render("addresses/new.html", form, status, action=action, title="Add an address")
+    return _render("addresses/new.html", form, status, action=action, title=title)
+
+
+@bp.route("/account/addresses/new", methods=["GET", "POST"])
+@login_required
+def new():
+    def save(data, make_default):
+        services.add_address(current_user, data, make_default=make_default)
+
+    return _address_form(AddressForm(), url_for("addresses.new"), "Add an address", save)
 
 
 @bp.route("/account/addresses/<int:address_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(address_id: int):
     address = _own_address(address_id)
+
+    def save(data, make_default):
+        services.update_address(current_user, address.id, data, make_default=make_default)
+
     form = AddressForm(data=AddressForm.data_of(address))
-    action = url_for("addresses.edit", address_id=address.id)
-    if form.validate_on_submit() and not form.wants_fields_update:
-        try:
-            services.update_address(current_user, address.id, form.to_data(), make_default=form.make_default.data)
-        except AddressInvalid as exc:
-            form.show_errors(exc)
-            return _render("addresses/new.html", form, 422, action=action, title="Edit the address")
-        flash("The address is saved.", "success")
-        return redirect_after_post(url_for("addresses.index"))
-    status = 422 if form.errors else 200
-    return _render("addresses/new.html", form, status, action=action, title="Edit the address")
+    return _address_form(form, url_for("addresses.edit", address_id=address.id), "Edit the address", save)
 
 
 @bp.route("/account/addresses/<int:address_id>/delete", methods=["GET", "POST"])
