@@ -124,6 +124,7 @@ class Config:
 
     CACHE_DEFAULT_TIMEOUT = 60
     CATALOGUE_CACHE_SECONDS = 300
+    PAGE_CACHE_SECONDS = 300  # whole pages for visitors not signed in (app/page_cache.py); 0 turns it off
     HOME_CACHE_SECONDS = 60  # the home page's contests and clubs: a minute behind at most
     RATELIMIT_HEADERS_ENABLED = True
     # Redis down: count limits in this process's memory until it is back, and never turn a
@@ -204,6 +205,7 @@ class DevelopmentConfig(Config):
     # The in-process cache cannot hear about changes made by `flask books ...` in another
     # process; keep catalogue pages fresh within half a minute (Redis has no such lag).
     CATALOGUE_CACHE_SECONDS = _env_int("CATALOGUE_CACHE_SECONDS", 30)
+    PAGE_CACHE_SECONDS = _env_int("PAGE_CACHE_SECONDS", 30)
 
 
 class TestingConfig(Config):

@@ -67,8 +67,29 @@ def refresh_flashes(response: Response) -> Response:
     return response
 
 
+# What an HTML answer can differ by; other modules add theirs (the webview adds User-Agent).
+HTML_VARY = ["HX-Request"]
+
+
+def vary_html_on(header: str) -> None:
+    if header not in HTML_VARY:
+        HTML_VARY.append(header)
+
+
 def add_vary_header(response: Response) -> Response:
-    """HTML can differ by ``HX-Request``; caches must know."""
-    if response.mimetype == "text/html" or request.headers.get("HX-Request"):
-        response.vary.add("HX-Request")
+    """HTML can differ by ``HX-Request`` (and what ``vary_html_on`` added); caches must know.
+
+    One header write per answer: ``response.vary.add`` parses and rebuilds the header on each call.
+    """
+    if response.headers.get("Content-Type", "").startswith("text/html"):  # cheaper than .mimetype
+        tokens = HTML_VARY
+    elif "HTTP_HX_REQUEST" in request.environ:
+        tokens = HTML_VARY[:1]
+    else:
+        return response
+    current = response.headers.get("Vary")
+    if current:
+        present = {token.strip().lower() for token in current.split(",")}
+        tokens = [current, *(token for token in tokens if token.lower() not in present)]
+    response.headers["Vary"] = ", ".join(tokens)
     return response

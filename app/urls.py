@@ -10,18 +10,59 @@ Relative links inside a page are unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
+from weakref import WeakKeyDictionary
 
 from flask import Flask, current_app
 from flask.globals import _cv_request
 from werkzeug.routing import BuildError, MapAdapter
 
 ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"  # as Flask quotes an anchor
+KEPT_URLS = 20_000  # relative links remembered per process (a few MB at most)
 
 
 class BookCommerce(Flask):
     """Flask whose absolute URLs always start with the configured public address."""
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        """Flask asks, for every hook on every request, whether it is a coroutine function (an
+        ``inspect`` walk of a few microseconds each); the answer never changes, so keep it."""
+        try:
+            return self._sync_functions[func]
+        except KeyError:
+            sync = self._sync_functions[func] = super().ensure_sync(func)
+            return sync
+        except TypeError:  # a callable that cannot be weakly referenced
+            return super().ensure_sync(func)
+
+    @cached_property
+    def _sync_functions(self) -> WeakKeyDictionary:
+        # Weak keys: a closure made for one request (after_this_request) is forgotten with it.
+        return WeakKeyDictionary()
+
+    def _relative_url(self, req_ctx, endpoint: str, anchor: str | None, method: str | None, values: dict) -> str:
+        """A link inside the site. The same endpoint and values always give the same path (the app
+        has no URL defaults that depend on the request), and a page builds twenty or more of them
+        (the menu, the footer, static files), so each process remembers up to ``KEPT_URLS``."""
+        if endpoint[:1] == ".":  # relative to the request's blueprint: not shared between pages
+            return super().url_for(endpoint, _anchor=anchor, _method=method, _external=False, **values)
+        try:
+            key = (endpoint, req_ctx.request.script_root, anchor, method, frozenset(values.items()))
+            return self._relative_urls[key]
+        except TypeError:  # a value that cannot be a key (a list): build it every time
+            return super().url_for(endpoint, _anchor=anchor, _method=method, _external=False, **values)
+        except KeyError:
+            url = super().url_for(endpoint, _anchor=anchor, _method=method, _external=False, **values)
+            if len(self._relative_urls) < KEPT_URLS:
+                self._relative_urls[key] = url
+            return url
+
+    @cached_property
+    def _relative_urls(self) -> dict[tuple, str]:
+        return {}
 
     def public_url_adapter(self) -> MapAdapter:
         """The URL map bound to BASE_URL (its scheme, host, port and path prefix)."""
@@ -45,7 +86,7 @@ class BookCommerce(Flask):
         in_request = req_ctx is not None and req_ctx.url_adapter is not None
         external = _external if _external is not None else (_scheme is not None or not in_request)
         if in_request and not external:
-            return super().url_for(endpoint, _anchor=_anchor, _method=_method, _external=False, **values)
+            return self._relative_url(req_ctx, endpoint, _anchor, _method, values)
         if _scheme is not None and not external:
             raise ValueError("When specifying '_scheme', '_external' must be True.")
         if req_ctx is not None and endpoint[:1] == ".":

@@ -3,7 +3,9 @@
 The shell marks its requests with ``BookCommerceShell`` in the User-Agent; it draws its own tabs.
 """
 
-from flask import Flask, Response, has_request_context, request
+from flask import Flask, has_request_context, request
+
+from app.htmx import vary_html_on
 
 SHELL_MARKER = "BookCommerceShell"
 
@@ -18,9 +20,5 @@ def register(app: Flask) -> None:
     def shell_context() -> dict:
         return {"in_shell": in_shell()}
 
-    @app.after_request
-    def vary_on_user_agent(response: Response) -> Response:
-        # The same URL renders with or without the header and footer, depending on who asks.
-        if response.mimetype == "text/html":
-            response.vary.add("User-Agent")
-        return response
+    # The same URL renders with or without the header and footer, depending on who asks.
+    vary_html_on("User-Agent")

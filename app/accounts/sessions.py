@@ -1,6 +1,6 @@
 """Flask-Login wiring: the cookie names a user *and* a session version."""
 
-from flask import Flask
+from flask import Flask, Response
 
 from app.extensions import db, login_manager
 from app.models import User
@@ -12,6 +12,24 @@ def configure_login(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    skip_remember_cookie_update_for_empty_sessions(app)
+
+
+def skip_remember_cookie_update_for_empty_sessions(app: Flask) -> None:
+    """Flask-Login's after-request hook reads the session on every answer, which marks it accessed
+    (and so adds ``Vary: Cookie``) even for a visitor without one. An empty session holds neither
+    ``_remember`` nor ``_user_id``, so for it the hook had nothing to do: run it only when there is
+    a session."""
+    from flask.globals import _cv_request
+
+    hooks = app.after_request_funcs.get(None, [])
+    theirs = getattr(login_manager, "_update_remember_cookie", None)
+
+    def update_remember_cookie(response: Response) -> Response:
+        # ``_session``, not ``session``: reading the property marks the session accessed itself.
+        return theirs(response) if _cv_request.get()._session else response
+
+    hooks[:] = [update_remember_cookie if hook == theirs else hook for hook in hooks]
 
 
 @login_manager.user_loader

@@ -13,7 +13,7 @@ from app.extensions import cache
 LISTING_VERSION = "catalogue:version"
 
 
-def _version(key: str) -> int:
+def current_version(key: str) -> int:
     value = cache.get(key)
     if value is None:
         value = 1
@@ -24,16 +24,16 @@ def _version(key: str) -> int:
 def listing_key(params: dict) -> str:
     # A cache key, not a secret: the query parameters are public and nothing is verified with it.
     digest = hashlib.sha1(repr(sorted(params.items())).encode(), usedforsecurity=False).hexdigest()
-    return f"catalogue:list:{_version(LISTING_VERSION)}:{digest}"
+    return f"catalogue:list:{current_version(LISTING_VERSION)}:{digest}"
 
 
 def book_key(book_id: int, part: str = "detail") -> str:
-    return f"catalogue:book:{book_id}:{_version(f'catalogue:book-version:{book_id}')}:{part}"
+    return f"catalogue:book:{book_id}:{current_version(f'catalogue:book-version:{book_id}')}:{part}"
 
 
 def _bump(key: str) -> None:
     # Not atomic on every backend, but any change of value invalidates, which is all we need.
-    cache.set(key, _version(key) + 1, timeout=0)
+    cache.set(key, current_version(key) + 1, timeout=0)
 
 
 def invalidate_books(book_ids: list[int] | None = None) -> None:

@@ -6,6 +6,9 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 
 from app.catalogue.queries import PAGE_SIZES, SORTS, CatalogueParams
 
+# The fields in the filter panel (the search box is written out in the page itself).
+FILTER_FIELDS = ("genre", "min_price", "max_price", "in_stock", "sort", "per_page")
+
 
 class CatalogueForm(FlaskForm):
     class Meta:

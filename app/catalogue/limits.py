@@ -1,8 +1,13 @@
 """The search budget: one per client address, shared by /books and /api/v1/books."""
 
+from collections.abc import Callable
+from functools import wraps
+
 from flask import current_app, request
 
 from app.extensions import limiter
+
+LIMITER_MARK = "__wrapper-limiter-instance"  # how Flask-Limiter marks a view it guards
 
 
 def _not_a_search() -> bool:
@@ -10,8 +15,24 @@ def _not_a_search() -> bool:
     return not request.args.get("q", "").strip()
 
 
-# One decorator for both views, so a search on the site and one through the API share the scope's
+# One limit for both views, so a search on the site and one through the API share the scope's
 # budget. The limit is read from the config at request time (tests and deployments set their own).
-search_limit = limiter.shared_limit(
-    lambda: current_app.config["SEARCH_LIMIT_PER_IP"], scope="search", exempt_when=_not_a_search
-)
+_search_budget = limiter.shared_limit(lambda: current_app.config["SEARCH_LIMIT_PER_IP"], scope="search")
+
+
+def search_limit(view: Callable) -> Callable:
+    """Count a text search against the client's budget; browsing without ``q`` is not counted.
+
+    Flask-Limiter's ``exempt_when`` would decide the same, but only after resolving the limits on
+    every request; browsing is the page most visitors load, so it skips the limiter altogether.
+    """
+    limited = _search_budget(view)
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if _not_a_search():
+            return view(*args, **kwargs)
+        return limited(*args, **kwargs)
+
+    setattr(wrapper, LIMITER_MARK, getattr(limited, LIMITER_MARK))
+    return wrapper

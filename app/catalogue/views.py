@@ -1,14 +1,16 @@
 """Catalogue pages: /books (search, filter, sort, pages) and /books/<id>."""
 
 from flask import abort, current_app, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from app.catalogue import bp
-from app.catalogue.caching import book_key, listing_key
-from app.catalogue.forms import CatalogueForm
+from app.catalogue.caching import LISTING_VERSION, book_key, listing_key
+from app.catalogue.forms import FILTER_FIELDS, CatalogueForm
 from app.catalogue.limits import search_limit
 from app.catalogue.queries import SORTS, all_genres, get_book, list_books
 from app.extensions import cache
 from app.htmx import is_partial
+from app.page_cache import cached_for_visitors
 
 
 def _cached(key: str, render) -> str:
@@ -21,6 +23,7 @@ def _cached(key: str, render) -> str:
 
 @bp.route("/books")
 @search_limit
+@cached_for_visitors(lambda: [LISTING_VERSION])
 def books():
     form = CatalogueForm(request.args, meta={"csrf": False})
     genres = all_genres()
@@ -35,7 +38,20 @@ def books():
     status = 200 if valid else 422
     if is_partial():
         return render_template("catalogue/_results_swap.html", results=results, form=form), status
-    return render_template("catalogue/list.html", form=form, results=results, genres=genres), status
+    return render_template("catalogue/list.html", form=form, results=results, filters=_filters(form)), status
+
+
+def _filters(form: CatalogueForm) -> Markup:
+    """The filter panel: WTForms renders its widgets slowly (escaping every option of every select,
+    most of a listing's time), and the panel only changes with the genres and the choices made."""
+
+    def render() -> str:
+        return render_template("catalogue/_filters.html", form=form)
+
+    if form.errors:
+        return Markup(render())  # errors are shown next to their fields: this panel is one of a kind
+    choices = {name: form[name].data for name in FILTER_FIELDS}
+    return Markup(_cached(listing_key({"filters": repr(sorted(choices.items()))}), render))
 
 
 @bp.route("/books/<int:book_id>")

@@ -37,13 +37,15 @@ import time
 from collections.abc import Callable, Iterator
 
 import redis
-from flask import Blueprint, Flask, Response, abort, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from rq import Queue
 from rq.registry import FailedJobRegistry
+
+from app.observability.request_id import STARTED_KEY
 
 log = logging.getLogger(__name__)
 
@@ -162,25 +164,38 @@ def metrics() -> Response:
     return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
 
 
-def _start_timer() -> None:
-    g.metrics_started = time.perf_counter()
+# The labelled children of (endpoint, method, status), looked up once: ``labels()`` validates and
+# locks on every call, which cost more than the counting itself.
+_series: dict[tuple[str, str, int], tuple] = {}
+
+
+def _request_series(endpoint: str, method: str, status: int) -> tuple:
+    key = (endpoint, method, status)
+    series = _series.get(key)
+    if series is None:
+        label = str(status)
+        series = _series[key] = (
+            REQUESTS.labels(endpoint=endpoint, method=method, status=label),
+            LATENCY.labels(endpoint=endpoint, status=label),
+            ERRORS.labels(endpoint=endpoint) if status >= 500 else None,
+        )
+    return series
 
 
 def _record_request(response: Response) -> Response:
     endpoint = request.endpoint or "unmatched"
     if endpoint == METRICS_ENDPOINT:
         return response  # scrapes are not traffic
-    status = str(response.status_code)
-    REQUESTS.labels(endpoint=endpoint, method=request.method, status=status).inc()
-    started = g.get("metrics_started")
+    count, latency, errors = _request_series(endpoint, request.method, response.status_code)
+    count.inc()
+    started = request.environ.get(STARTED_KEY)  # stamped by the request id middleware
     if started is not None:
-        LATENCY.labels(endpoint=endpoint, status=status).observe(time.perf_counter() - started)
-    if response.status_code >= 500:
-        ERRORS.labels(endpoint=endpoint).inc()
+        latency.observe(time.perf_counter() - started)
+    if errors is not None:
+        errors.inc()
     return response
 
 
 def register_metrics(app: Flask) -> None:
-    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
     app.after_request(_record_request)
     app.register_blueprint(bp)
