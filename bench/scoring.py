@@ -46,10 +46,11 @@ def fill(db, contest_id: int, starts: datetime, ends: datetime) -> None:
                                session_version, created_at, updated_at)
             SELECT 'bench' || g || '@example.com', 'Reader ' || g, '!', 'UTC', '', false, false, 1, now(), now()
             FROM generate_series(1, {CLUBS * 3}) g""",
-        f"""INSERT INTO clubs (name, slug, description, city, region, country, visibility, donation_goal_cents,
-                               settings, fund_version, created_at, updated_at)
-            SELECT 'Club ' || g, 'club-' || g, '', 'City ' || (g % 50), '', 'Country', 'public', 0, '{{}}', 0,
-                   now(), now()
+        # name_key is what app.models.clubs.club_name_key() makes of the name and the city.
+        f"""INSERT INTO clubs (name, name_key, slug, description, city, region, country, visibility,
+                               donation_goal_cents, settings, fund_version, created_at, updated_at)
+            SELECT 'Club ' || g, 'club ' || g || '|city ' || (g % 50), 'club-' || g, '', 'City ' || (g % 50), '',
+                   'Country', 'public', 0, '{{}}', 0, now(), now()
             FROM generate_series(1, {CLUBS}) g""",
         """INSERT INTO memberships (club_id, user_id, role, status, joined_at, details)
            SELECT c.id, u.id, CASE WHEN u.id % 3 = 1 THEN 'owner' ELSE 'member' END, 'active', now(), '{}'

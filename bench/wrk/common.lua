@@ -19,10 +19,10 @@ function done(summary, latency, requests)
    io.write(string.format(
       'BENCH-JSON {"requests": %d, "duration_us": %d, "bytes": %d, "threads": %d, '
          .. '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, '
-         .. '"latency_us": {"min": %d, "max": %d, "mean": %.1f}, "quantiles_us": [%s]}\n',
+         .. '"latency_us": {"min": %d, "p50": %d, "p99": %d, "max": %d, "mean": %.1f}, "quantiles_us": [%s]}\n',
       summary.requests, summary.duration, summary.bytes, #threads,
       errors.connect, errors.read, errors.write, errors.status, errors.timeout,
-      latency.min, latency.max, latency.mean, table.concat(quantiles, ", ")))
+      latency.min, latency:percentile(50), latency:percentile(99), latency.max, latency.mean, table.concat(quantiles, ", ")))
 end
 
 -- The non-empty lines of a file, as a table.
