@@ -77,7 +77,9 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Pages loaded with wrk (Debian package); BENCH_SECTIONS=pages,import,... reruns a part (bench/README.md).
 bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/run.py
 
 loadtest: $(VENV)/.installed

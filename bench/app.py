@@ -1,8 +1,10 @@
-"""The WSGI entry for the benchmark: the real app plus ``/bench/hello``, the floor pages are compared with.
+"""The app under test: the real ``create_app()`` plus ``/bench/hello``.
 
-``gunicorn bench.app:app`` (settings from the environment, like ``wsgi.py``). The hello route lives
-here so the product never serves it. ``BENCH_CACHE=off`` swaps the fragment cache for a NullCache,
-to measure the pages as a cold cache serves them.
+``gunicorn bench.app:app`` (settings from the environment, like ``wsgi.py``). ``/bench/hello``
+returns what bench/bare.py's route returns, so the difference between the two rows is the cost
+of the app's hooks (request id, metrics, limiter, session, security headers...). The route lives
+here so the product never serves it. ``BENCH_CACHE=off`` swaps the fragment cache for a
+NullCache, to measure pages as a cold cache serves them.
 """
 
 import os

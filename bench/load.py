@@ -1,162 +1,148 @@
-"""A small closed-loop HTTP load generator: threads with keep-alive connections, one latency per request.
+"""The load: wrk runs (one per row and round) and what they measured, merged over the rounds.
 
-Each client thread sends a request, waits for the whole answer, records how long it took and sends
-the next, for a fixed time. gunicorn's sync workers close the connection after every answer, so a
-client reconnects when told to and the connect time is part of the latency, as it is for a browser.
-Several client processes can share the work when one Python process cannot keep the server busy.
+wrk (Debian package ``wrk``) drives each row with a fixed number of connections for a fixed time;
+a Lua script in bench/wrk/ builds the requests and its ``done()`` prints the run as one JSON line
+(``BENCH-JSON {...}``): completed requests, duration, errors by kind (connect, read, write,
+timeout, and ``status`` for answers of 400 and above) and 1,000 latency quantiles, so that the
+rounds of a row merge into one latency distribution.
 """
 
 from __future__ import annotations
 
-import http.client
-import random
-import threading
-import time
-from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+import json
+import re
+import shutil
+import subprocess
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from pathlib import Path
 
-ERROR_SAMPLES = 5
+WRK_SCRIPTS = Path(__file__).resolve().parent / "wrk"
+JSON_MARKER = "BENCH-JSON "
+ERROR_KINDS = ("connect", "read", "write", "timeout", "status")
+QUANTILES = 1000  # the quantiles done() prints: percentiles (i + 0.5) / 10 for i in 0..999
+# search.lua's multiplier: a prime larger than the word list, so serial -> query is one-to-one.
+SEARCH_MULTIPLIER = 7919
+
+
+def wrk_path() -> str | None:
+    return shutil.which("wrk")
+
+
+def wrk_version() -> str:
+    """``wrk -v`` prints its version and usage and exits 1: keep the first words."""
+    done = subprocess.run([wrk_path() or "wrk", "-v"], capture_output=True, text=True)
+    first = (done.stdout or done.stderr).splitlines()[0] if (done.stdout or done.stderr) else "unknown"
+    return first.split(" Copyright")[0].strip()
 
 
 @dataclass
-class Endpoint:
-    name: str
-    port: int
-    paths: list[str]  # each request picks one at random
-    note: str = ""  # shown next to the name in the report
+class WrkRun:
+    """One wrk run, as its done() reported it."""
+
+    requests: int
+    seconds: float
+    errors: dict[str, int]
+    quantiles_us: list[float]
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+def parse_wrk_output(output: str) -> WrkRun:
+    """Read the ``BENCH-JSON`` line that bench/wrk/common.lua's done() prints."""
+    for line in output.splitlines():
+        if line.startswith(JSON_MARKER):
+            data = json.loads(line[len(JSON_MARKER) :])
+            return WrkRun(
+                requests=int(data["requests"]),
+                seconds=data["duration_us"] / 1e6,
+                errors={kind: int(data["errors"].get(kind, 0)) for kind in ERROR_KINDS},
+                quantiles_us=[float(value) for value in data["quantiles_us"]],
+            )
+    raise ValueError(f"no {JSON_MARKER.strip()} line in wrk's output:\n{output[-2000:]}")
 
 
 @dataclass
-class Result:
-    name: str
-    requests: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)  # seconds, sorted
-    error_kinds: Counter = field(default_factory=Counter)  # "503 /books/12/x" -> count
+class RowResult:
+    """Every measured run of one row (the warm-up is not kept)."""
 
-    def add(self, other: Result) -> None:
-        """Fold in another measurement of the same endpoint (a later round)."""
-        self.requests += other.requests
-        self.errors += other.errors
-        self.seconds += other.seconds
-        self.latencies = sorted(self.latencies + other.latencies)
-        self.error_kinds.update(other.error_kinds)
+    runs: list[WrkRun] = field(default_factory=list)
+
+    def add(self, run: WrkRun) -> None:
+        self.runs.append(run)
+
+    @property
+    def requests(self) -> int:
+        return sum(run.requests for run in self.runs)
+
+    @property
+    def seconds(self) -> float:
+        return sum(run.seconds for run in self.runs)
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    @property
+    def errors(self) -> dict[str, int]:
+        return {kind: sum(run.errors[kind] for run in self.runs) for kind in ERROR_KINDS}
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
     def percentile_ms(self, percent: float) -> float:
-        """The nearest-rank percentile of the latencies, in milliseconds."""
-        if not self.latencies:
-            return float("nan")
-        rank = max(1, -(-len(self.latencies) * percent // 100))
-        return self.latencies[int(rank) - 1] * 1000
-
-
-@dataclass
-class _Tally:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    error_kinds: Counter = field(default_factory=Counter)
-
-
-def _client(host: str, port: int, paths: list[str], deadline: float, seed: int, tally: _Tally) -> None:
-    rng = random.Random(seed)
-    connection: http.client.HTTPConnection | None = None
-    while time.perf_counter() < deadline:
-        path = rng.choice(paths)
-        started = time.perf_counter()
-        try:
-            if connection is None:
-                connection = http.client.HTTPConnection(host, port, timeout=30)
-            connection.request("GET", path)
-            response = connection.getresponse()
-            response.read()
-            outcome = str(response.status)
-            if response.will_close:
-                connection.close()
-                connection = None
-        except (OSError, http.client.HTTPException) as exc:
-            outcome = type(exc).__name__
-            if connection is not None:
-                connection.close()
-            connection = None
-        tally.latencies.append(time.perf_counter() - started)
-        if outcome != "200":
-            tally.errors += 1
-            tally.error_kinds[f"{outcome} {path}"] += 1
-    if connection is not None:
-        connection.close()
-
-
-def _run_threads(host: str, port: int, paths: list[str], seconds: float, threads: int, seed: int) -> tuple:
-    """Run ``threads`` clients for ``seconds``; returns (elapsed, latencies, errors, error kinds)."""
-    tallies = [_Tally() for _ in range(threads)]
-    started = time.perf_counter()
-    deadline = started + seconds
-    workers = [
-        threading.Thread(target=_client, args=(host, port, paths, deadline, seed * 1000 + i, tally), daemon=True)
-        for i, tally in enumerate(tallies)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - started
-    error_kinds: Counter = Counter()
-    for tally in tallies:
-        error_kinds.update(tally.error_kinds)
-    latencies = [latency for tally in tallies for latency in tally.latencies]
-    return elapsed, latencies, sum(t.errors for t in tallies), error_kinds
-
-
-class LoadGenerator:
-    """Drives one endpoint at a time with ``concurrency`` clients spread over ``processes`` processes."""
-
-    def __init__(self, host: str, concurrency: int, processes: int = 1) -> None:
-        self.host = host
-        self.processes = max(1, min(processes, concurrency))
-        self.concurrency = concurrency
-        self._pool = (
-            ProcessPoolExecutor(self.processes, mp_context=get_context("spawn")) if self.processes > 1 else None
+        """The latency percentile of all the runs together: each run's quantiles weighted by its requests."""
+        points = sorted(
+            (value, run.requests / len(run.quantiles_us))
+            for run in self.runs
+            if run.requests and run.quantiles_us
+            for value in run.quantiles_us
         )
-        self._seed = 0
+        total = sum(weight for _, weight in points)
+        if not total:
+            return float("nan")
+        wanted, seen = total * percent / 100, 0.0
+        for value, weight in points:
+            seen += weight
+            if seen >= wanted - 1e-9:
+                return value / 1000
+        return points[-1][0] / 1000
 
-    def __enter__(self) -> LoadGenerator:
-        return self
 
-    def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
+def run_wrk(
+    url: str,
+    seconds: float,
+    *,
+    connections: int,
+    threads: int,
+    script: str = "fixed.lua",
+    script_args: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 5.0,
+) -> WrkRun:
+    """Load ``url`` for ``seconds`` (wrk takes whole seconds) and return what wrk's done() printed."""
+    args = [wrk_path() or "wrk", "-c", str(connections), "-t", str(threads), "-d", f"{max(1, round(seconds))}s"]
+    args += ["--timeout", f"{max(1, round(timeout))}s", "-s", str(WRK_SCRIPTS / script)]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
+    args.append(url)
+    if script_args:
+        args += ["--", *script_args]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    return parse_wrk_output(done.stdout)
 
-    def _threads_per_process(self) -> list[int]:
-        share, extra = divmod(self.concurrency, self.processes)
-        return [share + (1 if i < extra else 0) for i in range(self.processes)]
 
-    def run(self, endpoint: Endpoint, seconds: float) -> Result:
-        """Load ``endpoint`` for ``seconds``; requests/s is the sum over the client processes."""
-        self._seed += 1
-        jobs = [
-            (self.host, endpoint.port, endpoint.paths, seconds, n, self._seed * 100 + i)
-            for i, n in enumerate(self._threads_per_process())
-        ]
-        if self._pool is None:
-            parts = [_run_threads(*job) for job in jobs]
-        else:
-            parts = list(self._pool.map(_run_threads, *zip(*jobs, strict=True)))
-        result = Result(endpoint.name)
-        per_second = 0.0
-        for elapsed, latencies, errors, error_kinds in parts:
-            per_second += len(latencies) / elapsed
-            result.latencies.extend(latencies)
-            result.errors += errors
-            result.error_kinds.update(error_kinds)
-        result.latencies.sort()
-        result.requests = len(result.latencies)
-        # Processes start a few milliseconds apart: express the summed rate over one common duration.
-        result.seconds = result.requests / per_second if per_second else 0.0
-        return result
+def search_words(text_words: list[list[str]]) -> list[str]:
+    """The catalogue's words, lower case and letters only, each once, in a fixed order."""
+    return sorted({word.lower() for words in text_words for word in words if re.fullmatch(r"[A-Za-z]+", word)})
+
+
+def search_query(serial: int, words: list[str], multiplier: int = SEARCH_MULTIPLIER) -> str:
+    """The query search.lua sends for ``serial`` (the same arithmetic): three words of ``words``."""
+    count = len(words)
+    mixed = (serial * multiplier) % count**3
+    return " ".join((words[mixed % count], words[mixed // count % count], words[mixed // count**2]))
