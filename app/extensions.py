@@ -2,7 +2,8 @@
 
 import logging
 
-from flask_caching import Cache
+from flask import current_app
+from flask_caching import Cache as FlaskCache
 from flask_caching.backends.rediscache import RedisCache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -92,6 +93,17 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+class Cache(FlaskCache):
+    """Flask-Caching's cache; ``clear()`` also forgets the entries each process keeps in memory
+    in front of it (app/catalogue/caching.py)."""
+
+    def clear(self) -> bool:
+        current_app.extensions.pop("versioned_entries", None)
+        return super().clear()
+
+
 cache = Cache()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

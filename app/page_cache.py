@@ -5,9 +5,10 @@ their CSRF token (in the page's htmx headers and in forms such as "Add to cart")
 is stored with a placeholder where the token was and served with the visitor's own token put back,
 so forms keep working, with and without JavaScript.
 
-A page is cached with the versions of what it shows (``app.catalogue.caching`` bumps them when
-books, prices or stock change) and fetched with them in one round trip (``get_many``: one Redis
-``MGET``); a page built at an older version is never served, on any process sharing the cache.
+A page is cached under the versions of what it shows (``app.catalogue.caching`` bumps them when
+books, prices or stock change): the versions are read from the shared cache (one ``MGET`` per
+request), the page itself comes from this process's memory when it has served it before, else
+from the shared cache; a page built at an older version is never served, on any process.
 
 Not cached (the view runs as usual):
 - anything but GET or HEAD, and answers other than a 200 HTML page;
@@ -29,9 +30,8 @@ from flask import Response, current_app, g, request
 from flask.globals import _cv_request
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 
-from app.catalogue.caching import current_version
+from app.catalogue.caching import current_versions, lookup, store
 from app.csrf import csrf_token
-from app.extensions import cache
 from app.htmx import is_partial
 from app.webview import in_shell
 
@@ -62,13 +62,13 @@ def _serve(body: str) -> Response:
     return Response(body.replace(TOKEN_PLACEHOLDER, csrf_token()), mimetype="text/html")
 
 
-def _store(key: str, versions: list, response: Response) -> None:
+def _store(key: str, response: Response) -> None:
     body = response.get_data(as_text=True)
     # The token the page was rendered with, if it has one (Flask-WTF keeps it in ``g`` per request).
     token = g.get(current_app.config["WTF_CSRF_FIELD_NAME"])
     if token:
         body = body.replace(token, TOKEN_PLACEHOLDER)
-    cache.set(key, (versions, body), timeout=current_app.config["PAGE_CACHE_SECONDS"])
+    store(key, body, timeout=current_app.config["PAGE_CACHE_SECONDS"])
 
 
 def cached_for_visitors(version_keys: Callable[[], list[str]]) -> Callable:
@@ -82,14 +82,12 @@ def cached_for_visitors(version_keys: Callable[[], list[str]]) -> Callable:
         def wrapper(*args, **kwargs):
             if not current_app.config["PAGE_CACHE_SECONDS"] or not _shareable():
                 return view(*args, **kwargs)
-            keys = version_keys()
-            key = _page_key()
-            *versions, stored = cache.get_many(*keys, key)
-            if stored is not None and None not in versions and stored[0] == versions:
-                return _serve(stored[1])
+            versions = current_versions(version_keys())
+            key = f"{_page_key()}:{':'.join(map(str, versions))}"
+            stored = lookup(key)
+            if stored is not None:
+                return _serve(stored)
             response = current_app.make_response(view(*args, **kwargs))
-            if None in versions:  # the first page since the versions were forgotten: start them
-                versions = [current_version(k) for k in keys]
             if (
                 response.status_code == 200
                 and response.mimetype == "text/html"
@@ -97,7 +95,7 @@ def cached_for_visitors(version_keys: Callable[[], list[str]]) -> Callable:
                 and "Set-Cookie" not in response.headers
                 and _shareable()  # the view itself put nothing in the session (a flash, a cart)
             ):
-                _store(key, versions, response)
+                _store(key, response)
             return response
 
         return wrapper

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
-from weakref import WeakKeyDictionary
 
 from flask import Flask, current_app
 from flask.globals import _cv_request
 from werkzeug.routing import BuildError, MapAdapter
 
 ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"  # as Flask quotes an anchor
+KEPT_FUNCTIONS = 2_000  # hooks and views whose sync wrapper is remembered
 KEPT_URLS = 20_000  # relative links remembered per process (a few MB at most)
 
 
@@ -30,18 +30,22 @@ class BookCommerce(Flask):
     def ensure_sync(self, func: Callable) -> Callable:
         """Flask asks, for every hook on every request, whether it is a coroutine function (an
         ``inspect`` walk of a few microseconds each); the answer never changes, so keep it."""
+        known = self._sync_functions
         try:
-            return self._sync_functions[func]
+            return known[func]
         except KeyError:
-            sync = self._sync_functions[func] = super().ensure_sync(func)
+            sync = super().ensure_sync(func)
+            # Hooks and views are a fixed set; should closures made per request (after_this_request)
+            # come through, stop remembering rather than grow.
+            if len(known) < KEPT_FUNCTIONS:
+                known[func] = sync
             return sync
-        except TypeError:  # a callable that cannot be weakly referenced
+        except TypeError:  # an unhashable callable
             return super().ensure_sync(func)
 
     @cached_property
-    def _sync_functions(self) -> WeakKeyDictionary:
-        # Weak keys: a closure made for one request (after_this_request) is forgotten with it.
-        return WeakKeyDictionary()
+    def _sync_functions(self) -> dict[Callable, Callable]:
+        return {}
 
     def _relative_url(self, req_ctx, endpoint: str, anchor: str | None, method: str | None, values: dict) -> str:
         """A link inside the site. The same endpoint and values always give the same path (the app

@@ -30,6 +30,7 @@ from bench import catalogue, memory
 from bench.load import SEARCH_MULTIPLIER, RowResult, WrkRun, run_wrk, search_words, wrk_path
 from bench.run import BIN, HOST, ROOT, free_port, prepare_database, run_step, say, stop
 
+HELLO = "/bench/hello"
 READER = "reader@example.com"  # a demo reader: member of public clubs, entered in contests
 DEMO_PASSWORD = "demo-password-1"
 CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
@@ -215,6 +216,17 @@ def log_in(port: int) -> str:
     return cookie_header(cookies)
 
 
+def visit(port: int) -> str:
+    """A visitor's Cookie header, as a browser holds it after two pages: the session with its CSRF
+    token, sent back on every later page (a visitor without any cookie is a first visit only)."""
+    cookies: dict[str, str] = {}
+    for _ in range(2):
+        status, _, _ = request(port, "GET", "/books", cookies)
+        if status != 200:
+            sys.exit(f"bench: GET /books answered {status} to a visitor")
+    return cookie_header(cookies)
+
+
 # ---- The database ---------------------------------------------------------------------------
 
 
@@ -283,7 +295,8 @@ class Bench:
     def __init__(self, settings: Settings, workdir: Path, ports: dict[str, int], cookies: dict[str, str]):
         self.settings = settings
         self.ports = ports  # "bare", "on", "off" -> port
-        self.cookies = cookies  # cache mode -> Cookie header
+        self.cookies = cookies  # cache mode -> Cookie header of the signed-in reader
+        self.visitors = {cache: visit(port) for cache, port in ports.items() if cache != "bare"}
         self.book_file = workdir / "book-paths.txt"
         self.words_file = workdir / "words.txt"
         self.words: list[str] = []
@@ -309,7 +322,7 @@ class Bench:
             script_args = [str(self.words_file), str(self.next_serial), str(SEARCH_MULTIPLIER)]
             script_args.append(str(self.settings.threads))
             self.next_serial += SEARCH_SERIALS_PER_RUN
-        headers = {"Cookie": self.cookies[row.cache]} if row.signed_in else None
+        headers = self.headers(row)
         return run_wrk(
             f"http://{HOST}:{self.port(row)}{row.path}",
             seconds,
@@ -321,6 +334,11 @@ class Bench:
             timeout=self.settings.timeout,
         )
 
+    def headers(self, row: Row) -> dict[str, str] | None:
+        if row.server == "bare" or row.path == HELLO:
+            return None  # hello-world, in the app or bare, is the same request without any cookie
+        return {"Cookie": self.cookies[row.cache] if row.signed_in else self.visitors[row.cache]}
+
     def check(self, row: Row) -> str | None:
         """One request of the row before it is loaded: a page that fails is reported, not measured blind."""
         path = row.path
@@ -328,7 +346,8 @@ class Bench:
             path = self.book_file.read_text().split("\n", 1)[0]
         elif row.script == "search.lua":
             path = "/books?q=" + "+".join(self.words[:2])
-        cookies = dict(pair.split("=", 1) for pair in self.cookies[row.cache].split("; ")) if row.signed_in else {}
+        header = (self.headers(row) or {}).get("Cookie", "")
+        cookies = dict(pair.split("=", 1) for pair in header.split("; ") if pair)
         status, location, text = request(self.port(row), "GET", path, dict(cookies))
         if status != 200:
             return f"GET {path} answered {status} {location}".strip()

@@ -2,23 +2,73 @@
 
 Keys carry a catalogue-wide version (for listings) and a per-book version (for detail pages),
 so a change makes every stale entry unreachable at once, on every process sharing the cache.
+
+Because an entry never changes under its versioned key, each process also keeps the entries it
+has used in memory (``LOCAL_ENTRIES``, least recently used out): only the versions themselves are
+read from the shared cache, once per request (``flask.g``), so a listing costs one Redis round
+trip rather than one per fragment. A version is bumped with an atomic increment, so two changes
+made at once by two processes both invalidate.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, g, has_request_context
 
 from app.extensions import cache
 
 LISTING_VERSION = "catalogue:version"
+LOCAL_ENTRIES = 256  # versioned fragments kept per process (a few MB)
+
+LOCAL = "versioned_entries"  # where the app keeps this process's entries (app.extensions)
+
+
+def _local() -> OrderedDict[str, Any] | None:
+    """This process's entries for the current app; None when the shared cache is off (NullCache),
+    as this one would otherwise keep what the configuration asked not to keep."""
+    if current_app.config.get("CACHE_TYPE") == "NullCache" or g.get("cache_unreachable"):
+        return None
+    return current_app.extensions.setdefault(LOCAL, OrderedDict())
+
+
+def _request_versions() -> dict[str, int] | None:
+    if not has_request_context():
+        return None
+    if "cache_versions" not in g:
+        g.cache_versions = {}
+    return g.cache_versions
 
 
 def current_version(key: str) -> int:
+    """The version under ``key`` (0 when unknown: a first bump makes it 1), read once per request."""
+    seen = _request_versions()
+    if seen is not None and key in seen:
+        return seen[key]
     value = cache.get(key)
     if value is None:
-        value = 1
-        cache.set(key, value, timeout=0)
+        value = 0
+        # When the add fails, another process started it meanwhile (its value stays), or the shared
+        # cache does not answer (ResilientRedisCache reads as a miss): then what this process kept
+        # cannot be checked against the real version, so it is not used either.
+        if not cache.add(key, value, timeout=0) and cache.get(key) is None and has_request_context():
+            g.cache_unreachable = True
+    if seen is not None:
+        seen[key] = int(value)
     return int(value)
+
+
+def current_versions(keys: list[str]) -> list[int]:
+    """Several versions in one round trip (``get_many``), remembered for the request like ``current_version``."""
+    seen = _request_versions() or {}
+    missing = [key for key in keys if key not in seen]
+    if missing:
+        for key, value in zip(missing, cache.get_many(*missing), strict=True):
+            seen[key] = int(value) if value is not None else current_version(key)
+    return [seen[key] for key in keys]
 
 
 def listing_key(params: dict) -> str:
@@ -27,17 +77,63 @@ def listing_key(params: dict) -> str:
     return f"catalogue:list:{current_version(LISTING_VERSION)}:{digest}"
 
 
+def book_version_key(book_id: int) -> str:
+    return f"catalogue:book-version:{book_id}"
+
+
 def book_key(book_id: int, part: str = "detail") -> str:
-    return f"catalogue:book:{book_id}:{current_version(f'catalogue:book-version:{book_id}')}:{part}"
+    return f"catalogue:book:{book_id}:{current_version(book_version_key(book_id))}:{part}"
+
+
+def lookup(key: str) -> Any | None:
+    """The value under a versioned ``key``: from this process, else from the shared cache (and kept here)."""
+    local = _local()
+    if local is not None and key in local:
+        local.move_to_end(key)
+        return local[key]
+    value = cache.get(key)
+    if value is not None:
+        _keep(key, value)
+    return value
+
+
+def store(key: str, value: Any, timeout: int | None = None) -> None:
+    """Put ``value`` under a versioned ``key``, in the shared cache and in this process."""
+    cache.set(key, value, timeout=current_app.config["CATALOGUE_CACHE_SECONDS"] if timeout is None else timeout)
+    _keep(key, value)
+
+
+def _keep(key: str, value: Any) -> None:
+    local = _local()
+    if local is None:
+        return
+    local[key] = value
+    if len(local) > LOCAL_ENTRIES:
+        local.popitem(last=False)
+
+
+def cached(key: str, make: Callable[[], Any], timeout: int | None = None) -> Any:
+    """The value under a versioned ``key``, or ``make()``'s, stored. Only for keys that carry a
+    version: what this process keeps is never refreshed, only forgotten when unused."""
+    value = lookup(key)
+    if value is None:
+        value = make()
+        store(key, value, timeout)
+    return value
 
 
 def _bump(key: str) -> None:
-    # Not atomic on every backend, but any change of value invalidates, which is all we need.
-    cache.set(key, current_version(key) + 1, timeout=0)
+    value = cache.cache.inc(key)  # atomic on Redis (INCR): two changes at once give two new versions
+    if value is None:  # a backend without inc, or Redis unreachable: any new value invalidates
+        value = current_version(key) + 1
+        cache.set(key, value, timeout=0)
+    seen = _request_versions()
+    if seen is not None:
+        seen[key] = int(value)
 
 
 def invalidate_books(book_ids: list[int] | None = None) -> None:
     """Forget cached listings and, for ``book_ids``, their detail fragments."""
     _bump(LISTING_VERSION)
     for book_id in book_ids or []:
-        _bump(f"catalogue:book-version:{book_id}")
+        _bump(book_version_key(book_id))

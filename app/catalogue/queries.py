@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -158,15 +159,13 @@ def list_books(params: CatalogueParams) -> BookPage:
 
 def all_genres() -> list[tuple[str, str]]:
     """(slug, name) of every genre, for the filter; cached with the listings."""
-    from app.catalogue.caching import listing_key
-    from app.extensions import cache
+    from app.catalogue.caching import cached, listing_key
 
-    key = listing_key({"genres": True})
-    genres = cache.get(key)
-    if genres is None:
-        genres = [(g.slug, g.name) for g in db.session.scalars(select(Genre).order_by(Genre.name))]
-        cache.set(key, genres)
-    return genres
+    return cached(
+        listing_key({"genres": True}),
+        lambda: [(g.slug, g.name) for g in db.session.scalars(select(Genre).order_by(Genre.name))],
+        timeout=current_app.config["CACHE_DEFAULT_TIMEOUT"],
+    )
 
 
 def get_book(book_id: int) -> Book | None:

@@ -1,24 +1,19 @@
 """Catalogue pages: /books (search, filter, sort, pages) and /books/<id>."""
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from app.catalogue import bp
-from app.catalogue.caching import LISTING_VERSION, book_key, listing_key
+from app.catalogue.caching import LISTING_VERSION, book_key, cached, listing_key
 from app.catalogue.forms import FILTER_FIELDS, CatalogueForm
 from app.catalogue.limits import search_limit
 from app.catalogue.queries import SORTS, all_genres, get_book, list_books
-from app.extensions import cache
 from app.htmx import is_partial
 from app.page_cache import cached_for_visitors
 
 
 def _cached(key: str, render) -> str:
-    html = cache.get(key)
-    if html is None:
-        html = render()
-        cache.set(key, html, timeout=current_app.config["CATALOGUE_CACHE_SECONDS"])
-    return html
+    return cached(key, render)
 
 
 @bp.route("/books")
