@@ -29,7 +29,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db, mail
-from app.models import EmailMessage, User
+from app.models import EmailMessage, Notification, User
 from app.models.base import utcnow
 from app.notifications.inbox import notify_for_email
 
@@ -130,18 +130,27 @@ def record_emails(messages: list[dict]) -> list[EmailMessage]:
         for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500))
         for m in db.session.scalars(select(EmailMessage).where(EmailMessage.idempotency_key.in_(chunk)))
     }
+    notified = {
+        key
+        for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500))
+        for key in db.session.scalars(select(Notification.key).where(Notification.key.in_(chunk)))
+    }
     recorded = []
-    for fields in messages:
-        if fields["key"] in existing:
-            recorded.append(existing[fields["key"]])
-            continue
-        context = dict(fields)
-        key, template, to, subject = (context.pop(k) for k in ("key", "template", "to", "subject"))
-        user = context.get("user")
-        message = _new_email(key=key, template=template, to=to, subject=subject, user=user, context=context)
-        db.session.add(message)
-        notify_for_email(template, key, user, subject, context)
-        recorded.append(message)
+    # No flush and no lookup per email: the checks above were made in bulk, and a flush per email
+    # would insert each email and notification on its own instead of in a few multi-row INSERTs.
+    with db.session.no_autoflush:
+        for fields in messages:
+            if fields["key"] in existing:
+                recorded.append(existing[fields["key"]])
+                continue
+            context = dict(fields)
+            key, template, to, subject = (context.pop(k) for k in ("key", "template", "to", "subject"))
+            user = context.get("user")
+            message = _new_email(key=key, template=template, to=to, subject=subject, user=user, context=context)
+            db.session.add(message)
+            if key not in notified:
+                notify_for_email(template, key, user, subject, context, known_new=True)
+            recorded.append(message)
     db.session.flush()
     return recorded
 
