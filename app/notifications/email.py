@@ -310,6 +310,7 @@ def _deliver_batch(email_ids: list[int]) -> Delivery:
             except BaseTimeoutException:
                 raise  # the job ran out of time: what is left stays claimed, for the sweep
             except Exception as exc:
+                db.session.rollback()  # an attachment's query may have failed; nothing is left unsaved
                 result.failed[message.id] = f"{type(exc).__name__}: {exc}"[:1000]
                 log.warning("email %s to %s not sent: %s", message.id, message.recipient, result.failed[message.id])
                 if not isinstance(exc, _MESSAGE_REFUSED) or getattr(exc, "smtp_code", None) == 421:
