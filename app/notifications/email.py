@@ -3,8 +3,9 @@
 A service calls ``record_email`` in the same transaction as the change the email reports and
 commits; nothing else. The outbox (``app.notifications.outbox``) hands the committed email to
 the mail queue, or delivers it at once on the embedded default, and its sweep picks up any
-email a crash left behind. ``deliver_email`` claims the record and sends only if it is not sent
-yet, so a retried or duplicated job sends one message.
+email a crash left behind. The mail job, ``deliver_emails``, takes a batch of ids (a commit's
+emails, up to MAIL_BATCH_SIZE): it claims those not sent yet in one conditional UPDATE and sends
+them over one SMTP connection, so a retried or duplicated job sends each message once.
 """
 
 from __future__ import annotations
