@@ -127,6 +127,19 @@ def _run_inline(func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         log.exception("inline job %s failed", func.__name__)
 
 
+class FreshSessionSimpleWorker(RequestIdSimpleWorker):
+    """The in-process worker (``flask jobs worker --simple``): no fork per job, so each job ends by
+    dropping its database session, as a forked work-horse's would end with the process."""
+
+    def perform_job(self, job, queue, execution):  # noqa: ANN001 - RQ's signature
+        from app.extensions import db
+
+        try:
+            return super().perform_job(job, queue, execution)
+        finally:
+            db.session.remove()
+
+
 def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bool = False) -> bool:
     """Run an RQ worker inside ``app``'s context, with the scheduler (for retries and delays).
 
@@ -145,7 +158,7 @@ def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bo
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         if "mail" in queues:
             schedule_sweep()
-        worker_class = RequestIdSimpleWorker if simple else RequestIdWorker
+        worker_class = FreshSessionSimpleWorker if simple else RequestIdWorker
         worker = worker_class([Queue(q, connection=connection) for q in queues], connection=connection)
         return worker.work(burst=burst, with_scheduler=True)
 

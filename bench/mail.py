@@ -39,6 +39,7 @@ from bench.scoring import ensure_database  # noqa: E402
 EMAILS = int(os.environ.get("BENCH_MAIL_EMAILS") or 10_000)
 DATABASE_URL = os.environ.get("BENCH_MAIL_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/bench_mail"
 REDIS_URL = os.environ.get("BENCH_MAIL_REDIS_URL") or "redis://127.0.0.1:6379/13"
+WORKER_OPTIONS = os.environ.get("BENCH_MAIL_WORKER_OPTIONS", "").split()  # e.g. "--simple"
 TARGET_PER_WORKER = 300  # emails/s, one `flask jobs worker`
 TARGET_CONTEST_SECONDS = 60  # a 10,000-entrant contest's results with 2 workers
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
@@ -149,7 +150,7 @@ def start_workers(count: int, env: dict, logs: Path) -> list[subprocess.Popen]:
     flask = Path(sys.executable).with_name("flask")
     return [
         subprocess.Popen(
-            [str(flask), "jobs", "worker", "--queue", "mail"],
+            [str(flask), "jobs", "worker", "--queue", "mail", *WORKER_OPTIONS],
             cwd=ROOT,
             env=env,
             stdout=(logs / f"worker-{count}-{n}.log").open("wb"),
@@ -298,7 +299,8 @@ def run() -> tuple[str, bool]:
     lines = [
         "",
         f"Mail: a {EMAILS:,}-entrant contest's results through `flask jobs worker` to a local aiosmtpd "
-        f"(PostgreSQL, batch {batch}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before)",
+        f"(PostgreSQL, batch {batch}, worker options {' '.join(WORKER_OPTIONS) or 'none'}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} before)",
     ]
     for r in runs:
         lines.append(

@@ -134,6 +134,23 @@ def test_redis_a_commits_emails_make_one_job_per_batch_each_over_one_connection(
     assert len(smtp.connections) == 3
 
 
+@pytest.mark.redis
+def test_redis_flask_jobs_worker_simple_sends_a_batch_without_forking(app, base_settings, redis_url, smtp):
+    url, why = redis_url
+    need("Redis", url is not None, why)
+    application = app_for(base_settings, smtp.port, REDIS_URL=url, RATELIMIT_STORAGE_URI=url)
+    with application.app_context():
+        redis_connection().flushdb()
+        results(12)
+    result = application.test_cli_runner().invoke(args=["jobs", "worker", "--queue", "mail", "--burst", "--simple"])
+    assert result.exit_code == 0 and "no fork" in result.output, result.output
+    smtp.wait_for(12)
+    with application.app_context():
+        assert statuses() == {"sent": 12}
+        redis_connection().flushdb()
+    assert set(smtp.message_ids.values()) == {1} and len(smtp.connections) == 1
+
+
 # ---- Two workers, one send per email -----------------------------------------------------------
 
 
