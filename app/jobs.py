@@ -99,12 +99,45 @@ def queue_job(
     )
 
 
+def queue_jobs(func: Callable[..., Any], arg_lists: list[tuple], *, queue: str = "default") -> list[Job]:
+    """Put one job per entry of ``arg_lists`` on RQ in a single Redis round trip, each retried like
+    ``queue_job``'s. Raises like ``queue_job``."""
+    intervals = current_app.config["JOB_RETRY_INTERVALS"]
+    meta = {"request_id": current_request_id()}
+    return get_queue(queue).enqueue_many(
+        [
+            Queue.prepare_data(
+                func,
+                args=args,
+                retry=Retry(max=len(intervals), interval=intervals),
+                result_ttl=24 * 3600,
+                failure_ttl=30 * 24 * 3600,
+                meta=dict(meta),
+            )
+            for args in arg_lists
+        ]
+    )
+
+
 def _run_inline(func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
     try:
         with bound_request_id(current_request_id()):
             func(*args, **kwargs)
     except Exception:
         log.exception("inline job %s failed", func.__name__)
+
+
+class FreshSessionSimpleWorker(RequestIdSimpleWorker):
+    """The in-process worker (``flask jobs worker --simple``): no fork per job, so each job ends by
+    dropping its database session, as a forked work-horse's would end with the process."""
+
+    def perform_job(self, job, queue, execution):  # noqa: ANN001 - RQ's signature
+        from app.extensions import db
+
+        try:
+            return super().perform_job(job, queue, execution)
+        finally:
+            db.session.remove()
 
 
 def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bool = False) -> bool:
@@ -125,7 +158,7 @@ def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bo
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         if "mail" in queues:
             schedule_sweep()
-        worker_class = RequestIdSimpleWorker if simple else RequestIdWorker
+        worker_class = FreshSessionSimpleWorker if simple else RequestIdWorker
         worker = worker_class([Queue(q, connection=connection) for q in queues], connection=connection)
         return worker.work(burst=burst, with_scheduler=True)
 

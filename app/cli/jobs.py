@@ -20,12 +20,13 @@ def _require_redis() -> None:
 @jobs.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--queue", "queues", multiple=True, help="Queue to listen on (default: all).")
-def worker(burst: bool, queues: tuple[str, ...]) -> None:
+@click.option("--simple", is_flag=True, help="Run each job in the worker process (no fork per job).")
+def worker(burst: bool, queues: tuple[str, ...], simple: bool) -> None:
     """Run an RQ worker with the scheduler inside this app."""
     _require_redis()
     names = list(queues) or current_app.config["RQ_QUEUES"]
-    click.echo(f"Worker listening on {', '.join(names)} (scheduler on).")
-    job_queue.run_worker(current_app._get_current_object(), names, burst=burst)
+    click.echo(f"Worker listening on {', '.join(names)} (scheduler on{', no fork' if simple else ''}).")
+    job_queue.run_worker(current_app._get_current_object(), names, burst=burst, simple=simple)
 
 
 @jobs.command("failed")

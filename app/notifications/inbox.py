@@ -38,17 +38,23 @@ NOTIFYING = {
 }
 
 
-def notify_for_email(template: str, key: str, user: User | None, subject: str, context: dict) -> None:
-    """Leave a notification beside an email, if the email is one readers want to see in the app."""
+def notify_for_email(
+    template: str, key: str, user: User | None, subject: str, context: dict, *, known_new: bool = False
+) -> None:
+    """Leave a notification beside an email, if the email is one readers want to see in the app.
+    ``known_new``: the caller has checked that no notification has this key (see ``notify``)."""
     if user is None or template not in NOTIFYING or getattr(user, "id", None) is None:
         return
     kind, link = NOTIFYING[template]
-    notify(user.id, kind=kind, key=key, title=subject, url=link(context))
+    notify(user.id, kind=kind, key=key, title=subject, url=link(context), known_new=known_new)
 
 
-def notify(user_id: int, *, kind: str, key: str, title: str, body: str = "", url: str = "") -> None:
-    """Record a notification (in the caller's transaction); the same key twice adds nothing."""
-    if db.session.scalar(select(Notification.id).where(Notification.key == key)):
+def notify(
+    user_id: int, *, kind: str, key: str, title: str, body: str = "", url: str = "", known_new: bool = False
+) -> None:
+    """Record a notification (in the caller's transaction); the same key twice adds nothing.
+    ``known_new`` skips the lookup for a key the caller has checked in bulk (contest results)."""
+    if not known_new and db.session.scalar(select(Notification.id).where(Notification.key == key)):
         return
     db.session.add(Notification(user_id=user_id, kind=kind, key=key, title=title[:200], body=body, url=url[:500]))
 

@@ -28,10 +28,10 @@ from sqlalchemy import and_, event, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
-from app.jobs import get_queue, queue_job, redis_connection
+from app.jobs import get_queue, queue_jobs, redis_connection
 from app.models import EmailMessage
 from app.models.base import utcnow
-from app.notifications.email import deliver_email
+from app.notifications.email import deliver_emails
 from app.observability.request_id import bound_request_id, current_request_id
 
 log = logging.getLogger(__name__)
@@ -107,8 +107,7 @@ def hand_over(email_ids: list[int]) -> None:
     app = current_app._get_current_object()
     if redis_connection(app) is not None:
         try:
-            for email_id in email_ids:
-                queue_job(deliver_email, email_id, queue="mail")
+            queue_deliveries(email_ids)
             return
         except REDIS_DOWN as exc:
             log.warning("could not queue email(s) %s (%s): delivering them here", email_ids, exc)
@@ -118,22 +117,33 @@ def hand_over(email_ids: list[int]) -> None:
     _deliver_apart(app, email_ids)
 
 
+def batches(email_ids: list[int]) -> list[list[int]]:
+    """The ids in delivery batches of MAIL_BATCH_SIZE: each batch is one job, one SMTP connection."""
+    size = current_app.config["MAIL_BATCH_SIZE"]
+    return [email_ids[i : i + size] for i in range(0, len(email_ids), size)]
+
+
+def queue_deliveries(email_ids: list[int]) -> None:
+    """One mail job per batch (a commit's emails, or MAIL_BATCH_SIZE of them), all queued in one
+    Redis round trip. Raises when Redis cannot take them."""
+    queue_jobs(deliver_emails, [(batch,) for batch in batches(email_ids)], queue="mail")
+
+
 def _deliver_apart(app: Flask, email_ids: list[int]) -> None:
     """Deliver in a fresh app context: a session of its own, so nothing runs inside the commit
     (or the transaction) of the request or job that recorded the emails."""
     request_id = current_request_id()
     with app.app_context(), bound_request_id(request_id):
-        for email_id in email_ids:
-            _deliver_logged(email_id)
+        _deliver_logged(email_ids)
 
 
-def _deliver_logged(email_id: int) -> str | None:
-    try:
-        return deliver_email(email_id)
-    except Exception:
-        db.session.rollback()
-        log.exception("email %s could not be delivered; it stays in the outbox for a retry", email_id)
-        return None
+def _deliver_logged(email_ids: list[int]) -> None:
+    for batch in batches(email_ids):
+        try:
+            deliver_emails(batch)
+        except Exception:
+            db.session.rollback()
+            log.exception("email(s) %s not all delivered; they stay in the outbox for a retry", batch)
 
 
 # ---- The sweep -------------------------------------------------------------------------------
@@ -194,13 +204,11 @@ def retry_emails(email_ids: list[int]) -> int:
         return 0
     if redis_connection() is not None:
         try:
-            for email_id in email_ids:
-                queue_job(deliver_email, email_id, queue="mail")
+            queue_deliveries(email_ids)
             return len(email_ids)
         except REDIS_DOWN as exc:
             log.warning("could not queue the outbox sweep's emails (%s): delivering them here", exc)
-    for email_id in email_ids:
-        _deliver_logged(email_id)
+    _deliver_logged(email_ids)
     return len(email_ids)
 
 

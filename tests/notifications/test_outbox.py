@@ -261,7 +261,7 @@ def test_redis_a_failed_enqueue_after_commit_is_recovered_by_the_sweep(redis_app
     def enqueue_crashes(*args, **kwargs):
         raise RuntimeError("the process died here")
 
-    monkeypatch.setattr(outbox, "queue_job", enqueue_crashes)
+    monkeypatch.setattr(outbox, "queue_jobs", enqueue_crashes)
     client = redis_app.test_client()
     response = register_user(client, email="lost@example.com")
     assert response.status_code == 303  # the request succeeded: the email is committed
