@@ -140,13 +140,26 @@ def fill(url: str, contest_id: int, starts: datetime, ends: datetime) -> str:
         list(pool.map(insert, ranges))
     times["insert"] = time.perf_counter() - t0
 
+    # The indexes (and the unique constraints' indexes) build side by side: CREATE INDEX takes a
+    # SHARE lock, which does not block another. Then the constraints take them over, and the
+    # foreign keys are checked, one at a time.
     t0 = time.perf_counter()
+    unique = [(name, ddl) for name, ddl in constraints if ddl.startswith("UNIQUE")]
+    builds = [ddl for _, ddl in indexes] + [
+        f"CREATE UNIQUE INDEX {name} ON donations {ddl.removeprefix('UNIQUE ')}" for name, ddl in unique
+    ]
+
+    def build(ddl: str) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SET maintenance_work_mem = '256MB'")  # this session's index build only
+            conn.execute(ddl)
+
+    with ThreadPoolExecutor(FILL_WORKERS) as pool:
+        list(pool.map(build, builds))
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SET maintenance_work_mem = '256MB'")  # this session's index builds only
-        for _, definition in indexes:
-            conn.execute(definition)
-        for name, definition in constraints:
-            conn.execute(f"ALTER TABLE donations ADD CONSTRAINT {name} {definition}")
+        for name, ddl in constraints:
+            taken_over = f"UNIQUE USING INDEX {name}" if (name, ddl) in unique else ddl
+            conn.execute(f"ALTER TABLE donations ADD CONSTRAINT {name} {taken_over}")
         times["indexes"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         conn.execute("VACUUM (ANALYZE) donations")

@@ -115,7 +115,7 @@ def _donation_events(contest: Contest, entries):
     clubs = contest.is_club_contest
     # The statuses as literals, not parameters: the planner can then use ix_donations_received (a
     # partial index on exactly these statuses) even for a prepared statement's generic plan.
-    received = bindparam("received", list(RECEIVED), expanding=True, literal_execute=True)
+    received = bindparam("received", list(RECEIVED), expanding=True, literal_execute=True, unique=True)
     paid = and_(Donation.status.in_(received), _window(Donation.paid_at, contest))
     net = (Donation.amount_cents - Donation.refunded_cents).label("value")
     link = Donation.club_id == entries.c.club_id if clubs else Donation.user_id == entries.c.user_id

@@ -310,3 +310,23 @@ def test_the_scoring_job_runs_as_many_statements_for_7_clubs_as_for_2(people, st
     small = _scoring_statements(people, statements_of, 2)
     large = _scoring_statements(people, statements_of, 7)
     assert len(large) == len(small)
+
+
+def test_two_money_contests_ranked_together_match_each_ranked_alone(people, count_queries):
+    from app.contests.scoring import compute_many
+
+    p = people
+    alpha, beta = club_with(p["ada"], [], "Alpha"), club_with(p["bo"], [], "Beta")
+    clubs, readers = contest(), contest(kind=ContestKind.READERS)
+    enter_contest(clubs, p["ada"], alpha)
+    enter_contest(clubs, p["bo"], beta)
+    enter_contest(readers, p["cy"])
+    donate(alpha, p["cy"], 700, day(1))
+    donate(beta, p["bo"], 900, day(1), DonationStatus.REFUNDED, refunded=400)
+    db.session.refresh(clubs)
+    db.session.refresh(readers)
+    with count_queries() as q:
+        together = compute_many([clubs, readers])
+    assert q.count == 1
+    assert table(together[clubs.id]) == table(compute_standings(clubs))
+    assert table(together[readers.id]) == [(1, "Cy", 700, 700, 1, 1, 1.0, day(1))]
