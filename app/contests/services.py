@@ -321,7 +321,10 @@ def _record_result_emails(contest: Contest, standings: list[dict], winner: dict 
                     standing=standing,
                 )
             )
-    record_emails(messages)
+    # One flush for all the emails and their notifications, not one per email: each email's
+    # notification lookup would otherwise flush the rows added just before it.
+    with db.session.no_autoflush:
+        record_emails(messages)
 
 
 def rescore(contest: Contest, requested_by: str, note: str = "") -> str:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -19,6 +19,19 @@ class Donation(Payable, TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         Index("ix_donations_club_status", "club_id", "status"),
+        # Contest scoring reads received money by time: this partial index holds every column it
+        # needs (an index-only scan of the window, never the wide rows). The statuses are
+        # app.contests.scoring.RECEIVED; migration scoring_f3a9c6e1d2b7 builds it.
+        Index(
+            "ix_donations_received",
+            "paid_at",
+            "club_id",
+            "user_id",
+            "amount_cents",
+            "refunded_cents",
+            postgresql_where=text("status IN ('paid', 'refunded')"),
+            sqlite_where=text("status IN ('paid', 'refunded')"),
+        ),
         # One donation per submitted form (or API Idempotency-Key), even under concurrent resends.
         UniqueConstraint("user_id", "idempotency_key", name="uq_donations_user_idempotency_key"),
     )
