@@ -4,6 +4,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 
 from app.catalogue import bp
 from app.catalogue.caching import book_key, listing_key
+from app.catalogue.detail import for_sale
 from app.catalogue.forms import CatalogueForm
 from app.catalogue.limits import search_limit
 from app.catalogue.queries import SORTS, all_genres, get_book, list_books
@@ -41,10 +42,19 @@ def books():
 @bp.route("/books/<int:book_id>")
 @bp.route("/books/<int:book_id>/<slug>")
 def book(book_id: int, slug: str | None = None):
-    found = get_book(book_id)
-    if found is None:
+    sale = for_sale(book_id)
+    if sale is None:
         abort(404)
-    if slug != found.slug:
-        return redirect(url_for("catalogue.book", book_id=found.id, slug=found.slug), code=301)
-    info = _cached(book_key(found.id), lambda: render_template("catalogue/_book_info.html", book=found))
-    return render_template("catalogue/detail.html", book=found, info=info)
+    if slug != sale.slug:
+        return redirect(url_for("catalogue.book", book_id=sale.id, slug=sale.slug), code=301)
+    info_key = book_key(sale.id)
+    head_key = f"{info_key}:head"
+    info, head = cache.get_many(info_key, head_key)
+    if info is None or head is None:
+        found = get_book(book_id)
+        if found is None:
+            abort(404)
+        info = render_template("catalogue/_book_info.html", book=found)
+        head = render_template("catalogue/_book_head.html", book=found)
+        cache.set_many({info_key: info, head_key: head}, timeout=current_app.config["CATALOGUE_CACHE_SECONDS"])
+    return render_template("catalogue/detail.html", book=sale, info=info, head=head)
