@@ -107,3 +107,24 @@ def test_the_header_cart_count_follows_every_cart_change(app, reader):
         db.session.commit()
         assert db.session.scalar(select(CartItem.id).where(CartItem.user_id == reader)) is None
     assert cart_badge(client) == "0"
+
+
+def nav_badge(client) -> str:
+    page = client.get("/account").get_data(as_text=True)
+    start = page.index('id="notification-badge"')
+    return page[page.index(">", start) + 1 : page.index("</a>", start)]
+
+
+def test_the_nav_shows_a_new_notification_and_its_reading_at_once(app, reader):
+    from app.notifications.inbox import mark_read, notify
+
+    client = signed_in_client(app)
+    assert "unread" not in nav_badge(client)
+    with app.app_context():
+        notify(reader, kind="club", key="k1", title="Welcome to the club")
+        db.session.commit()
+    assert '>1<span class="visually-hidden"> unread' in nav_badge(client)
+    assert '>1<span class="visually-hidden"> unread' in client.get("/notifications/badge").get_data(as_text=True)
+    with app.app_context():
+        mark_read(db.session.get(User, reader))  # a bulk UPDATE naming the reader
+    assert "unread" not in nav_badge(client)
