@@ -46,8 +46,12 @@ def _generation_key(user_id: int) -> str:
     return f"user:generation:{user_id}"
 
 
+# Part of the key: a deploy that changes what a snapshot holds never reads an older one.
+SNAPSHOT_FORMAT = 2
+
+
 def _snapshot_key(user_id: int) -> str:
-    return f"user:snapshot:{user_id}"
+    return f"user:snapshot:{SNAPSHOT_FORMAT}:{user_id}"
 
 
 @dataclass
