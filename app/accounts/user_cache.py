@@ -69,28 +69,35 @@ def enabled() -> bool:
 def load_signed_in(user_id: int) -> User | None:
     """The reader with this id (from the snapshot when it is current), or None if there is none.
 
-    Also leaves the reader's cart count in ``g`` for the header."""
+    Also leaves the reader's cart and unread counts in ``g`` for the header."""
     if not enabled():
-        return db.session.get(User, user_id)
+        return _load(user_id, generations=None)
     everyone, own, found = cache.get_many(EVERYONE, _generation_key(user_id), _snapshot_key(user_id))
-    generations = (everyone, own)
-    if not (isinstance(found, Snapshot) and found.generations == generations):
-        row = db.session.execute(
-            select(
-                User,
-                func.coalesce(_cart_sum(user_id).scalar_subquery(), 0),
-                _unread(user_id).scalar_subquery(),
-            ).where(User.id == user_id)
-        ).first()
-        if row is None:
-            return None
-        user, count, unread = row
-        found = Snapshot({key: getattr(user, key) for key in _COLUMNS}, int(count), int(unread), generations)
-        cache.set(_snapshot_key(user_id), found, timeout=current_app.config["USER_CACHE_SECONDS"])
+    if isinstance(found, Snapshot) and found.generations == (everyone, own):
         g.cart_count, g.unread_notifications = found.cart_count, found.unread
-        return user
-    g.cart_count, g.unread_notifications = found.cart_count, found.unread
-    return _attach(found.values)
+        return _attach(found.values)
+    return _load(user_id, generations=(everyone, own))
+
+
+def _load(user_id: int, generations: tuple | None) -> User | None:
+    """The reader and their header counts in one query; cached unless ``generations`` is None."""
+    row = db.session.execute(
+        select(
+            User,
+            func.coalesce(_cart_sum(user_id).scalar_subquery(), 0),
+            _unread(user_id).scalar_subquery(),
+        ).where(User.id == user_id)
+    ).first()
+    if row is None:
+        return None
+    user, cart_count, unread = row
+    g.cart_count, g.unread_notifications = int(cart_count), int(unread)
+    if generations is not None:
+        snapshot = Snapshot(
+            {key: getattr(user, key) for key in _COLUMNS}, g.cart_count, g.unread_notifications, generations
+        )
+        cache.set(_snapshot_key(user_id), snapshot, timeout=current_app.config["USER_CACHE_SECONDS"])
+    return user
 
 
 def _cart_sum(user_id: int):
