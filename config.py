@@ -128,6 +128,13 @@ class Config:
     CATALOGUE_CACHE_SECONDS = 300
     PAGE_CACHE_SECONDS = 300  # whole pages for visitors not signed in (app/page_cache.py); 0 turns it off
     HOME_CACHE_SECONDS = 60  # the home page's contests and clubs: a minute behind at most
+    # A club page's shared part is re-rendered when its data changes; this bounds what its
+    # fingerprint does not see (a donor's or a wished-for book's new name).
+    CLUB_PAGE_CACHE_SECONDS = 120
+    # The signed-in reader's row and cart count, cached between changes (app/accounts/user_cache.py).
+    # Unset: on with Redis or in a single process, off otherwise (a per-process cache would not
+    # hear another worker's "log out everywhere"). Keep it below CACHE_DEFAULT_TIMEOUT.
+    USER_CACHE_SECONDS = _env_int("USER_CACHE_SECONDS", 0) if os.environ.get("USER_CACHE_SECONDS") else None
     RATELIMIT_HEADERS_ENABLED = True
     # Redis down: count limits in this process's memory until it is back, and never turn a
     # storage error into a 500 (Flask-Limiter reads both from the first app it is bound to).
@@ -179,6 +186,8 @@ class Config:
             "TRUSTED_HOSTS": _trusted_hosts(cls.BASE_URL, cls.LOCAL_HOSTS),
             "SIMULATED_PAYMENTS_BANNER": cls.ENV_NAME == "production" and not cls.STRIPE_SECRET_KEY,
         }
+        shared_or_alone = cls.REDIS_URL or cls.TESTING or cls.WEB_CONCURRENCY == 1
+        settings["USER_CACHE_SECONDS"] = 30 if shared_or_alone else 0
         if cls.REDIS_URL:
             return {
                 **settings,

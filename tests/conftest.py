@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import event, inspect, text
 
 from app import create_app
-from app.extensions import db, limiter
+from app.extensions import cache, db, limiter
 from config import TestingConfig
 from tests.payments.webhooks import stripe_settings
 
@@ -190,6 +190,7 @@ def _isolate(request):
     with application.app_context():
         clean_tables()
         limiter.reset()
+        cache.clear()  # ids restart with the tables: a cached row of the last test's user 1 is not this one's
     yield
     with application.app_context():
         db.session.remove()

@@ -2,7 +2,8 @@
 
 from flask import Flask, Response
 
-from app.extensions import db, login_manager
+from app.accounts.user_cache import install_user_cache, load_signed_in
+from app.extensions import login_manager
 from app.models import User
 
 
@@ -13,6 +14,7 @@ def configure_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     skip_remember_cookie_update_for_empty_sessions(app)
+    install_user_cache()
 
 
 def skip_remember_cookie_update_for_empty_sessions(app: Flask) -> None:
@@ -34,12 +36,15 @@ def skip_remember_cookie_update_for_empty_sessions(app: Flask) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Load the user only if the cookie's session version is still current and they may log in."""
+    """Load the user only if the cookie's session version is still current and they may log in.
+
+    The row comes from a short-lived snapshot in the shared cache (``user_cache``), which every
+    change to the user (a version bump, deactivation, a role change) replaces at once."""
     try:
         uid, version = (int(part) for part in user_id.split(":", 1))
     except ValueError:
         return None
-    user = db.session.get(User, uid)
+    user = load_signed_in(uid)
     if user is None or user.session_version != version or not user.is_active:
         return None
     return user

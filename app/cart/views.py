@@ -1,7 +1,9 @@
 """Cart pages and htmx fragments: add, change quantity, remove, the nav count."""
 
 from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from app.accounts.user_cache import cart_count_of
 from app.cart import bp, services
 from app.cart.forms import AddToCartForm, QuantityForm
 from app.extensions import db
@@ -10,9 +12,16 @@ from app.ids import parse_id
 from app.models import Book
 
 
+def _header_cart_count() -> int:
+    """The nav's count: a signed-in reader's comes with their cached snapshot (no query)."""
+    if current_user.is_authenticated:
+        return cart_count_of(current_user.id)
+    return services.cart_count()
+
+
 @bp.app_context_processor
 def cart_badge():
-    return {"cart_count": services.cart_count}
+    return {"cart_count": _header_cart_count}
 
 
 @bp.route("/cart")

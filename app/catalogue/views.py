@@ -4,7 +4,8 @@ from flask import abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from app.catalogue import bp
-from app.catalogue.caching import LISTING_VERSION, book_key, cached, listing_key
+from app.catalogue.caching import LISTING_VERSION, book_key, cached, listing_key, lookup, store
+from app.catalogue.detail import for_sale
 from app.catalogue.forms import FILTER_FIELDS, CatalogueForm
 from app.catalogue.limits import search_limit
 from app.catalogue.queries import SORTS, all_genres, get_book, list_books
@@ -52,10 +53,20 @@ def _filters(form: CatalogueForm) -> Markup:
 @bp.route("/books/<int:book_id>")
 @bp.route("/books/<int:book_id>/<slug>")
 def book(book_id: int, slug: str | None = None):
-    found = get_book(book_id)
-    if found is None:
+    sale = for_sale(book_id)
+    if sale is None:
         abort(404)
-    if slug != found.slug:
-        return redirect(url_for("catalogue.book", book_id=found.id, slug=found.slug), code=301)
-    info = _cached(book_key(found.id), lambda: render_template("catalogue/_book_info.html", book=found))
-    return render_template("catalogue/detail.html", book=found, info=info)
+    if slug != sale.slug:
+        return redirect(url_for("catalogue.book", book_id=sale.id, slug=sale.slug), code=301)
+    info_key = book_key(sale.id)
+    head_key = f"{info_key}:head"
+    info, head = lookup(info_key), lookup(head_key)  # kept in this process after the first time
+    if info is None or head is None:
+        found = get_book(book_id)
+        if found is None:
+            abort(404)
+        info = render_template("catalogue/_book_info.html", book=found)
+        head = render_template("catalogue/_book_head.html", book=found)
+        store(info_key, info)
+        store(head_key, head)
+    return render_template("catalogue/detail.html", book=sale, info=info, head=head)

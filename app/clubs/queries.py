@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Club, Membership, MemberStatus, User
@@ -159,3 +160,60 @@ def clubs_of(user: User) -> list[tuple[Club, Membership]]:
             .order_by(Club.name, Club.id)
         ).tuples()
     )
+
+
+@dataclass
+class ClubPage:
+    """A club as its page shows it: the club, the viewer's membership, and the figures the page
+    prints, with a fingerprint of everything the shared part of the page is rendered from."""
+
+    club: Club
+    membership: Membership | None
+    members: int
+    raised_cents: int
+    fingerprint: str
+
+
+def club_page(slug: str, user_id: int | None) -> ClubPage | None:
+    """The club with ``slug``, the viewer's membership, its member count and donated total (one query).
+
+    The fingerprint changes with anything the page's shared part shows: the club's own row
+    (``updated_at``), its fund (``fund_version``, bumped with every donation, refund and
+    purchase, in the same transaction), the member count, and the shelf's and wishlist's rows
+    (count, newest id, books given). It is computed by the database, so every write path moves
+    it, whichever code made the change.
+    """
+    from app.models import FundEntry, ShelfBook, WishlistItem
+
+    others = aliased(Membership)
+
+    def scalar(*columns, where):
+        return select(*columns).where(*where).scalar_subquery()
+
+    shelf_of_club = (ShelfBook.club_id == Club.id,)
+    wishes_of_club = (WishlistItem.club_id == Club.id,)
+    stmt = (
+        select(
+            Club,
+            Membership,
+            scalar(func.count(others.id), where=(others.club_id == Club.id, others.status == MemberStatus.ACTIVE)),
+            scalar(
+                func.coalesce(func.sum(FundEntry.amount_cents), 0),
+                where=(FundEntry.club_id == Club.id, FundEntry.kind.in_((FundEntry.DONATION, FundEntry.REVERSAL))),
+            ),
+            scalar(func.count(ShelfBook.id), where=shelf_of_club),
+            scalar(func.max(ShelfBook.id), where=shelf_of_club),
+            scalar(func.count(WishlistItem.id), where=wishes_of_club),
+            scalar(func.max(WishlistItem.id), where=wishes_of_club),
+            scalar(func.count(WishlistItem.given_at), where=wishes_of_club),
+        )
+        .outerjoin(Membership, and_(Membership.club_id == Club.id, Membership.user_id == (user_id or -1)))
+        .where(Club.slug == slug)
+    )
+    row = db.session.execute(stmt).first()
+    if row is None:
+        return None
+    club, membership, members, raised, *parts = row
+    parts = (club.updated_at.timestamp(), club.fund_version, members, raised, *parts)
+    fingerprint = ".".join(str(part) for part in parts)
+    return ClubPage(club, membership, int(members), int(raised), fingerprint)

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import flash, make_response, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from app.clubs import bp, queries, services
 from app.clubs.forms import ClubForm, DirectoryForm
 from app.clubs.mine import my_clubs
 from app.clubs.permissions import Standing, require
 from app.clubs.services import ClubError, ClubNameTaken
-from app.donations.fund import donated_total
 from app.donations.services import donations_to_club
 from app.donations.shelf import shelf_of, wishlist_of
-from app.extensions import db
+from app.extensions import cache, db
 from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_fragment
 from app.models import Membership, MemberStatus, User
 
@@ -74,18 +74,38 @@ def new():
 
 @bp.route("/clubs/<slug>")
 def show(slug: str):
-    standing = require(slug, "view_listing")
-    club = standing.club
+    signed_in = current_user.is_authenticated
+    page = queries.club_page(slug, current_user.id if signed_in else None)
+    if page is None:
+        abort(404)
+    club = page.club
+    # Anyone may see a club's listing ("view_listing"), so this standing needs no check here.
+    standing = Standing(club, page.membership, is_admin=signed_in and current_user.is_admin, signed_in=signed_in)
     inside = {}
     if standing.can("view"):
-        inside = {
-            "members": services.member_count(club),
-            "raised_cents": donated_total(club.id),
-            "donations": donations_to_club(club, limit=5),
-            "shelf": shelf_of(club),
-            "wishlist": wishlist_of(club),
-        }
+        inside = {"members": page.members, "raised_cents": page.raised_cents, "body": _club_body(page)}
     return render_template("clubs/show.html", club=club, standing=standing, inside=inside)
+
+
+def _club_body(page: queries.ClubPage) -> Markup:
+    """What every reader who may see the club's inside sees alike: about, donations, shelf and
+    wishlist. Cached under the page's fingerprint, which any change to them moves on (the dates
+    are in the reader's time zone, so that is in the key too)."""
+    zone = getattr(current_user, "time_zone", None) or "UTC"
+    key = f"club:{page.club.id}:body:{page.fingerprint}:{zone}"
+    html = cache.get(key)
+    if html is None:
+        club = page.club
+        html = render_template(
+            "clubs/_club_body.html",
+            club=club,
+            raised_cents=page.raised_cents,
+            donations=donations_to_club(club, limit=5),
+            shelf=shelf_of(club),
+            wishlist=wishlist_of(club),
+        )
+        cache.set(key, html, timeout=current_app.config["CLUB_PAGE_CACHE_SECONDS"])
+    return Markup(html)
 
 
 @bp.route("/clubs/<slug>/edit", methods=["GET", "POST"])

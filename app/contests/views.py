@@ -36,6 +36,7 @@ def _page(contest: Contest, **extra) -> dict:
     joined, entered = queries.entries_by(contest, current_user, [club.id for club in clubs])
     rows = live_leaderboard(contest)
     admin = is_admin(current_user)
+    flagging = contest.status == ContestStatus.SCORING and can_flag(contest, current_user)
     context = {
         "contest": contest,
         "formula": formula(contest),
@@ -49,13 +50,11 @@ def _page(contest: Contest, **extra) -> dict:
         "clubs_to_enter": [club for club in clubs if club.id not in entered],
         "entered_clubs": [club for club in clubs if club.id in entered],
         "can_manage": can_manage(contest, current_user),
-        "can_flag": contest.status == ContestStatus.SCORING and can_flag(contest, current_user),
+        "can_flag": flagging,
         "flags": queries.open_flags(contest) if admin else [],
-        "form": ConfirmForm(),
-        "enter_form": EnterForm(),
-        "flag_form": FlagForm(),
-        "review_form": ReviewForm(),
     }
+    if flagging:  # the only form the page renders with fields; the others are a CSRF token and buttons
+        context["flag_form"] = FlagForm()
     context.update(extra)
     return context
 

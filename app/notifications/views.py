@@ -3,6 +3,7 @@
 from flask import make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.accounts.user_cache import unread_count_of
 from app.forms import ConfirmForm
 from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_fragment, trigger
 from app.ids import parse_id
@@ -39,10 +40,20 @@ def mark_all_read():
     return response
 
 
+def _unread() -> int:
+    """The reader's unread count: it comes with their cached snapshot, so a page pays no query."""
+    return unread_count_of(current_user.id) if current_user.is_authenticated else 0
+
+
+@bp.app_context_processor
+def notification_badge():
+    return {"unread_notifications": _unread}
+
+
 @bp.route("/notifications/badge")
 def badge():
     """The unread count for the nav (htmx polls it); nothing for a visitor."""
-    unread = inbox.unread_count(current_user) if current_user.is_authenticated else 0
+    unread = _unread()
     response = make_response(render_template("notifications/_badge.html", unread=unread))
     response.headers["Cache-Control"] = "no-store"
     return response

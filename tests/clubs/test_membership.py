@@ -328,12 +328,16 @@ def test_club_page_runs_the_same_number_of_queries_for_2_or_20_of_everything(app
                 put_on_shelf(club.id, [f"Shelf book {i}"])
             wish_for(club.id, [f"Wish {i}" for i in range(made, size)])
         made = size
+        client.get("/cart")  # the reader's cached row is loaded once after log in, not per page
         with count_queries() as q:
-            response = client.get(f"/clubs/{club.slug}")
+            response = client.get(f"/clubs/{club.slug}")  # the shared part is rendered again: it changed
         assert response.status_code == 200
         counts.append(q.count)
+        with count_queries() as q:
+            assert client.get(f"/clubs/{club.slug}").status_code == 200
+        counts.append(q.count)
     assert "Shelf book 19" in response.get_data(as_text=True)
-    assert counts[0] == counts[1] <= 12, counts
+    assert counts[0] == counts[2] <= 5 and counts[1] == counts[3] <= 2, counts
 
 
 def oob(html: str, element_id: str) -> str:

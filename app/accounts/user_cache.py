@@ -1,0 +1,209 @@
+"""The signed-in reader as every page needs it, from the shared cache instead of a query per request.
+
+Each request of a signed-in reader needs their row (name, time zone, admin, session version,
+disabled or deleted) and the header's cart count and unread notifications. They are kept
+together as a small snapshot in the cache for ``USER_CACHE_SECONDS``; a miss loads them in one query.
+
+A snapshot is trusted only while its reader's *generation* is unchanged. Session hooks, one place
+for every write path, move it on in the same request that changes something:
+
+- a flush that inserts, changes or deletes a ``User``, a ``CartItem`` or a ``Notification``
+  notes that reader;
+- a bulk ``UPDATE``/``DELETE`` of those tables notes the reader its WHERE names
+  (``users.id = ?``, ``user_id = ?``: log out everywhere, paying for a cart, marking
+  notifications read); one that names none moves every reader's generation on (a shared key);
+- after the commit, the noted generations are incremented, so the very next request loads the
+  row again: log out everywhere, password change, deactivation, an admin's role change, a cart
+  change all take effect at once.
+
+The generation is read *before* a miss queries the database and is stored with the snapshot, so
+a snapshot loaded just before a concurrent change is refused on the next read instead of living
+on until it expires.
+
+The password hash is never cached: it is loaded on first access (a query) by the few pages that
+check a password.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import Delete, Update, event, func, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
+
+from app.extensions import cache, db
+from app.models import CartItem, Notification, User
+
+EVERYONE = "user:generation:all"
+_STALE = "user_cache_stale"  # session.info: reader ids changed in this transaction, or EVERYONE
+_COLUMNS = [column.key for column in User.__table__.columns if column.key != "password_hash"]
+
+
+def _generation_key(user_id: int) -> str:
+    return f"user:generation:{user_id}"
+
+
+# Part of the key: a deploy that changes what a snapshot holds never reads an older one.
+SNAPSHOT_FORMAT = 2
+
+
+def _snapshot_key(user_id: int) -> str:
+    return f"user:snapshot:{SNAPSHOT_FORMAT}:{user_id}"
+
+
+@dataclass
+class Snapshot:
+    values: dict
+    cart_count: int
+    unread: int
+    generations: tuple
+
+
+def enabled() -> bool:
+    return bool(current_app.config.get("USER_CACHE_SECONDS"))
+
+
+def load_signed_in(user_id: int) -> User | None:
+    """The reader with this id (from the snapshot when it is current), or None if there is none.
+
+    Also leaves the reader's cart and unread counts in ``g`` for the header."""
+    if not enabled():
+        return _load(user_id, generations=None)
+    everyone, own, found = cache.get_many(EVERYONE, _generation_key(user_id), _snapshot_key(user_id))
+    if isinstance(found, Snapshot) and found.generations == (everyone, own):
+        g.cart_count, g.unread_notifications = found.cart_count, found.unread
+        return _attach(found.values)
+    return _load(user_id, generations=(everyone, own))
+
+
+def _load(user_id: int, generations: tuple | None) -> User | None:
+    """The reader and their header counts in one query; cached unless ``generations`` is None."""
+    row = db.session.execute(
+        select(
+            User,
+            func.coalesce(_cart_sum(user_id).scalar_subquery(), 0),
+            _unread(user_id).scalar_subquery(),
+        ).where(User.id == user_id)
+    ).first()
+    if row is None:
+        return None
+    user, cart_count, unread = row
+    g.cart_count, g.unread_notifications = int(cart_count), int(unread)
+    if generations is not None:
+        snapshot = Snapshot(
+            {key: getattr(user, key) for key in _COLUMNS}, g.cart_count, g.unread_notifications, generations
+        )
+        cache.set(_snapshot_key(user_id), snapshot, timeout=current_app.config["USER_CACHE_SECONDS"])
+    return user
+
+
+def _cart_sum(user_id: int):
+    return select(func.sum(CartItem.quantity)).where(CartItem.user_id == user_id)
+
+
+def _unread(user_id: int):
+    return select(func.count(Notification.id)).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+
+
+def unread_count_of(user_id: int) -> int:
+    """The reader's unread notifications for the nav badge: from this request's snapshot, or one query."""
+    if "unread_notifications" in g:
+        return g.unread_notifications
+    g.unread_notifications = int(db.session.scalar(_unread(user_id)))
+    return g.unread_notifications
+
+
+def cart_count_of(user_id: int) -> int:
+    """The reader's cart count: from this request's snapshot, or one query."""
+    if "cart_count" in g:
+        return g.cart_count
+    g.cart_count = int(db.session.scalar(select(func.coalesce(_cart_sum(user_id).scalar_subquery(), 0))))
+    return g.cart_count
+
+
+def _attach(values: dict) -> User:
+    """A persistent ``User`` in this request's session built from cached values, without a query;
+    the attributes left out (the password hash) load on first access."""
+    user = User(**values)
+    make_transient_to_detached(user)
+    return db.session.merge(user, load=False)
+
+
+# ---- Invalidation ---------------------------------------------------------------------------
+
+
+def _note_changed(session: Session, flush_context) -> None:  # noqa: ANN001 - SQLAlchemy's signature
+    stale = session.info.setdefault(_STALE, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, User) and obj.id is not None:
+            stale.add(obj.id)
+        elif isinstance(obj, CartItem | Notification) and obj.user_id is not None:
+            stale.add(obj.user_id)
+    if not stale:
+        del session.info[_STALE]
+
+
+_BULK = {
+    User.__tablename__: User.__table__.c.id,
+    CartItem.__tablename__: CartItem.__table__.c.user_id,
+    Notification.__tablename__: Notification.__table__.c.user_id,
+}
+
+
+def _note_bulk(orm_execute_state) -> None:  # noqa: ANN001
+    statement = orm_execute_state.statement
+    if not isinstance(statement, Update | Delete) or statement.table.name not in _BULK:
+        return
+    named = _readers_named_in(statement, _BULK[statement.table.name])
+    orm_execute_state.session.info.setdefault(_STALE, set()).update(named or {EVERYONE})
+
+
+def _readers_named_in(statement: Update | Delete, column) -> set[int] | None:  # noqa: ANN001
+    """The reader ids a bulk statement is limited to by ``column == value`` in its WHERE (an AND of
+    conditions), or None when it names none (then every reader's snapshot must go)."""
+    where = statement.whereclause
+    if where is None:
+        return None
+    conditions = where.clauses if isinstance(where, BooleanClauseList) and where.operator is operators.and_ else [where]
+    for condition in conditions:
+        if (
+            isinstance(condition, BinaryExpression)
+            and condition.operator is operators.eq
+            and getattr(condition.left, "table", None) is not None
+            and condition.left.table.name == column.table.name
+            and condition.left.name == column.name
+            and isinstance(condition.right, BindParameter)
+            and isinstance(condition.right.effective_value, int)
+        ):
+            return {condition.right.effective_value}
+    return None
+
+
+def _bump_after_commit(session: Session) -> None:
+    stale = session.info.pop(_STALE, None)
+    if not stale:
+        return
+    if has_app_context():
+        g.pop("cart_count", None)
+        g.pop("unread_notifications", None)
+    for item in stale:
+        cache.cache.inc(EVERYONE if item == EVERYONE else _generation_key(item))  # atomic on Redis
+
+
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_STALE, None)
+
+
+def install_user_cache() -> None:
+    """Attach the invalidation hooks to the app's session (once; the session is shared by every app)."""
+    for name, hook in (
+        ("after_flush", _note_changed),
+        ("do_orm_execute", _note_bulk),
+        ("after_commit", _bump_after_commit),
+        ("after_rollback", _forget_after_rollback),
+    ):
+        if not event.contains(db.session, name, hook):
+            event.listen(db.session, name, hook)

@@ -1,0 +1,60 @@
+"""The book page for a signed-in reader: few queries, and price and stock always fresh."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from app.catalogue.services import set_price
+from app.extensions import db
+from app.models import Book
+from tests.factories import isbn_for, make_books
+from tests.helpers import login_as, make_user
+
+
+def book_with_authors(count: int, number: int) -> Book:
+    authors = "; ".join(f"Author {number}-{i}" for i in range(count))
+    return make_books([{"title": f"Book {number}", "authors": authors, "isbn": isbn_for(700000 + number), "stock": 9}])[
+        0
+    ]
+
+
+def test_the_book_page_signed_in_runs_the_same_few_queries_for_2_or_20_authors(app, client, count_queries):
+    with app.app_context():
+        make_user()
+        books = [book_with_authors(2, 1), book_with_authors(20, 2)]
+        paths = [f"/books/{b.id}/{b.slug}" for b in books]
+    login_as(client)
+    client.get("/cart")  # the reader's snapshot is cached once after log in
+    cold, warm = [], []
+    for path in paths:
+        with count_queries() as q:
+            assert client.get(path).status_code == 200
+        cold.append(q.count)
+        with count_queries() as q:
+            html = client.get(path).get_data(as_text=True)
+        warm.append(q.count)
+    assert "Author 2-19" in html and "Add to cart" in html
+    assert cold[0] == cold[1] <= 5 and warm[0] == warm[1] == 1, (cold, warm)
+
+
+def test_price_and_stock_changes_show_at_once_to_a_signed_in_reader(app, client):
+    with app.app_context():
+        make_user()
+        book = book_with_authors(1, 3)
+        path = f"/books/{book.id}/{book.slug}"
+    login_as(client)
+    html = client.get(path).get_data(as_text=True)
+    assert "In stock" in html
+    with app.app_context():
+        set_price(book.isbn13, "21.50")
+    assert "$21.50" in client.get(path).get_data(as_text=True)
+    with app.app_context():  # an order takes stock with a conditional UPDATE, not through the catalogue
+        db.session.execute(update(Book).where(Book.id == book.id).values(stock=2))
+        db.session.commit()
+    html = client.get(path).get_data(as_text=True)
+    assert "Only 2 left" in html and 'max="2"' in html
+    with app.app_context():
+        db.session.execute(update(Book).where(Book.id == book.id).values(stock=0))
+        db.session.commit()
+    html = client.get(path).get_data(as_text=True)
+    assert "Out of stock" in html and "Add to cart" not in html
