@@ -107,12 +107,16 @@ def _conditions(params: CatalogueParams) -> list:
     return conditions
 
 
-def _count(query: str, conditions: list, cap: int) -> tuple[int, bool]:
-    """(total, capped): a search counts up to ``cap``; browsing counts every book."""
-    if query.strip():
-        found = count_matches(query, conditions, cap)
-        return min(found, cap), found > cap
-    return db.session.scalar(select(func.count(Book.id)).where(*conditions)) or 0, False
+def _count(query: str, conditions: list, cap: int) -> tuple[int, bool, bool]:
+    """(total, capped, prefix): a search counts up to ``cap`` (its last word as a prefix if the
+    words alone find fewer than FEW_RESULTS and the prefix more); browsing counts every book."""
+    if not query.strip():
+        return db.session.scalar(select(func.count(Book.id)).where(*conditions)) or 0, False, False
+    found, found_prefixed = count_matches(query, conditions, cap, FEW_RESULTS)
+    prefix = found_prefixed is not None and found_prefixed > found
+    if prefix:
+        found = found_prefixed
+    return min(found, cap), found > cap, prefix
 
 
 def list_books(params: CatalogueParams) -> BookPage:
@@ -120,22 +124,24 @@ def list_books(params: CatalogueParams) -> BookPage:
 
     A search counts up to SEARCH_COUNT_CAP books and ranks only its best candidates (see
     app/catalogue/search.py), so its cost does not grow with the number of books it matches;
-    every sort orders those candidates. A search finding fewer than FEW_RESULTS books takes two
-    more queries (the closest words, and the corrected search's count): with none found, the
-    corrected search's books are shown instead; with some, the correction is offered as a
-    suggestion.
+    every sort orders those candidates. A search whose words find fewer than FEW_RESULTS books
+    tries its last word as a prefix too ("cartog", in the same count query); if that finds few
+    too, two more queries (the closest words, and the corrected search's count): with none
+    found, the corrected search's books are shown instead; with some, the correction is offered
+    as a suggestion.
     """
     cap = current_app.config["SEARCH_COUNT_CAP"]
     conditions = _conditions(params)
     query = params.q
-    total, capped = _count(query, conditions, cap)
+    total, capped, prefix = _count(query, conditions, cap)
     showing_for = suggestion = None
     if query.strip() and total < FEW_RESULTS and not params.exact:
         corrected = corrected_query(query)
         if corrected:
-            corrected_total, corrected_capped = _count(corrected, conditions, cap)
+            corrected_total, corrected_capped, corrected_prefix = _count(corrected, conditions, cap)
             if total == 0 and corrected_total:
-                query, total, capped, showing_for = corrected, corrected_total, corrected_capped, corrected
+                query, total, capped, prefix = corrected, corrected_total, corrected_capped, corrected_prefix
+                showing_for = corrected
             elif corrected_total:
                 suggestion = corrected
     stmt = select(Book)
@@ -145,7 +151,7 @@ def list_books(params: CatalogueParams) -> BookPage:
         # column orders the first ``cap`` (all of them when the count is not capped).
         page_end = min(params.page, -(-total // params.per_page) or 1) * params.per_page
         text_limit = page_end if params.sort == "relevance" and total > RANK_ALL_UP_TO else cap
-        found = candidates(query, conditions, cap, text_limit, rank_text=total <= RANK_ALL_UP_TO)
+        found = candidates(query, conditions, text_limit, rank_text=total <= RANK_ALL_UP_TO, prefix=prefix)
         stmt = stmt.join(found, found.c.book_id == Book.id)
         rank = [found.c.tier, found.c.score]
     else:
@@ -163,7 +169,8 @@ def list_books(params: CatalogueParams) -> BookPage:
         db.session.scalars(
             stmt.options(selectinload(Book.authors))
             .order_by(*order)
-            .limit(params.per_page)
+            # A capped search shows no more books than its count says (the candidates may hold more).
+            .limit(max(0, min(params.per_page, total - (page - 1) * params.per_page)))
             .offset((page - 1) * params.per_page)
         )
         .unique()

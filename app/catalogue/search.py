@@ -1,9 +1,12 @@
 """Full-text search over title, authors, ISBN and description, behind a few functions.
 
-SQLite uses the FTS5 table ``books_fts`` (bm25 ranking); PostgreSQL the generated, GIN-indexed
-``books.search_vector`` (everything, weighted) and ``books.title_vector`` (title, ISBN and
-authors only; ts_rank). Both match every word of the query as a prefix, so a search box can
-search as the reader types.
+SQLite uses the FTS5 tables ``books_fts`` (everything) and ``books_fts_titles`` (title, ISBN and
+authors only), bm25 ranking; PostgreSQL the generated, GIN-indexed ``books.search_vector``
+(everything, weighted) and ``books.title_vector`` (title, ISBN and authors only), ts_rank.
+Both match every word of the query; the last one also as a prefix (``prefix``) when the words
+alone find few books, so "cartog" finds cartographers. A prefix on a common word costs a merge
+of the doclists of every word it starts (10 ms for a word in most of 100,000 descriptions, on
+each query), where whole words stream and stop at the cap (0.1 ms).
 
 The cost of a search must not grow with the number of books it matches (a few common words
 match most of a large catalogue), so nothing here ranks or counts every match:
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Float, Integer, Select, func, literal, literal_column, select, union, union_all
+from sqlalchemy import Float, Integer, Select, case, func, literal, literal_column, select, union, union_all
 from sqlalchemy.sql import ColumnElement, column, table
 
 from app.catalogue.isbn import looks_like_isbn
@@ -31,13 +34,17 @@ from app.extensions import db
 from app.models import Book
 
 MAX_TERMS = 8
-# The columns a "title match" may use (the ISBN is there too: an ISBN typed without hyphens).
-TITLE_COLUMNS = "{title authors_text isbn13}"
-# bm25 weights of title, authors_text, isbn13, description (SQLite).
-BM25 = "bm25(books_fts, 10.0, 5.0, 10.0, 1.0)"
+# bm25 weights of title, authors_text, isbn13 (and description) (SQLite).
+BM25 = {
+    "books_fts": "bm25(books_fts, 10.0, 5.0, 10.0, 1.0)",
+    "books_fts_titles": "bm25(books_fts_titles, 10.0, 5.0, 10.0)",
+}
 ISBN_TIER, TITLE_TIER, TEXT_TIER = 0, 1, 2
+# Title and author matches ranked by text score (bm25 costs about 15 us a row on SQLite).
+TITLE_CANDIDATES = 200
 
 books_fts = table("books_fts", column("rowid", Integer))
+books_fts_titles = table("books_fts_titles", column("rowid", Integer))
 
 
 def search_terms(query: str) -> list[str]:
@@ -63,24 +70,27 @@ def _postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def _matching(terms: list[str], conditions: list[ColumnElement], titles_only: bool, ranked: bool) -> Select:
-    """Ids (and a score, smaller is better) of books holding every term, in no particular order."""
+def _matching(
+    terms: list[str], conditions: list[ColumnElement], titles_only: bool, ranked: bool, prefix: bool
+) -> Select:
+    """Ids (and a score, smaller is better) of books holding every term (the last one as a prefix
+    if ``prefix``), in no particular order."""
     if _postgres():
-        tsquery = func.to_tsquery("simple", " & ".join(terms[:-1] + [f"{terms[-1]}:*"]))
+        tsquery = func.to_tsquery("simple", " & ".join(terms[:-1] + [f"{terms[-1]}:*" if prefix else terms[-1]]))
         vector = literal_column("books.title_vector" if titles_only else "books.search_vector")
         stmt = select(Book.id.label("book_id")).where(vector.op("@@")(tsquery), *conditions)
         # Ranked by the whole (weighted) vector in both tiers, so scores compare within a tier.
         score = -func.ts_rank(literal_column("books.search_vector"), tsquery)
     else:
-        words = " ".join([f'"{t}"' for t in terms[:-1]] + [f'"{terms[-1]}"*'])
-        match = f"{TITLE_COLUMNS} : ({words})" if titles_only else words
+        words = " ".join([f'"{t}"' for t in terms[:-1]] + [f'"{terms[-1]}"*' if prefix else f'"{terms[-1]}"'])
+        fts = books_fts_titles if titles_only else books_fts
         stmt = (
             select(Book.id.label("book_id"))
-            .select_from(books_fts)
-            .join(Book, Book.id == books_fts.c.rowid)
-            .where(literal_column("books_fts").op("MATCH")(literal(match)), *conditions)
+            .select_from(fts)
+            .join(Book, Book.id == fts.c.rowid)
+            .where(literal_column(fts.name).op("MATCH")(literal(words)), *conditions)
         )
-        score = literal_column(BM25, Float)
+        score = literal_column(BM25[fts.name], Float)
     return stmt.add_columns(score.label("score")) if ranked else stmt
 
 
@@ -91,25 +101,36 @@ def _isbn_match(query: str, conditions: list[ColumnElement]) -> Select | None:
     return select(Book.id.label("book_id")).where(Book.isbn13 == isbn, *conditions)
 
 
-def count_matches(query: str, conditions: list[ColumnElement], cap: int) -> int:
-    """How many books match ``query`` and ``conditions``, counted up to ``cap + 1`` (one query)."""
+def _counted(query: str, conditions: list[ColumnElement], cap: int, prefix: bool):
+    """The number of books matching, up to ``cap + 1``, as a scalar subquery."""
     terms = search_terms(query)
-    parts = [_matching(terms, conditions, titles_only=False, ranked=False).limit(cap + 1)] if terms else []
+    parts = [_matching(terms, conditions, False, ranked=False, prefix=prefix).limit(cap + 1)] if terms else []
     isbn = _isbn_match(query, conditions)
     if isbn is not None:
         parts.append(isbn)
     if not parts:
-        return 0
+        return literal(0)
     found = (union(*[p.subquery().select() for p in parts]) if len(parts) > 1 else parts[0]).subquery()
-    return db.session.scalar(select(func.count()).select_from(found)) or 0
+    return select(func.count()).select_from(found).scalar_subquery()
 
 
-def candidates(query: str, conditions: list[ColumnElement], limit: int, text_limit: int, rank_text: bool):
+def count_matches(query: str, conditions: list[ColumnElement], cap: int, few: int) -> tuple[int, int | None]:
+    """How many books match ``query`` and ``conditions``, counted up to ``cap + 1``; and, only when
+    that is fewer than ``few``, how many match with the last word as a prefix (one query: the
+    prefix count is evaluated only when the CASE needs it)."""
+    words = _counted(query, conditions, cap, prefix=False)
+    prefixed = _counted(query, conditions, cap, prefix=True)
+    found, found_prefixed = db.session.execute(select(words, case((words < few, prefixed)))).one()
+    return found or 0, found_prefixed
+
+
+def candidates(query: str, conditions: list[ColumnElement], text_limit: int, rank_text: bool, prefix: bool):
     """The books to show for ``query``, ranked: a subquery of (book_id, tier, score), one row per
     book; order by tier, then score (smaller is better), then book id.
 
-    Only these are ranked: an exact ISBN match (tier 0), at most ``limit`` books whose title,
-    ISBN or authors hold every word (tier 1, by text score), then the first ``text_limit`` books
+    Only these are ranked: an exact ISBN match (tier 0), at most TITLE_CANDIDATES books whose
+    title, ISBN or authors hold every word (tier 1, by text score; more go to tier 2), then the
+    first ``text_limit`` books
     (by id) holding them anywhere (tier 2: by text score if ``rank_text``, else by id, so that a
     search matching most of the catalogue never scores every match).
     """
@@ -119,9 +140,9 @@ def candidates(query: str, conditions: list[ColumnElement], limit: int, text_lim
     if isbn is not None:
         parts.append(isbn.add_columns(literal(ISBN_TIER).label("tier"), literal(0.0).label("score")))
     if terms:
-        titles = _matching(terms, conditions, titles_only=True, ranked=True).limit(limit).subquery()
+        titles = _matching(terms, conditions, True, ranked=True, prefix=prefix).limit(TITLE_CANDIDATES).subquery()
         parts.append(select(titles.c.book_id, literal(TITLE_TIER).label("tier"), titles.c.score))
-        text_matches = _matching(terms, conditions, titles_only=False, ranked=rank_text)
+        text_matches = _matching(terms, conditions, False, ranked=rank_text, prefix=prefix)
         if not rank_text:
             text_matches = text_matches.add_columns(literal(0.0).label("score"))
         # FTS5 yields rows in rowid (book id) order: ordering by its rowid sorts nothing.
