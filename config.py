@@ -145,6 +145,8 @@ class Config:
     REGISTER_LIMIT_PER_IP = os.environ.get("REGISTER_LIMIT_PER_IP", "20 per hour")
     RESET_LIMIT_PER_IP = os.environ.get("RESET_LIMIT_PER_IP", "10 per hour")
     SEARCH_LIMIT_PER_IP = os.environ.get("SEARCH_LIMIT_PER_IP", "120 per minute")
+    # A search counts matching books up to this many, then says "1,000+ books" (app/catalogue/search.py).
+    SEARCH_COUNT_CAP = _env_int("SEARCH_COUNT_CAP", 1000)
     WEBHOOK_LIMIT = os.environ.get("WEBHOOK_LIMIT", "600 per minute")
     # A guest's order page polls every 2 s while the payment is open: room for that, not for scraping.
     GUEST_ORDER_LIMIT_PER_IP = os.environ.get("GUEST_ORDER_LIMIT_PER_IP", "120 per minute;2000 per hour")

@@ -47,6 +47,7 @@ def books(args):
     )
     echoed = {name: request.args[name] for name in FILTERS if request.args.get(name)}
     body, headers = page(found.books, found.total, found.page, found.per_page, "api.books", **echoed)
+    body["total_capped"] = found.total_capped
     return {**body, "showing_for": found.showing_for, "suggestion": found.suggestion}, headers
 
 

@@ -195,6 +195,12 @@ class BookDetail(Book):
 BookPage = page_of(
     Book,
     "BookPage",
+    total_capped=fields.Boolean(
+        metadata={
+            "description": "A search counts up to a cap: true when more books match than `total` "
+            "(the cap) says, as in “1,000+ books”; `pages` then covers the first `total` books."
+        }
+    ),
     showing_for=text(
         null=True,
         metadata={"description": "The corrected search whose books are listed, because `q` as given found none."},

@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.catalogue.search import apply_search, corrected_query
+from app.catalogue.search import candidates, corrected_query, count_matches
 from app.extensions import db
 from app.models import Book, Genre, book_genres
 
@@ -22,6 +22,9 @@ SORTS = {
 PAGE_SIZES = (12, 24, 48)
 # A search finding fewer books than this may be a misspelling: the corrected search is tried too.
 FEW_RESULTS = 3
+# A search matching at most this many books ranks its description-only matches by text score too;
+# one matching more lists them in catalogue order after the title and author matches.
+RANK_ALL_UP_TO = 200
 
 
 @dataclass
@@ -43,6 +46,7 @@ class CatalogueParams:
 @dataclass
 class BookPage:
     books: list[Book]
+    # A search counts up to a cap (SEARCH_COUNT_CAP): ``total`` is then the cap, and capped.
     total: int
     page: int
     per_page: int
@@ -52,6 +56,8 @@ class BookPage:
     showing_for: str | None = None
     # A corrected query that finds more books than the query as typed ("Did you mean ...?").
     suggestion: str | None = None
+    # More books match than ``total`` says: "1,000+ books".
+    total_capped: bool = False
 
     def link_args(self, **overrides) -> dict:
         """The query arguments of this listing (without defaults), changed by ``overrides``."""
@@ -81,14 +87,11 @@ class BookPage:
         return self.page < self.pages
 
 
-def _filtered(params: CatalogueParams, query: str):
-    """The books matching ``query`` and the filters, and the search rank (None without a query)."""
-    stmt = select(Book).where(Book.removed_at.is_(None))
-    rank = None
-    if query.strip():
-        stmt, rank = apply_search(stmt, query)
+def _conditions(params: CatalogueParams) -> list:
+    """The filters of ``params`` (genre, price, stock) on books still in the catalogue."""
+    conditions = [Book.removed_at.is_(None)]
     if params.genre:
-        stmt = stmt.where(
+        conditions.append(
             Book.id.in_(
                 select(book_genres.c.book_id)
                 .join(Genre, Genre.id == book_genres.c.genre_id)
@@ -96,37 +99,63 @@ def _filtered(params: CatalogueParams, query: str):
             )
         )
     if params.min_price_cents is not None:
-        stmt = stmt.where(Book.price_cents >= params.min_price_cents)
+        conditions.append(Book.price_cents >= params.min_price_cents)
     if params.max_price_cents is not None:
-        stmt = stmt.where(Book.price_cents <= params.max_price_cents)
+        conditions.append(Book.price_cents <= params.max_price_cents)
     if params.in_stock:
-        stmt = stmt.where(Book.stock > 0)
-    return stmt, rank
+        conditions.append(Book.stock > 0)
+    return conditions
 
 
-def _count(stmt) -> int:
-    return db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Book.id).subquery()))
+def _count(query: str, conditions: list, cap: int) -> tuple[int, bool, bool]:
+    """(total, capped, prefix): a search counts up to ``cap`` (its last word as a prefix if the
+    words alone find fewer than FEW_RESULTS and the prefix more); browsing counts every book."""
+    if not query.strip():
+        return db.session.scalar(select(func.count(Book.id)).where(*conditions)) or 0, False, False
+    found, found_prefixed = count_matches(query, conditions, cap, FEW_RESULTS)
+    prefix = found_prefixed is not None and found_prefixed > found
+    if prefix:
+        found = found_prefixed
+    return min(found, cap), found > cap, prefix
 
 
 def list_books(params: CatalogueParams) -> BookPage:
     """One page of books matching ``params``, in three queries (count, rows, authors).
 
-    A search finding fewer than FEW_RESULTS books takes two more (the closest words, and the
-    corrected search's count): with none found, the corrected search's books are shown instead;
-    with some, they stay and the correction is offered as a suggestion.
+    A search counts up to SEARCH_COUNT_CAP books and ranks only its best candidates (see
+    app/catalogue/search.py), so its cost does not grow with the number of books it matches;
+    every sort orders those candidates. A search whose words find fewer than FEW_RESULTS books
+    tries its last word as a prefix too ("cartog", in the same count query); if that finds few
+    too, two more queries (the closest words, and the corrected search's count): with none
+    found, the corrected search's books are shown instead; with some, the correction is offered
+    as a suggestion.
     """
-    stmt, rank = _filtered(params, params.q)
-    total = _count(stmt)
+    cap = current_app.config["SEARCH_COUNT_CAP"]
+    conditions = _conditions(params)
+    query = params.q
+    total, capped, prefix = _count(query, conditions, cap)
     showing_for = suggestion = None
-    if params.q.strip() and total < FEW_RESULTS and not params.exact:
-        corrected = corrected_query(params.q)
+    if query.strip() and total < FEW_RESULTS and not params.exact:
+        corrected = corrected_query(query)
         if corrected:
-            corrected_stmt, corrected_rank = _filtered(params, corrected)
-            corrected_total = _count(corrected_stmt)
+            corrected_total, corrected_capped, corrected_prefix = _count(corrected, conditions, cap)
             if total == 0 and corrected_total:
-                stmt, rank, total, showing_for = corrected_stmt, corrected_rank, corrected_total, corrected
+                query, total, capped, prefix = corrected, corrected_total, corrected_capped, corrected_prefix
+                showing_for = corrected
             elif corrected_total:
                 suggestion = corrected
+    stmt = select(Book)
+    rank = None
+    if query.strip():
+        # Relevance pages need only the description-only matches up to this page; a sort by another
+        # column orders the first ``cap`` (all of them when the count is not capped).
+        page_end = min(params.page, -(-total // params.per_page) or 1) * params.per_page
+        text_limit = page_end if params.sort == "relevance" and total > RANK_ALL_UP_TO else cap
+        found = candidates(query, conditions, text_limit, rank_text=total <= RANK_ALL_UP_TO, prefix=prefix)
+        stmt = stmt.join(found, found.c.book_id == Book.id)
+        rank = [found.c.tier, found.c.score]
+    else:
+        stmt = stmt.where(*conditions)
     order = {
         "title": [Book.title, Book.id],
         "newest": [Book.created_at.desc(), Book.id.desc()],
@@ -134,13 +163,14 @@ def list_books(params: CatalogueParams) -> BookPage:
         "price_desc": [Book.price_cents.desc(), Book.id],
     }.get(params.sort)
     if order is None:  # relevance: the search rank, or title when there is no query
-        order = [rank, Book.id] if rank is not None else [Book.title, Book.id]
+        order = [*rank, Book.id] if rank is not None else [Book.title, Book.id]
     page = max(1, min(params.page, max(1, -(-total // params.per_page))))
     books = (
         db.session.scalars(
             stmt.options(selectinload(Book.authors))
             .order_by(*order)
-            .limit(params.per_page)
+            # A capped search shows no more books than its count says (the candidates may hold more).
+            .limit(max(0, min(params.per_page, total - (page - 1) * params.per_page)))
             .offset((page - 1) * params.per_page)
         )
         .unique()
@@ -154,6 +184,7 @@ def list_books(params: CatalogueParams) -> BookPage:
         params=params,
         showing_for=showing_for,
         suggestion=suggestion,
+        total_capped=capped,
     )
 
 

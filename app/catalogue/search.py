@@ -1,8 +1,21 @@
-"""Full-text search over title, authors, ISBN and description, behind one function.
+"""Full-text search over title, authors, ISBN and description, behind a few functions.
 
-SQLite uses the FTS5 table ``books_fts`` (bm25 ranking); PostgreSQL the generated, GIN-indexed
-``books.search_vector`` (ts_rank). Both match every word of the query as a prefix, so a search
-box can search as the reader types. An exact ISBN match always comes first.
+SQLite uses the FTS5 tables ``books_fts`` (everything) and ``books_fts_titles`` (title, ISBN and
+authors only), bm25 ranking; PostgreSQL the generated, GIN-indexed ``books.search_vector``
+(everything, weighted) and ``books.title_vector`` (title, ISBN and authors only), ts_rank.
+Both match every word of the query; the last one also as a prefix (``prefix``) when the words
+alone find few books, so "cartog" finds cartographers. A prefix on a common word costs a merge
+of the doclists of every word it starts (10 ms for a word in most of 100,000 descriptions, on
+each query), where whole words stream and stop at the cap (0.1 ms).
+
+The cost of a search must not grow with the number of books it matches (a few common words
+match most of a large catalogue), so nothing here ranks or counts every match:
+
+- ``count_matches`` counts up to a cap (``SEARCH_COUNT_CAP``): "1,000+ books";
+- ``candidates`` takes, in tiers, an exact ISBN match first, then at most ``limit`` books whose
+  title, ISBN or authors hold every word, then at most ``limit`` books that hold them anywhere,
+  and ranks only those. A title or author match always outranks a description-only match; when
+  more books match than the cap, the description-only ones are the first ``limit`` found.
 
 A search that finds little can be corrected word by word (``corrected_query``) to the closest
 words of titles and author names (app/catalogue/vocabulary.py).
@@ -12,7 +25,8 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Float, Integer, Select, column, func, literal_column, or_, text
+from sqlalchemy import Float, Integer, Select, case, func, literal, literal_column, select, union, union_all
+from sqlalchemy.sql import ColumnElement, column, table
 
 from app.catalogue.isbn import looks_like_isbn
 from app.catalogue.vocabulary import closest_words
@@ -20,6 +34,17 @@ from app.extensions import db
 from app.models import Book
 
 MAX_TERMS = 8
+# bm25 weights of title, authors_text, isbn13 (and description) (SQLite).
+BM25 = {
+    "books_fts": "bm25(books_fts, 10.0, 5.0, 10.0, 1.0)",
+    "books_fts_titles": "bm25(books_fts_titles, 10.0, 5.0, 10.0)",
+}
+ISBN_TIER, TITLE_TIER, TEXT_TIER = 0, 1, 2
+# Title and author matches ranked by text score (bm25 costs about 15 us a row on SQLite).
+TITLE_CANDIDATES = 200
+
+books_fts = table("books_fts", column("rowid", Integer))
+books_fts_titles = table("books_fts_titles", column("rowid", Integer))
 
 
 def search_terms(query: str) -> list[str]:
@@ -41,43 +66,98 @@ def corrected_query(query: str) -> str | None:
     return " ".join(corrections.get(term, term) for term in terms)
 
 
-def apply_search(stmt: Select, query: str) -> tuple[Select, object | None]:
-    """Restrict ``stmt`` (a select of Book) to books matching ``query``; returns it and a rank.
+def _postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
 
-    The rank is an SQL expression where a smaller value is a better match, or None when the
-    query has no words to rank by (a bare "0" in ORDER BY would name a column position).
-    """
-    isbn = looks_like_isbn(query)
-    terms = search_terms(query)
-    exact = Book.isbn13 == isbn if isbn else None
-    if not terms:
-        return stmt.where(exact if exact is not None else literal_column("1") == 0), None
 
-    if db.engine.dialect.name == "postgresql":
-        tsquery = func.to_tsquery("simple", " & ".join(f"{t}:*" for t in terms))
-        vector = literal_column("books.search_vector")
-        matches = vector.op("@@")(tsquery)
-        rank = -func.ts_rank(vector, tsquery)
-        stmt = stmt.where(or_(matches, exact) if exact is not None else matches)
+def _matching(
+    terms: list[str], conditions: list[ColumnElement], titles_only: bool, ranked: bool, prefix: bool
+) -> Select:
+    """Ids (and a score, smaller is better) of books holding every term (the last one as a prefix
+    if ``prefix``), in no particular order."""
+    if _postgres():
+        tsquery = func.to_tsquery("simple", " & ".join(terms[:-1] + [f"{terms[-1]}:*" if prefix else terms[-1]]))
+        vector = literal_column("books.title_vector" if titles_only else "books.search_vector")
+        stmt = select(Book.id.label("book_id")).where(vector.op("@@")(tsquery), *conditions)
+        # Ranked by the whole (weighted) vector in both tiers, so scores compare within a tier.
+        score = -func.ts_rank(literal_column("books.search_vector"), tsquery)
     else:
-        fts = (
-            text(
-                "SELECT rowid AS book_id, bm25(books_fts, 10.0, 5.0, 10.0, 1.0) AS score "
-                "FROM books_fts WHERE books_fts MATCH :match"
-            )
-            .bindparams(match=" ".join(f'"{t}"*' for t in terms))
-            .columns(column("book_id", Integer), column("score", Float))
-            .subquery("fts")
+        words = " ".join([f'"{t}"' for t in terms[:-1]] + [f'"{terms[-1]}"*' if prefix else f'"{terms[-1]}"'])
+        fts = books_fts_titles if titles_only else books_fts
+        stmt = (
+            select(Book.id.label("book_id"))
+            .select_from(fts)
+            .join(Book, Book.id == fts.c.rowid)
+            .where(literal_column(fts.name).op("MATCH")(literal(words)), *conditions)
         )
-        if exact is not None:
-            stmt = stmt.outerjoin(fts, fts.c.book_id == Book.id).where(or_(fts.c.book_id.is_not(None), exact))
-            rank = func.coalesce(fts.c.score, 0.0)
-        else:
-            stmt = stmt.join(fts, fts.c.book_id == Book.id)
-            rank = fts.c.score
-    if exact is not None:
-        # An exact ISBN match sorts before any text match.
-        from sqlalchemy import case
+        score = literal_column(BM25[fts.name], Float)
+    return stmt.add_columns(score.label("score")) if ranked else stmt
 
-        rank = case((exact, -1e9), else_=rank)
-    return stmt, rank
+
+def _isbn_match(query: str, conditions: list[ColumnElement]) -> Select | None:
+    isbn = looks_like_isbn(query)
+    if not isbn:
+        return None
+    return select(Book.id.label("book_id")).where(Book.isbn13 == isbn, *conditions)
+
+
+def _counted(query: str, conditions: list[ColumnElement], cap: int, prefix: bool):
+    """The number of books matching, up to ``cap + 1``, as a scalar subquery."""
+    terms = search_terms(query)
+    parts = [_matching(terms, conditions, False, ranked=False, prefix=prefix).limit(cap + 1)] if terms else []
+    isbn = _isbn_match(query, conditions)
+    if isbn is not None:
+        parts.append(isbn)
+    if not parts:
+        return literal(0)
+    found = (union(*[p.subquery().select() for p in parts]) if len(parts) > 1 else parts[0]).subquery()
+    return select(func.count()).select_from(found).scalar_subquery()
+
+
+def count_matches(query: str, conditions: list[ColumnElement], cap: int, few: int) -> tuple[int, int | None]:
+    """How many books match ``query`` and ``conditions``, counted up to ``cap + 1``; and, only when
+    that is fewer than ``few``, how many match with the last word as a prefix (one query: the
+    prefix count is evaluated only when the CASE needs it)."""
+    words = _counted(query, conditions, cap, prefix=False)
+    prefixed = _counted(query, conditions, cap, prefix=True)
+    found, found_prefixed = db.session.execute(select(words, case((words < few, prefixed)))).one()
+    return found or 0, found_prefixed
+
+
+def candidates(query: str, conditions: list[ColumnElement], text_limit: int, rank_text: bool, prefix: bool):
+    """The books to show for ``query``, ranked: a subquery of (book_id, tier, score), one row per
+    book; order by tier, then score (smaller is better), then book id.
+
+    Only these are ranked: an exact ISBN match (tier 0), at most TITLE_CANDIDATES books whose
+    title, ISBN or authors hold every word (tier 1, by text score; more go to tier 2), then the
+    first ``text_limit`` books
+    (by id) holding them anywhere (tier 2: by text score if ``rank_text``, else by id, so that a
+    search matching most of the catalogue never scores every match).
+    """
+    terms = search_terms(query)
+    parts = []
+    isbn = _isbn_match(query, conditions)
+    if isbn is not None:
+        parts.append(isbn.add_columns(literal(ISBN_TIER).label("tier"), literal(0.0).label("score")))
+    if terms:
+        titles = _matching(terms, conditions, True, ranked=True, prefix=prefix).limit(TITLE_CANDIDATES).subquery()
+        parts.append(select(titles.c.book_id, literal(TITLE_TIER).label("tier"), titles.c.score))
+        text_matches = _matching(terms, conditions, False, ranked=rank_text, prefix=prefix)
+        if not rank_text:
+            text_matches = text_matches.add_columns(literal(0.0).label("score"))
+        # FTS5 yields rows in rowid (book id) order: ordering by its rowid sorts nothing.
+        by_id = Book.id if _postgres() else books_fts.c.rowid
+        text_matches = text_matches.order_by(by_id).limit(text_limit).subquery()
+        parts.append(select(text_matches.c.book_id, literal(TEXT_TIER).label("tier"), text_matches.c.score))
+    if not parts:  # nothing searchable (punctuation only): no books
+        parts.append(
+            select(Book.id.label("book_id"), literal(TEXT_TIER).label("tier"), literal(0.0).label("score")).where(
+                literal(False)
+            )
+        )
+    found = union_all(*parts).subquery("found")
+    return (
+        select(found.c.book_id, func.min(found.c.tier).label("tier"), func.min(found.c.score).label("score"))
+        .group_by(found.c.book_id)
+        .subquery("candidates")
+    )

@@ -45,7 +45,7 @@ def render_migration_item(type_, obj, autogen_context):
 # Search structures that migrations create per database and the models do not describe:
 # SQLite's FTS5 table (and its shadow tables), PostgreSQL's generated tsvector column and GIN indexes.
 SEARCH_ONLY_TABLES = ("books_fts",)
-SEARCH_ONLY_COLUMNS = ("search_vector",)
+SEARCH_ONLY_COLUMNS = ("search_vector", "title_vector")
 # PostgreSQL's indexes: the tsvector's, and search_words' trigram and byte-order prefix indexes.
 SEARCH_ONLY_INDEXES = ("ix_books_search", "ix_search_words_trgm", "ix_search_words_prefix")
 
