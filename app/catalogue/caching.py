@@ -36,8 +36,17 @@ def _bump(key: str) -> None:
     cache.set(key, _version(key) + 1, timeout=0)
 
 
+BUMP_CHUNK = 1000
+
+
 def invalidate_books(book_ids: list[int] | None = None) -> None:
-    """Forget cached listings and, for ``book_ids``, their detail fragments."""
+    """Forget cached listings and, for ``book_ids``, their detail fragments.
+
+    Two cache round trips per thousand books (an import can update a hundred thousand).
+    """
     _bump(LISTING_VERSION)
-    for book_id in book_ids or []:
-        _bump(f"catalogue:book-version:{book_id}")
+    ids = list(book_ids or [])
+    for start in range(0, len(ids), BUMP_CHUNK):
+        keys = [f"catalogue:book-version:{book_id}" for book_id in ids[start : start + BUMP_CHUNK]]
+        versions = cache.get_many(*keys)
+        cache.set_many({key: int(value or 1) + 1 for key, value in zip(keys, versions, strict=True)}, timeout=0)
