@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Table, delete, func, insert, or_, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, any_, bindparam, delete, func, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.catalogue.services import BookData, slugify
@@ -87,11 +87,31 @@ def _insert(table):
     return (postgresql.insert if _is_postgresql() else sqlite.insert)(table)
 
 
+def _in(column, values: list):
+    """``column IN values``: one array parameter on PostgreSQL (``= ANY``), a list of them on SQLite."""
+    if _is_postgresql():
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
 def _ids_by_name(column, key_column, keys: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(keys)):
-        found.update(db.session.execute(select(key_column, column).where(key_column.in_(chunk))).tuples().all())
+        found.update(db.session.execute(select(key_column, column).where(_in(key_column, chunk))).tuples().all())
     return found
+
+
+def _insert_links(table: Table, rows: list[dict[str, int]]) -> None:
+    """Insert link rows: one ``INSERT ... SELECT FROM unnest(arrays)`` on PostgreSQL, multi-row VALUES on SQLite."""
+    if not rows:
+        return
+    if not _is_postgresql():
+        db.session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    arrays = [bindparam(None, [row[name] for row in rows], type_=postgresql.ARRAY(Integer)) for name in names]
+    unnested = func.unnest(*arrays).table_valued(*names).render_derived()
+    db.session.execute(insert(table).from_select(names, select(unnested)))
 
 
 def _author_ids(names: set[str], cache: NameCache) -> dict[str, int]:
@@ -214,8 +234,8 @@ def write_books(items: list[BookData], cache: NameCache | None = None) -> Writte
     genre_ids = _genre_ids({g for item in by_isbn.values() for g in item.genres}, cache)
     # New books too: where foreign keys are not enforced, a deleted book's links may outlive it.
     for chunk in _chunks(book_ids.values()):
-        db.session.execute(delete(book_authors).where(book_authors.c.book_id.in_(chunk)))
-        db.session.execute(delete(book_genres).where(book_genres.c.book_id.in_(chunk)))
+        db.session.execute(delete(book_authors).where(_in(book_authors.c.book_id, chunk)))
+        db.session.execute(delete(book_genres).where(_in(book_genres.c.book_id, chunk)))
     author_rows = [
         {"book_id": book_ids[isbn], "author_id": author_ids[name], "position": position}
         for isbn, item in by_isbn.items()
@@ -226,10 +246,8 @@ def write_books(items: list[BookData], cache: NameCache | None = None) -> Writte
         for isbn, item in by_isbn.items()
         for name in item.genres
     ]
-    if author_rows:
-        db.session.execute(insert(book_authors), author_rows)
-    if genre_rows:
-        db.session.execute(insert(book_genres), genre_rows)
+    _insert_links(book_authors, author_rows)
+    _insert_links(book_genres, genre_rows)
     # New title and author words, so a misspelt search finds these books too.
     remember_words((f"{item.title} {' '.join(item.authors)}" for item in by_isbn.values()), cache.words)
     return WrittenBatch(len(by_isbn) - len(existing), len(existing), list(existing.values()))
