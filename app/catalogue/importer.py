@@ -19,7 +19,14 @@ from typing import IO, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.catalogue.covers import CoverError, read_cover_file, store_cover_image
-from app.catalogue.services import BookData, CatalogueError, book_data_from_row, upsert_books
+from app.catalogue.services import (
+    BookData,
+    CatalogueError,
+    book_data_from_row,
+    invalidation_deferred,
+    upsert_books,
+)
+from app.catalogue.upserts import NameCache
 from app.csv_export import SafeCsvWriter
 from app.extensions import db
 
@@ -27,6 +34,9 @@ CSV_SUFFIXES = (".csv",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 # A file with many rejects is described in full by the rejects file; the summary keeps the first.
 MAX_REJECTS_KEPT = 1000
+# Rows per transaction: each batch costs a fixed number of statements, so bigger batches are
+# cheaper per row, up to where a refused batch retried row by row starts to hurt.
+DEFAULT_BATCH_SIZE = 5000
 
 
 @dataclass
@@ -206,14 +216,17 @@ def _database_reason(exc: SQLAlchemyError) -> str:
     return f"the database refused the row: {detail}"
 
 
-def _write_batch(batch: list[tuple[_Row, BookData]], summary: ImportSummary, rejects: _RejectsWriter) -> None:
+def _write_batch(
+    batch: list[tuple[_Row, BookData]], summary: ImportSummary, rejects: _RejectsWriter, names: NameCache
+) -> None:
     """Upsert a batch; if the database refuses it, retry row by row so only the bad rows are rejected."""
     if not batch:
         return
     try:
-        inserted, updated = upsert_books([data for _, data in batch])
+        inserted, updated = upsert_books([data for _, data in batch], names)
     except SQLAlchemyError:
         db.session.rollback()
+        names.clear()  # what the refused batch added is gone
     else:
         summary.inserted += inserted
         # upsert_books keeps the last of repeated ISBNs; the earlier copies count as updates.
@@ -221,9 +234,10 @@ def _write_batch(batch: list[tuple[_Row, BookData]], summary: ImportSummary, rej
         return
     for row, data in batch:
         try:
-            inserted, updated = upsert_books([data])
+            inserted, updated = upsert_books([data], names)
         except SQLAlchemyError as exc:
             db.session.rollback()
+            names.clear()
             rejects.add(row.line, _database_reason(exc), row.raw)
         else:
             summary.inserted += inserted
@@ -232,7 +246,7 @@ def _write_batch(batch: list[tuple[_Row, BookData]], summary: ImportSummary, rej
 
 def import_books(
     path: str | Path,
-    batch_size: int = 500,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     rejects_path: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
@@ -255,8 +269,9 @@ def import_books(
     )
     reported_bytes = 0
     batch: list[tuple[_Row, BookData]] = []
+    names = NameCache()  # authors, genres and words already written, so later batches skip them
     try:
-        with path.open("rb") as stream:
+        with invalidation_deferred(), path.open("rb") as stream:
             lines = _Lines(stream)
             for row in read_rows(lines):
                 if row.problem is None:
@@ -268,12 +283,12 @@ def import_books(
                 else:
                     rejects.add(row.line, row.problem, row.raw)
                 if len(batch) >= batch_size:
-                    _write_batch(batch, summary, rejects)
+                    _write_batch(batch, summary, rejects, names)
                     batch = []
                     if progress is not None:
                         progress(lines.bytes_read - reported_bytes)
                         reported_bytes = lines.bytes_read
-            _write_batch(batch, summary, rejects)
+            _write_batch(batch, summary, rejects, names)
             if progress is not None:
                 progress(lines.bytes_read - reported_bytes)
     finally:

@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 
 from app.catalogue.caching import invalidate_books
 from app.catalogue.isbn import InvalidISBN, normalise_isbn
-from app.catalogue.vocabulary import remember_words
 from app.extensions import db
-from app.models import Author, Book, Genre, book_authors, book_genres
+from app.models import Book
 from app.models.base import utcnow
+
+if TYPE_CHECKING:
+    from app.catalogue.upserts import NameCache
 
 MAX_PRICE_CENTS = 100_000_00
 
@@ -178,92 +182,51 @@ def book_data_from_row(row: dict[str, Any]) -> BookData:
     )
 
 
-def _names_to_rows(model, names: set[str], **extra) -> dict[str, Any]:
-    """Existing rows for ``names``, creating the missing ones (one query plus one flush)."""
-    found = {row.name: row for row in db.session.scalars(select(model).where(model.name.in_(names)))} if names else {}
-    for name in names - found.keys():
-        row = model(name=name, **{k: fn(name) for k, fn in extra.items()})
-        db.session.add(row)
-        found[name] = row
-    return found
+# While an import runs, the books its batches change are collected here and invalidated once at
+# the end (``invalidation_deferred``) rather than after every batch.
+_deferred_ids: ContextVar[set[int] | None] = ContextVar("deferred_book_invalidation", default=None)
 
 
-def _genres_by_name(names: set[str]) -> dict[str, Genre]:
-    """Genres for ``names``, matched by slug ("Sci-Fi" and "sci fi" are one genre)."""
-    slugs = {name: slugify(name) for name in names}
-    found = {g.slug: g for g in db.session.scalars(select(Genre).where(Genre.slug.in_(set(slugs.values()))))}
-    for name, slug in sorted(slugs.items()):
-        if slug not in found:
-            found[slug] = Genre(name=name, slug=slug)
-            db.session.add(found[slug])
-    return {name: found[slug] for name, slug in slugs.items()}
+@contextmanager
+def invalidation_deferred() -> Iterator[None]:
+    """Invalidate the cached catalogue once, on leaving the block, for every upsert made in it."""
+    ids: set[int] = set()
+    token = _deferred_ids.set(ids)
+    try:
+        yield
+    finally:
+        _deferred_ids.reset(token)
+        # Even when the block fails: the batches committed before the failure are in the database.
+        invalidate_books(sorted(ids))
 
 
-def upsert_books(items: list[BookData]) -> tuple[int, int]:
+def upsert_books(items: list[BookData], names: NameCache | None = None) -> tuple[int, int]:
     """Insert new books and update existing ones (matched by ISBN) in one transaction.
 
     Returns (inserted, updated). The caller batches; a batch is all or nothing. Authors keep
-    the row's order. A fixed number of statements per batch, whatever its size.
+    the row's order. A fixed number of statements per batch, whatever its size
+    (app/catalogue/upserts.py). ``names`` lets an import remember authors, genres and vocabulary
+    words across its batches.
     """
+    from app.catalogue.upserts import write_books  # it imports this module's BookData and slugify
+
     if not items:
         return 0, 0
     try:
-        inserted, updated, changed_ids = _upsert(items)
+        written = write_books(items, names)
+        db.session.commit()
     except Exception:
         db.session.rollback()
+        if names is not None:
+            names.clear()  # what the failed batch added is gone
         raise
-    # New books have nothing cached; only listings and the updated books' pages go stale.
-    invalidate_books(changed_ids)
-    return inserted, updated
-
-
-def _upsert(items: list[BookData]) -> tuple[int, int, list[int]]:
-    by_isbn = {item.isbn13: item for item in items}  # a later row for the same ISBN wins
-    existing = {book.isbn13: book for book in db.session.scalars(select(Book).where(Book.isbn13.in_(by_isbn)))}
-    authors = _names_to_rows(Author, {a for item in by_isbn.values() for a in item.authors})
-    genres = _genres_by_name({g for item in by_isbn.values() for g in item.genres})
-    books: dict[str, Book] = {}
-    for isbn, item in by_isbn.items():
-        book = existing.get(isbn)
-        if book is None:
-            book = Book(isbn13=isbn)
-            db.session.add(book)
-        book.removed_at = None
-        book.title = item.title
-        book.slug = slugify(item.title)
-        book.description = item.description
-        book.cover_url = item.cover_url
-        if item.cover_key:
-            book.cover_key, book.cover_width, book.cover_height = item.cover_key, item.cover_width, item.cover_height
-        book.publisher = item.publisher
-        book.year = item.year
-        book.language = item.language
-        book.price_cents = item.price_cents
-        book.stock = item.stock
-        book.authors_text = ", ".join(item.authors)
-        books[isbn] = book
-    db.session.flush()
-    ids = [book.id for book in books.values()]
-    db.session.execute(delete(book_authors).where(book_authors.c.book_id.in_(ids)))
-    db.session.execute(delete(book_genres).where(book_genres.c.book_id.in_(ids)))
-    author_rows = [
-        {"book_id": books[isbn].id, "author_id": authors[name].id, "position": position}
-        for isbn, item in by_isbn.items()
-        for position, name in enumerate(item.authors)
-    ]
-    genre_rows = [
-        {"book_id": books[isbn].id, "genre_id": genres[name].id}
-        for isbn, item in by_isbn.items()
-        for name in item.genres
-    ]
-    if author_rows:
-        db.session.execute(insert(book_authors), author_rows)
-    if genre_rows:
-        db.session.execute(insert(book_genres), genre_rows)
-    # New title and author words, so a misspelt search finds these books too.
-    remember_words(f"{item.title} {' '.join(item.authors)}" for item in by_isbn.values())
-    db.session.commit()
-    return len(books) - len(existing), len(existing), [book.id for book in existing.values()]
+    deferred = _deferred_ids.get()
+    if deferred is not None:
+        deferred.update(written.updated_ids)
+    else:
+        # New books have nothing cached; only listings and the updated books' pages go stale.
+        invalidate_books(written.updated_ids)
+    return written.inserted, written.updated
 
 
 def _book_or_fail(isbn_or_id: str | int) -> Book:

@@ -44,9 +44,16 @@ def correctable(term: str) -> bool:
     return term.isalpha() and MIN_LENGTH <= len(term) <= MAX_LENGTH
 
 
-def remember_words(texts: Iterable[str]) -> None:
-    """Add the words of ``texts`` that are new (one statement; the caller commits)."""
+def remember_words(texts: Iterable[str], known: set[str] | None = None) -> None:
+    """Add the words of ``texts`` that are new (one statement; the caller commits).
+
+    ``known`` holds words already in the table (an import keeps it across batches): they are not
+    sent again, and the words added are added to it.
+    """
     words = set().union(*(words_of(t) for t in texts))
+    if known is not None:
+        words -= known
+        known |= words
     if not words:
         return
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.catalogue import services
 from app.catalogue.covers import set_cover
-from app.catalogue.importer import import_books
+from app.catalogue.importer import DEFAULT_BATCH_SIZE, import_books
 from app.cli import CommandGroup, exit_on
 from app.cli.audit import record_admin_action
 from app.extensions import db
@@ -23,7 +23,13 @@ REJECTS_EXIT_STATUS = 2  # some rows rejected (1 is bad input, as for every comm
 
 @books.command("import")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1), help="Rows per transaction.")
+@click.option(
+    "--batch-size",
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows per transaction.",
+)
 @click.option(
     "--rejects",
     "rejects_path",

@@ -3,7 +3,7 @@ first without reading every description that holds the words: books.title_vector
 generated, GIN) and books_fts_titles (SQLite, FTS5 over books, kept by triggers)
 
 Revision ID: f3a9c1d7e2b5
-Revises: e4b9c2d17a35
+Revises: f3a9c6e1d2b7
 Create Date: 2026-11-26 08:00:00.000000
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "f3a9c1d7e2b5"
-down_revision = "e4b9c2d17a35"
+down_revision = "f3a9c6e1d2b7"
 branch_labels = None
 depends_on = None
 

@@ -179,11 +179,11 @@ def test_a_later_row_for_the_same_isbn_wins_and_counts_as_updated(app_ctx, tmp_p
 def test_a_batch_the_database_refuses_is_retried_row_by_row(app_ctx, tmp_path, monkeypatch):
     """Only the row the database refuses is rejected; nothing of the failed batch attempt is left."""
 
-    def refuses_poison(items):
+    def refuses_poison(items, *args):
         if any(item.title == "Poison" for item in items):
             db.session.execute(insert(Author), [{"name": "Half Written"}])
             raise IntegrityError("INSERT ...", {}, Exception("CHECK constraint failed: poison"))
-        return upsert_books(items)
+        return upsert_books(items, *args)
 
     monkeypatch.setattr(importer, "upsert_books", refuses_poison)
     rows = [

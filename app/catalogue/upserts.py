@@ -1,0 +1,253 @@
+"""Writing a batch of validated books in a fixed number of set-based statements, on either database.
+
+``write_books`` is what ``services.upsert_books`` and the importer run: no ORM objects, one
+statement per table whatever the batch size. Books are upserted by ISBN (``INSERT ... ON CONFLICT
+DO UPDATE``); an existing book whose columns would not change is left as it is, so re-importing
+the same file rewrites no row and its search entry is not rebuilt. On PostgreSQL the books go
+through ``COPY`` into a temporary table first (psycopg 3), the fastest way in; SQLite takes them as
+multi-row ``VALUES`` (SQLAlchemy's insertmanyvalues). Authors, genres and the search vocabulary are
+looked up through a ``NameCache`` that an import keeps across its batches, so only names never seen
+before reach the database.
+
+The full-text index follows by itself: SQLite's FTS5 table ``books_fts`` is kept by triggers on
+``books``, PostgreSQL's ``search_vector`` is a generated column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Column, Integer, MetaData, Table, any_, bindparam, delete, func, insert, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.catalogue.services import BookData, slugify
+from app.catalogue.vocabulary import remember_words
+from app.extensions import db
+from app.models import Author, Book, Genre, book_authors, book_genres
+from app.models.base import utcnow
+
+# Columns an import sets on every book; the cover columns change only when a row brings a cover.
+BOOK_COLUMNS = (
+    "title",
+    "slug",
+    "description",
+    "cover_url",
+    "publisher",
+    "year",
+    "language",
+    "price_cents",
+    "stock",
+    "authors_text",
+    "removed_at",
+)
+COVER_COLUMNS = ("cover_key", "cover_width", "cover_height")
+# Names per IN (...) list: well under SQLite's 32,766 bound parameters.
+LOOKUP_CHUNK = 10_000
+
+
+@dataclass
+class NameCache:
+    """Ids of authors and genres and the vocabulary words known to be in the database.
+
+    An import keeps one across its batches; after a rollback it must be ``clear()``ed, since names
+    added by the rolled-back batch are gone again.
+    """
+
+    author_ids: dict[str, int] = field(default_factory=dict)
+    genre_ids: dict[str, int] = field(default_factory=dict)  # by slug
+    words: set[str] = field(default_factory=set)
+
+    def clear(self) -> None:
+        self.author_ids.clear()
+        self.genre_ids.clear()
+        self.words.clear()
+
+
+@dataclass
+class WrittenBatch:
+    inserted: int
+    updated: int
+    updated_ids: list[int]  # the books that existed before: their cached pages are stale
+
+
+def _chunks(values: Iterable, size: int = LOOKUP_CHUNK) -> Iterator[list]:
+    iterator = iter(values)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _is_postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def _insert(table):
+    return (postgresql.insert if _is_postgresql() else sqlite.insert)(table)
+
+
+def _in(column, values: list):
+    """``column IN values``: one array parameter on PostgreSQL (``= ANY``), a list of them on SQLite."""
+    if _is_postgresql():
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _ids_by_name(column, key_column, keys: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(keys)):
+        found.update(db.session.execute(select(key_column, column).where(_in(key_column, chunk))).tuples().all())
+    return found
+
+
+def _insert_links(table: Table, rows: list[dict[str, int]]) -> None:
+    """Insert link rows: one ``INSERT ... SELECT FROM unnest(arrays)`` on PostgreSQL, multi-row VALUES on SQLite."""
+    if not rows:
+        return
+    if not _is_postgresql():
+        db.session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    arrays = [bindparam(None, [row[name] for row in rows], type_=postgresql.ARRAY(Integer)) for name in names]
+    unnested = func.unnest(*arrays).table_valued(*names).render_derived()
+    db.session.execute(insert(table).from_select(names, select(unnested)))
+
+
+def _author_ids(names: set[str], cache: NameCache) -> dict[str, int]:
+    """Ids for ``names``, inserting the authors the database does not have (two statements at most)."""
+    missing = names - cache.author_ids.keys()
+    if missing:
+        stmt = _insert(Author.__table__).on_conflict_do_nothing(index_elements=["name"])
+        db.session.execute(stmt, [{"name": name} for name in sorted(missing)])
+        cache.author_ids.update(_ids_by_name(Author.id, Author.name, missing))
+    return cache.author_ids
+
+
+def _genre_ids(names: set[str], cache: NameCache) -> dict[str, int]:
+    """Ids by slug for genre ``names`` ("Sci-Fi" and "sci fi" are one genre; a new one takes the first name)."""
+    slugs = {name: slugify(name) for name in names}
+    missing: dict[str, str] = {}
+    for name, slug in sorted(slugs.items()):
+        if slug not in cache.genre_ids:
+            missing.setdefault(slug, name)
+    if missing:
+        stmt = _insert(Genre.__table__).on_conflict_do_nothing(index_elements=["slug"])
+        db.session.execute(stmt, [{"name": name, "slug": slug} for slug, name in sorted(missing.items())])
+        cache.genre_ids.update(_ids_by_name(Genre.id, Genre.slug, set(missing)))
+    return {name: cache.genre_ids[slug] for name, slug in slugs.items()}
+
+
+def _book_row(item: BookData, slug: str, now) -> dict[str, Any]:
+    return {
+        "isbn13": item.isbn13,
+        "title": item.title,
+        "slug": slug,
+        "description": item.description,
+        "cover_url": item.cover_url,
+        "cover_key": item.cover_key,
+        "cover_width": item.cover_width,
+        "cover_height": item.cover_height,
+        "publisher": item.publisher,
+        "year": item.year,
+        "language": item.language,
+        "price_cents": item.price_cents,
+        "stock": item.stock,
+        "authors_text": ", ".join(item.authors),
+        "removed_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _changed(table, new) -> Any:
+    """True when an existing book would change: ``new`` is the proposed row (excluded or staged)."""
+    differs = [table.c[name].is_distinct_from(new[name]) for name in BOOK_COLUMNS]
+    differs += [new[name].is_not(None) & table.c[name].is_distinct_from(new[name]) for name in COVER_COLUMNS]
+    return or_(*differs)
+
+
+def _update_set(table, new) -> dict[str, Any]:
+    values: dict[str, Any] = {name: new[name] for name in BOOK_COLUMNS}
+    values.update({name: func.coalesce(new[name], table.c[name]) for name in COVER_COLUMNS})
+    values["updated_at"] = new["updated_at"]
+    return values
+
+
+def _upsert_books_sqlite(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Upsert ``rows``; the ids of the books inserted or changed, by ISBN (multi-row VALUES)."""
+    books: Table = Book.__table__
+    stmt = sqlite.insert(books)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["isbn13"], set_=_update_set(books, stmt.excluded), where=_changed(books, stmt.excluded)
+    ).returning(books.c.isbn13, books.c.id)
+    return dict(db.session.execute(stmt, rows).tuples().all())
+
+
+STAGED_COLUMNS = ("isbn13", *BOOK_COLUMNS, *COVER_COLUMNS, "created_at", "updated_at")
+STAGING_TABLE = text(
+    """CREATE TEMPORARY TABLE IF NOT EXISTS staged_books (
+        isbn13 text, title text, slug text, description text, cover_url text, publisher text,
+        year integer, language text, price_cents integer, stock integer, authors_text text,
+        removed_at timestamptz, cover_key text, cover_width integer, cover_height integer,
+        created_at timestamptz, updated_at timestamptz
+    ) ON COMMIT DELETE ROWS"""
+)
+
+
+# The staging table as SQLAlchemy sees it (not in the app's metadata: migrations never create it).
+STAGED = Table(
+    "staged_books", MetaData(), *(Column(c.name, c.type) for c in Book.__table__.c if c.name in STAGED_COLUMNS)
+)
+
+
+def _upsert_books_postgresql(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """As ``_upsert_books_sqlite``, through ``COPY`` into a temporary table and one INSERT ... SELECT."""
+    db.session.execute(STAGING_TABLE)
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY staged_books ({', '.join(STAGED_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in STAGED_COLUMNS])
+    books: Table = Book.__table__
+    stmt = postgresql.insert(books).from_select(list(STAGED_COLUMNS), select(*(STAGED.c[n] for n in STAGED_COLUMNS)))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["isbn13"], set_=_update_set(books, stmt.excluded), where=_changed(books, stmt.excluded)
+    ).returning(books.c.isbn13, books.c.id)
+    return dict(db.session.execute(stmt).tuples().all())
+
+
+def write_books(items: list[BookData], cache: NameCache | None = None) -> WrittenBatch:
+    """Insert new books and update existing ones (matched by ISBN); the caller commits.
+
+    A later item for the same ISBN wins. Authors keep the item's order; a book's authors and
+    genres are replaced by the item's. The new title and author words join the search vocabulary.
+    """
+    cache = cache if cache is not None else NameCache()
+    by_isbn = {item.isbn13: item for item in items}
+    existing = _ids_by_name(Book.id, Book.isbn13, set(by_isbn))
+    now = utcnow()
+    rows = [_book_row(item, slugify(item.title), now) for item in by_isbn.values()]
+    written = _upsert_books_postgresql(rows) if _is_postgresql() else _upsert_books_sqlite(rows)
+    book_ids = {**existing, **written}
+
+    author_ids = _author_ids({a for item in by_isbn.values() for a in item.authors}, cache)
+    genre_ids = _genre_ids({g for item in by_isbn.values() for g in item.genres}, cache)
+    # New books too: where foreign keys are not enforced, a deleted book's links may outlive it.
+    for chunk in _chunks(book_ids.values()):
+        db.session.execute(delete(book_authors).where(_in(book_authors.c.book_id, chunk)))
+        db.session.execute(delete(book_genres).where(_in(book_genres.c.book_id, chunk)))
+    author_rows = [
+        {"book_id": book_ids[isbn], "author_id": author_ids[name], "position": position}
+        for isbn, item in by_isbn.items()
+        for position, name in enumerate(item.authors)
+    ]
+    genre_rows = [
+        {"book_id": book_ids[isbn], "genre_id": genre_ids[name]}
+        for isbn, item in by_isbn.items()
+        for name in item.genres
+    ]
+    _insert_links(book_authors, author_rows)
+    _insert_links(book_genres, genre_rows)
+    # New title and author words, so a misspelt search finds these books too.
+    remember_words((f"{item.title} {' '.join(item.authors)}" for item in by_isbn.values()), cache.words)
+    return WrittenBatch(len(by_isbn) - len(existing), len(existing), list(existing.values()))
