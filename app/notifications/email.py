@@ -378,7 +378,9 @@ class _Message(Message):
         return message
 
 
-_COMPAT32_SMTP = policy.compat32.clone(linesep="\r\n")
+# No folding: compat32 folds a long encoded subject before its first word ("Subject: \r\n =?utf-8?..."),
+# which readers then see with a leading space. Flask-Mail's encoded headers stay far below 998 characters.
+_COMPAT32_SMTP = policy.compat32.clone(linesep="\r\n", max_line_length=None)
 
 
 def _transmit(message: EmailMessage) -> None:
