@@ -125,11 +125,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from app import formatting, webview
+    from app import formatting, page_cache, webview
     from app.htmx import add_vary_header, refresh_flashes
 
     formatting.register(app)
     webview.register(app)
+    page_cache.register(app)
     app.after_request(add_vary_header)
     app.after_request(refresh_flashes)
 

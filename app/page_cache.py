@@ -1,9 +1,14 @@
-"""Whole pages for visitors without an account, kept in the shared cache.
+"""Whole pages kept in the shared cache: for visitors, and for signed-in readers on pages that
+differ between readers only in the site header.
 
 Every visitor who is not signed in sees the same HTML for the same address, except for one thing:
-their CSRF token (in the page's htmx headers and in forms such as "Add to cart"). A cached page
-is stored with a placeholder where the token was and served with the visitor's own token put back,
-so forms keep working, with and without JavaScript.
+their CSRF token (in the page's htmx headers and in forms such as "Add to cart"). Signed-in readers
+see the same page as each other except for their name, cart count and unread-notifications badge
+in the header (and their token). Those parts are *holes*: templates mark them with ``hole(name,
+value)`` while a page is being recorded; the stored page keeps a placeholder for each, and every
+answer fills them in for the reader asking (``HOLES``: the token, the name, the counts, which come
+from the reader's cached snapshot, app/accounts/user_cache.py). So forms keep working, with and
+without JavaScript, and no reader ever sees another's header.
 
 A page is cached under the versions of what it shows (``app.catalogue.caching`` bumps them when
 books, prices or stock change): the versions are read from the shared cache (one ``MGET`` per
@@ -12,67 +17,115 @@ from the shared cache; a page built at an older version is never served, on any 
 
 Not cached (the view runs as usual):
 - anything but GET or HEAD, and answers other than a 200 HTML page;
-- a visitor with more in their session than a CSRF token (a cart, a flash message, a checkout
-  under way, a signed-in user), a remember-me cookie or an ``Authorization`` header;
-- a page while the cache is off (``CACHE_TYPE`` ``NullCache``, as in tests that want it).
+- a session holding more than the sign-in and a CSRF token (a visitor's cart, a flash message, a
+  checkout under way); a remember-me cookie without a signed-in session; an ``Authorization``
+  header;
+- a signed-in reader on a view that does not take readers (``readers=False``);
+- a page while the cache is off (``PAGE_CACHE_SECONDS`` 0, or ``CACHE_TYPE`` ``NullCache``).
 
-The key carries what else the same address can differ by: an htmx partial request (a fragment)
-and the mobile shell (no site header), as the ``Vary`` header says.
+The key carries what else the same address can differ by: signed in or not, an htmx partial
+request (a fragment) and the mobile shell (no site header), as the ``Vary`` header says.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Response, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from flask.globals import _cv_request
+from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
+from markupsafe import Markup, escape
 
 from app.catalogue.caching import current_versions, lookup, store
 from app.csrf import csrf_token
 from app.htmx import is_partial
 from app.webview import in_shell
 
-# What a visitor's session may hold for them to get the shared page.
-# (Flask-Login marks even a visitor's session not "_fresh".)
-ANONYMOUS_SESSION_KEYS = frozenset({"csrf_token", "_permanent", "_fresh"})
-# Stands for the visitor's CSRF token in a stored page: no token can contain these characters.
+# What a session may hold for its owner to get a shared page: the sign-in (Flask-Login's keys;
+# it marks even a visitor's session not "_fresh") and the CSRF token. Anything else (a visitor's
+# cart, a flash, a checkout) is theirs alone.
+SHAREABLE_SESSION_KEYS = frozenset(
+    {"csrf_token", "_permanent", "_fresh", "_user_id", "_id", "_remember", "_remember_seconds"}
+)
+
+# A hole while recording: \x00name\x01 what this reader saw \x02. In a stored page: \x00name\x00.
+# No text or token of a page can hold these characters (the NUL check refuses them on the way in).
+_RECORDED_HOLE = re.compile(r"\x00(\w+)\x01(.*?)\x02", re.S)
+_PLACEHOLDER = re.compile(r"\x00(\w+)\x00")
 TOKEN_PLACEHOLDER = "\x00csrf\x00"
+
+# What fills each hole for the reader asking: the modules that own the value register it.
+HOLES: dict[str, Callable[[], str]] = {
+    "csrf": csrf_token,
+    "reader_name": lambda: str(escape(current_user.name)) if current_user.is_authenticated else "",
+}
+
+
+def register_hole(name: str, fill: Callable[[], str]) -> None:
+    HOLES[name] = fill
+
+
+def hole(name: str, value: object) -> Markup | object:
+    """In a template: ``{{ hole("cart_count", count) }}`` marks a part that differs between readers."""
+    if g.get("page_recording"):
+        return Markup(f"\x00{name}\x01") + escape(value) + Markup("\x02")
+    return value
+
+
+def register(app: Flask) -> None:
+    app.add_template_global(hole)
 
 
 def _shareable() -> bool:
     if request.method not in ("GET", "HEAD") or "Authorization" in request.headers:
         return False
-    if current_app.config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE) in request.cookies:
-        return False
     # ``_session``: reading the session's keys this way does not mark it accessed.
-    return ANONYMOUS_SESSION_KEYS.issuperset(_cv_request.get()._session.keys())
+    session_keys = _cv_request.get()._session.keys()
+    if "_user_id" not in session_keys and current_app.config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE) in (
+        request.cookies
+    ):
+        return False  # Flask-Login will sign this visitor in from the cookie: not a visitor's page
+    return SHAREABLE_SESSION_KEYS.issuperset(session_keys)
 
 
-def _page_key() -> str:
-    address = f"{request.full_path}|partial={is_partial()}|shell={in_shell()}"
+def _page_key(reader: bool) -> str:
+    address = f"{request.full_path}|reader={reader}|partial={is_partial()}|shell={in_shell()}"
     # A cache key, not a secret: the address is public and nothing is verified with it.
     digest = hashlib.sha1(address.encode(), usedforsecurity=False).hexdigest()
     return f"page:{request.endpoint}:{digest}"
 
 
 def _serve(body: str) -> Response:
-    return Response(body.replace(TOKEN_PLACEHOLDER, csrf_token()), mimetype="text/html")
+    filled: dict[str, str] = {}
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in filled:
+            filled[name] = str(HOLES[name]())
+        return filled[name]
+
+    return Response(_PLACEHOLDER.sub(fill, body), mimetype="text/html")
 
 
-def _store(key: str, response: Response) -> None:
+def _recorded(response: Response) -> tuple[str, str]:
+    """The page as this reader gets it (holes filled), and as it is stored (holes left open)."""
     body = response.get_data(as_text=True)
     # The token the page was rendered with, if it has one (Flask-WTF keeps it in ``g`` per request).
     token = g.get(current_app.config["WTF_CSRF_FIELD_NAME"])
+    stored = _RECORDED_HOLE.sub(lambda m: f"\x00{m.group(1)}\x00", body)
     if token:
-        body = body.replace(token, TOKEN_PLACEHOLDER)
-    store(key, body, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+        stored = stored.replace(token, TOKEN_PLACEHOLDER)
+    return _RECORDED_HOLE.sub(lambda m: m.group(2), body), stored
 
 
-def cached_for_visitors(version_keys: Callable[[], list[str]]) -> Callable:
-    """Serve the view's page from the cache to visitors who are not signed in.
+def cached_for_visitors(version_keys: Callable[[], list[str]], readers: bool = False) -> Callable:
+    """Serve the view's page from the cache to visitors who are not signed in and, with
+    ``readers=True``, to signed-in readers too (the page must mark what differs between them with
+    ``hole()``: base.html does for its header).
 
     ``version_keys`` names the cache versions the page depends on (each an integer bumped on change).
     """
@@ -82,20 +135,30 @@ def cached_for_visitors(version_keys: Callable[[], list[str]]) -> Callable:
         def wrapper(*args, **kwargs):
             if not current_app.config["PAGE_CACHE_SECONDS"] or not _shareable():
                 return view(*args, **kwargs)
+            reader = current_user.is_authenticated  # from the reader's cached snapshot: no query
+            if reader and not readers:
+                return view(*args, **kwargs)
             versions = current_versions(version_keys())
-            key = f"{_page_key()}:{':'.join(map(str, versions))}"
+            key = f"{_page_key(reader)}:{':'.join(map(str, versions))}"
             stored = lookup(key)
             if stored is not None:
                 return _serve(stored)
-            response = current_app.make_response(view(*args, **kwargs))
+            g.page_recording = True
+            try:
+                response = current_app.make_response(view(*args, **kwargs))
+            finally:
+                g.page_recording = False
+            if response.direct_passthrough or response.is_streamed:
+                return response
+            shown, kept = _recorded(response)
+            response.set_data(shown)
             if (
                 response.status_code == 200
                 and response.mimetype == "text/html"
-                and not response.direct_passthrough
                 and "Set-Cookie" not in response.headers
                 and _shareable()  # the view itself put nothing in the session (a flash, a cart)
             ):
-                _store(key, response)
+                store(key, kept, timeout=current_app.config["PAGE_CACHE_SECONDS"])
             return response
 
         return wrapper

@@ -135,3 +135,75 @@ def test_the_cache_can_be_turned_off(base_settings, hobbit, count_queries):
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
     assert statements  # rendered from the database again
+
+
+# ---- Signed-in readers: one shared page, each reader's header filled in ------------------------
+
+
+def header_of(response) -> dict:
+    html = response.get_data(as_text=True)
+    return {
+        "name": re.search(r'href="/account"[^>]*>([^<]*)</a>', html).group(1),
+        "cart": re.search(r'id="cart-count"[^>]*>\s*(\d+)\s*<', html).group(1),
+        "badge": re.search(r'id="notification-badge"[^>]*>(.*?)</span></a>', html, re.S).group(1),
+    }
+
+
+@pytest.fixture
+def two_readers(app, hobbit):
+    with app.app_context():
+        rosa = make_user(email="rosa@example.com", name="Rosa Reader").id
+        milo = make_user(email="milo@example.com", name="Milo <b>Member</b>").id
+    first, second = app.test_client(), app.test_client()
+    login_as(first, "rosa@example.com")
+    login_as(second, "milo@example.com")
+    return (first, rosa), (second, milo)
+
+
+def test_each_reader_gets_the_shared_page_with_their_own_header(app, two_readers, hobbit, count_queries):
+    (rosa, _), (milo, _) = two_readers
+    book_id, _ = hobbit
+    rosa.post("/cart/add", data={"book_id": book_id, "quantity": 2})
+    rosa.get("/books")  # recorded with Rosa's header
+    milo.get("/books")  # Milo's snapshot is loaded: his next page runs no query at all
+    with count_queries() as q:
+        page = milo.get("/books")
+    assert q.count == 0, q.statements
+    assert header_of(page) == {"name": "Milo &lt;b&gt;Member&lt;/b&gt;", "cart": "0", "badge": ""}
+    assert "Rosa" not in page.get_data(as_text=True) and "\x00" not in page.get_data(as_text=True)
+    assert header_of(rosa.get("/books"))["name"] == "Rosa Reader"
+    assert header_of(rosa.get("/books"))["cart"] == "2"
+
+
+def test_a_readers_cart_and_notifications_show_at_once_on_the_cached_page(app, two_readers, hobbit):
+    from app.notifications.inbox import notify
+
+    (rosa, rosa_id), (milo, _) = two_readers
+    book_id, _ = hobbit
+    milo.get("/books")
+    assert header_of(rosa.get("/books"))["cart"] == "0"
+    rosa.post("/cart/add", data={"book_id": book_id, "quantity": 1})
+    assert header_of(rosa.get("/books"))["cart"] == "1"
+    with app.app_context():
+        notify(rosa_id, kind="club", key="test:1", title="Welcome to the club")
+        db.session.commit()
+    assert ">1<" in header_of(rosa.get("/books"))["badge"]
+    assert header_of(milo.get("/books"))["badge"] == ""
+
+
+def test_a_readers_token_from_the_cached_page_logs_them_out(base_settings, hobbit):
+    csrf_app = create_app(make_config(**base_settings, WTF_CSRF_ENABLED=True))
+    with csrf_app.app_context():
+        make_user(email="rosa@example.com", name="Rosa Reader")
+        make_user(email="milo@example.com", name="Milo Member")
+    rosa, milo = csrf_app.test_client(), csrf_app.test_client()
+    for client, email in ((rosa, "rosa@example.com"), (milo, "milo@example.com")):
+        form = client.get("/auth/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
+        client.post("/auth/login", data={"email": email, "password": "correct horse battery", "csrf_token": token})
+    rosa.get("/books")
+    page = milo.get("/books")  # from the cache, with Milo's token
+    assert "Milo Member" in page.get_data(as_text=True)
+    milo.post("/auth/logout", data={"csrf_token": token_in(page)})
+    assert "Log in" in milo.get("/books").get_data(as_text=True)
+    assert "Rosa Reader" in rosa.get("/books").get_data(as_text=True)

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.htmx import add_toast, is_partial, trigger
 from app.ids import parse_id
 from app.models import Book
+from app.page_cache import register_hole
 
 
 def _header_cart_count() -> int:
@@ -22,6 +23,9 @@ def _header_cart_count() -> int:
 @bp.app_context_processor
 def cart_badge():
     return {"cart_count": _header_cart_count}
+
+
+register_hole("cart_count", lambda: str(_header_cart_count()))  # the header's count on a cached page
 
 
 @bp.route("/cart")

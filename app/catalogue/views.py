@@ -19,7 +19,7 @@ def _cached(key: str, render) -> str:
 
 @bp.route("/books")
 @search_limit
-@cached_for_visitors(lambda: [LISTING_VERSION])
+@cached_for_visitors(lambda: [LISTING_VERSION], readers=True)
 def books():
     form = CatalogueForm(request.args, meta={"csrf": False})
     genres = all_genres()

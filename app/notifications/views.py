@@ -1,6 +1,6 @@
 """Notifications for the site: the list, "mark all as read", and the unread badge in the nav."""
 
-from flask import make_response, render_template, request, url_for
+from flask import current_app, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.accounts.user_cache import unread_count_of
@@ -9,6 +9,7 @@ from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_
 from app.ids import parse_id
 from app.notifications import inbox
 from app.notifications.web import bp
+from app.page_cache import register_hole
 
 PER_PAGE = 20
 
@@ -48,6 +49,14 @@ def _unread() -> int:
 @bp.app_context_processor
 def notification_badge():
     return {"unread_notifications": _unread}
+
+
+def _badge_html() -> str:
+    # The header's badge on a cached page: the bare template, without Flask's context processors.
+    return current_app.jinja_env.get_template("notifications/_badge.html").render(unread=_unread())
+
+
+register_hole("unread_badge", _badge_html)
 
 
 @bp.route("/notifications/badge")
