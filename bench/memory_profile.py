@@ -328,7 +328,18 @@ def main() -> int:
         if not os.environ.get("DATABASE_URL"):
             os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='memory-profile-')}/app.db"
         child(["--role", "prepare"])
-        runs = [child(["--role", "measure", "--requests", str(args.requests)]) for _ in range(args.runs)]
+        runs = []
+        for number in range(1, args.runs + 1):
+            runs.append(child(["--role", "measure", "--requests", str(args.requests)]))
+            figures = runs[-1]["figures"]
+            print(  # progress on stderr: a run takes minutes on a busy machine
+                f"run {number}/{args.runs}: "
+                + ", ".join(
+                    f"{stage} {figures[stage][0]:.1f} MB RSS / {figures[stage][1]:.1f} PSS" for stage in STAGES
+                ),
+                file=sys.stderr,
+                flush=True,
+            )
         traced = (
             child(["--role", "trace", "--requests", str(args.requests), "--top", str(args.top)]) if args.top else None
         )
