@@ -25,8 +25,14 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
 
-# Each worker builds its own app and database pool: no connections shared across fork.
-preload_app = False
+# By default each worker builds its own app and database pool: no connections shared across fork.
+# GUNICORN_PRELOAD=1 builds the app once in the master and forks the workers from it, with the
+# start-up objects frozen out of the garbage collector (gc.freeze) so the workers keep sharing their
+# pages. Measured with 2 workers, production settings, PostgreSQL and Redis, after 200 page requests:
+# each worker's RSS 100 -> 93 MB and PSS 84 -> 51 MB; the master grows from 24 to 99 MB RSS instead.
+# The price: a code reload needs a full restart (no HUP), and anything opened in create_app() is
+# inherited, which is why post_fork drops the database pool's connections.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "") in ("1", "true", "yes")
 
 # Only nginx on this host may tell us the client's scheme. The app itself reads X-Forwarded-For/Proto
 # through ProxyFix (PROXY_COUNT hops); this setting covers gunicorn's own view (wsgi.url_scheme).
@@ -64,3 +70,19 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def when_ready(server):
+    if server.cfg.preload_app:
+        import gc
+
+        gc.freeze()  # the app's start-up objects: never collected, so GC does not dirty the shared pages
+
+
+def post_fork(server, worker):
+    if server.cfg.preload_app:
+        from app.extensions import db
+
+        # A connection opened in the master must not be used by two processes: each worker opens its own.
+        with server.app.wsgi().app_context():
+            db.engine.dispose(close=False)

@@ -19,14 +19,17 @@ import textwrap
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.catalogue.caching import invalidate_books
 from app.catalogue.services import CatalogueError, find_book
 from app.extensions import db
 from app.models import Book
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 WIDTHS = (160, 320)
 # (file suffix, Pillow format, save options): WebP for browsers that take it, JPEG for the rest.
@@ -57,6 +60,8 @@ def cover_file(key: str, width: int, suffix: str) -> str:
 
 def _decode(data: bytes, max_pixels: int) -> Image.Image:
     """The image in ``data``, upright and in RGB; CoverError when it is not one or too large."""
+    from PIL import Image, ImageOps, UnidentifiedImageError  # Pillow only in the few requests that upload a cover
+
     try:
         image = Image.open(BytesIO(data))
         if image.width * image.height > max_pixels:
@@ -103,6 +108,8 @@ def store_cover_image(data: bytes) -> StoredCover:
             f"{config['COVER_MAX_BYTES'] / 1_048_576:.0f} MB"
         )
     image = _decode(data, config["COVER_MAX_PIXELS"])
+    from PIL import Image  # loaded by _decode already
+
     key = hashlib.sha256(data).hexdigest()[:KEY_LENGTH]
     root = Path(config["MEDIA_ROOT"])
     height = width = 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import ARRAY, String
@@ -126,6 +125,8 @@ def _closest_by_first_letter(terms: list[str]) -> dict[str, str]:
 
 def _best(term: str, candidates: list[str]) -> str | None:
     """The candidate closest to ``term`` by rapidfuzz's ratio, if close enough (ties: the first)."""
+    from rapidfuzz import fuzz, process  # only searches that find nothing get here
+
     near = [w for w in candidates if abs(len(w) - len(term)) <= LENGTH_WINDOW]
     best = process.extractOne(term, near, scorer=fuzz.ratio, score_cutoff=RATIO_THRESHOLD)
     return best[0] if best else None

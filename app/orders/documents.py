@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import current_app
-from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -13,32 +10,7 @@ from app.extensions import db
 from app.formatting import money
 from app.models import Club, EmailMessage, Order, User
 
-FONTS = Path(__file__).resolve().parent / "fonts"
 RECEIPT_KEY = "order-receipt:"
-
-
-class _Document(FPDF):
-    def __init__(self, title: str):
-        super().__init__(format="A4")
-        self.set_title(title)
-        self.set_creator(current_app.config["BUSINESS_NAME"])
-        self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        self.set_auto_page_break(auto=True, margin=15)
-
-    def heading(self, text: str, size: int = 16) -> None:
-        self.set_font("DejaVu", "B", size)
-        self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
-        self.ln(2)
-
-    def para(self, text: str, size: int = 10, bold: bool = False) -> None:
-        self.set_font("DejaVu", "B" if bold else "", size)
-        self.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
-
-    def row(self, left: str, right: str, bold: bool = False) -> None:
-        self.set_font("DejaVu", "B" if bold else "", 10)
-        self.multi_cell(140, 6, left, new_x="RIGHT", new_y="TOP")
-        self.multi_cell(0, 6, right, align="R", new_x="LMARGIN", new_y="NEXT")
 
 
 def _address(order: Order, fallback: str) -> str:
@@ -57,7 +29,9 @@ def invoice_pdf(order: Order) -> bytes:
     config = current_app.config
     buyer = db.session.get(User, order.user_id) if order.user_id is not None else None
     cur = order.currency
-    pdf = _Document(f"Invoice {invoice_number(order)}")
+    from app.orders.pdf import Document  # fpdf2 and its font tools cost ~15 MB per worker: load them on first use
+
+    pdf = Document(f"Invoice {invoice_number(order)}")
     pdf.add_page()
     pdf.heading(config["BUSINESS_NAME"])
     pdf.para(config["BUSINESS_ADDRESS"])
@@ -109,7 +83,9 @@ def packing_slips_pdf(orders: list[Order]) -> bytes:
         user.id: user
         for user in db.session.scalars(select(User).where(User.id.in_({o.user_id for o in orders if o.user_id})))
     }
-    pdf = _Document("Packing slips")
+    from app.orders.pdf import Document  # fpdf2 on first use, as in invoice_pdf
+
+    pdf = Document("Packing slips")
     for order in orders:
         pdf.add_page()
         pdf.heading(f"Order #{order.id}")

@@ -7,11 +7,10 @@ rendered with markdown-it-py and the HTML is cleaned with nh3: a page file canno
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-import nh3
 from flask import current_app
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 BUILT_IN = Path(__file__).resolve().parent / "content"
@@ -29,7 +28,13 @@ ALLOWED_TAGS = {
     "p", "pre", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 
-_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+@cache
+def _markdown():
+    """The parser, built on the first page shown: most workers never serve one of these pages."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 @dataclass(frozen=True)
@@ -51,10 +56,12 @@ def page_source(name: str) -> str | None:
 def render_markdown(text: str) -> Markup:
     """Markdown to HTML that is safe to show. Raw HTML in the Markdown comes out as text; nh3 then
     keeps only plain text markup, in case the parser's settings ever change."""
-    return clean_html(_markdown.render(text))
+    return clean_html(_markdown().render(text))
 
 
 def clean_html(html: str) -> Markup:
+    import nh3  # loaded with the first page shown, like the parser
+
     return Markup(nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}, "th": {"scope"}}))
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import textwrap
 from io import BytesIO
 
-from PIL import Image, ImageDraw, ImageFont
-
 from app.catalogue.covers import cover_colour
 
 WIDTH, HEIGHT = 1200, 630
@@ -26,6 +24,8 @@ def _title_lines(title: str) -> list[str]:
 
 def draw_card(kicker: str, title: str, subtitle: str = "") -> bytes:
     """A PNG card: a small ``kicker`` (what it is), the title, a subtitle, on the title's colour."""
+    from PIL import Image, ImageDraw, ImageFont  # Pillow when a card is drawn (cards are cached), not at start
+
     image = Image.new("RGB", (WIDTH, HEIGHT), cover_colour(title))
     draw = ImageDraw.Draw(image)
     draw.rectangle([24, 24, WIDTH - 24, HEIGHT - 24], outline=(255, 255, 255), width=3)
