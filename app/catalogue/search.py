@@ -76,7 +76,14 @@ def _matching(terms: list[str], filters: list[ColumnElement], titles_only: bool,
     if _postgres():
         tsquery = func.to_tsquery("simple", " & ".join(terms[:-1] + [f"{terms[-1]}:*" if prefix else terms[-1]]))
         vector = literal_column("books.title_vector" if titles_only else "books.search_vector")
-        stmt = select(Book.id.label("book_id")).where(vector.op("@@")(tsquery), Book.removed_at.is_(None), *filters)
+        matched = vector.op("@@")(tsquery)
+        if prefix and len(terms) > 1:
+            # A prefix reads, in the GIN index, every word it starts ("truth:*" merges all of
+            # "truth"'s 60,000 books: 13 ms). The whole words find the books (a few when a prefix
+            # is tried); the prefix is then checked on those rows: ts_match_vq is @@, unindexed.
+            whole_words = func.to_tsquery("simple", " & ".join(terms[:-1]))
+            matched = vector.op("@@")(whole_words) & func.ts_match_vq(vector, tsquery)
+        stmt = select(Book.id.label("book_id")).where(matched, Book.removed_at.is_(None), *filters)
         # Ranked by the whole (weighted) vector in both tiers, so scores compare within a tier.
         score = -func.ts_rank(literal_column("books.search_vector"), tsquery)
     else:
