@@ -1,8 +1,11 @@
 """Full-text search over title, authors, ISBN and description, behind a few functions.
 
 SQLite uses the FTS5 tables ``books_fts`` (everything) and ``books_fts_titles`` (title, ISBN and
-authors only), bm25 ranking; PostgreSQL the generated, GIN-indexed ``books.search_vector``
-(everything, weighted) and ``books.title_vector`` (title, ISBN and authors only), ts_rank.
+authors only), bm25 ranking; they index listed books only (the view ``books_listed``), so a
+search without filters reads the FTS index alone. PostgreSQL uses the generated, GIN-indexed
+``books.search_vector`` (everything, weighted) and ``books.title_vector`` (title, ISBN and
+authors only), ts_rank; its planner reads books in order for common words and through the GIN
+index for rarer ones (app/planner.py sets the page costs that make it choose so).
 Both match every word of the query; the last one also as a prefix (``prefix``) when the words
 alone find few books, so "cartog" finds cartographers. A prefix on a common word costs a merge
 of the doclists of every word it starts (10 ms for a word in most of 100,000 descriptions, on
