@@ -87,11 +87,11 @@ class BookPage:
         return self.page < self.pages
 
 
-def _conditions(params: CatalogueParams) -> list:
-    """The filters of ``params`` (genre, price, stock) on books still in the catalogue."""
-    conditions = [Book.removed_at.is_(None)]
+def _filters(params: CatalogueParams) -> list:
+    """The filters of ``params`` (genre, price, stock); every listing also leaves removed books out."""
+    filters = []
     if params.genre:
-        conditions.append(
+        filters.append(
             Book.id.in_(
                 select(book_genres.c.book_id)
                 .join(Genre, Genre.id == book_genres.c.genre_id)
@@ -99,20 +99,24 @@ def _conditions(params: CatalogueParams) -> list:
             )
         )
     if params.min_price_cents is not None:
-        conditions.append(Book.price_cents >= params.min_price_cents)
+        filters.append(Book.price_cents >= params.min_price_cents)
     if params.max_price_cents is not None:
-        conditions.append(Book.price_cents <= params.max_price_cents)
+        filters.append(Book.price_cents <= params.max_price_cents)
     if params.in_stock:
-        conditions.append(Book.stock > 0)
-    return conditions
+        filters.append(Book.stock > 0)
+    return filters
 
 
-def _count(query: str, conditions: list, cap: int) -> tuple[int, bool, bool]:
+def _count(query: str, filters: list, cap: int) -> tuple[int, bool, bool]:
     """(total, capped, prefix): a search counts up to ``cap`` (its last word as a prefix if the
-    words alone find fewer than FEW_RESULTS and the prefix more); browsing counts every book."""
+    words alone find fewer than FEW_RESULTS and the prefix more); browsing counts every listed book."""
     if not query.strip():
-        return db.session.scalar(select(func.count(Book.id)).where(*conditions)) or 0, False, False
-    found, found_prefixed = count_matches(query, conditions, cap, FEW_RESULTS)
+        return (
+            db.session.scalar(select(func.count(Book.id)).where(Book.removed_at.is_(None), *filters)) or 0,
+            False,
+            False,
+        )
+    found, found_prefixed = count_matches(query, filters, cap, FEW_RESULTS)
     prefix = found_prefixed is not None and found_prefixed > found
     if prefix:
         found = found_prefixed
@@ -131,14 +135,14 @@ def list_books(params: CatalogueParams) -> BookPage:
     as a suggestion.
     """
     cap = current_app.config["SEARCH_COUNT_CAP"]
-    conditions = _conditions(params)
+    filters = _filters(params)
     query = params.q
-    total, capped, prefix = _count(query, conditions, cap)
+    total, capped, prefix = _count(query, filters, cap)
     showing_for = suggestion = None
     if query.strip() and total < FEW_RESULTS and not params.exact:
         corrected = corrected_query(query)
         if corrected:
-            corrected_total, corrected_capped, corrected_prefix = _count(corrected, conditions, cap)
+            corrected_total, corrected_capped, corrected_prefix = _count(corrected, filters, cap)
             if total == 0 and corrected_total:
                 query, total, capped, prefix = corrected, corrected_total, corrected_capped, corrected_prefix
                 showing_for = corrected
@@ -151,11 +155,11 @@ def list_books(params: CatalogueParams) -> BookPage:
         # column orders the first ``cap`` (all of them when the count is not capped).
         page_end = min(params.page, -(-total // params.per_page) or 1) * params.per_page
         text_limit = page_end if params.sort == "relevance" and total > RANK_ALL_UP_TO else cap
-        found = candidates(query, conditions, text_limit, rank_text=total <= RANK_ALL_UP_TO, prefix=prefix)
+        found = candidates(query, filters, text_limit, rank_text=total <= RANK_ALL_UP_TO, prefix=prefix)
         stmt = stmt.join(found, found.c.book_id == Book.id)
         rank = [found.c.tier, found.c.score]
     else:
-        stmt = stmt.where(*conditions)
+        stmt = stmt.where(Book.removed_at.is_(None), *filters)
     order = {
         "title": [Book.title, Book.id],
         "newest": [Book.created_at.desc(), Book.id.desc()],

@@ -2,9 +2,12 @@
 
 import pytest
 
+from app.catalogue.services import remove_book
+from app.extensions import cache, db
+from app.models import Book
 from tests.api import API
 from tests.catalogue.test_listing import titles
-from tests.factories import make_books, many_books
+from tests.factories import isbn_for, make_books, many_books
 
 
 @pytest.fixture
@@ -97,3 +100,34 @@ def test_a_search_runs_as_many_queries_for_one_match_as_for_many(app, client, co
         counts.append(q.count)
     # The genres for the filter, the capped count, the page and its authors.
     assert counts[0] == counts[1] <= 4, counts
+
+
+def test_removed_books_are_neither_counted_nor_found(app, client, small_cap):
+    with app.app_context():
+        many_books(7)
+        for number in (1, 2, 3):
+            remove_book(isbn_for(200000 + number))
+    response = client.get("/books?q=volume&per_page=12")
+    assert summary(response) == "4 books for “volume”"  # 7 match, 3 removed: under the cap of 5
+    assert titles(response) == ["Volume 0000", "Volume 0004", "Volume 0005", "Volume 0006"]
+    assert titles(client.get("/books?q=volume+0002")) == []
+    assert client.get(f"{API}/books?q=volume").get_json()["total"] == 4
+
+
+def test_a_removed_book_stays_out_of_search_when_its_record_changes_and_returns_when_listed(app, client):
+    with app.app_context():
+        (book,) = make_books([{"title": "The Quiet Lantern", "description": "Harbour lights."}])
+        book_id = book.id
+        remove_book(book.isbn13)
+        book = db.session.get(Book, book_id)
+        book.title, book.description = "The Quiet Lantern, revised", "Harbour lights at dusk."
+        db.session.commit()
+    assert titles(client.get("/books?q=lantern")) == []
+    assert titles(client.get("/books?q=dusk")) == []
+    with app.app_context():
+        book = db.session.get(Book, book_id)
+        book.removed_at = None
+        db.session.commit()
+        cache.clear()
+    assert titles(client.get("/books?q=dusk")) == ["The Quiet Lantern, revised"]
+    assert titles(client.get("/books?q=quiet+lantern")) == ["The Quiet Lantern, revised"]
