@@ -40,7 +40,6 @@ from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 from markupsafe import Markup, escape
 
-from app.catalogue.caching import current_versions, lookup, store
 from app.csrf import csrf_token
 from app.htmx import is_partial
 from app.webview import in_shell
@@ -138,6 +137,9 @@ def cached_for_visitors(version_keys: Callable[[], list[str]], readers: bool = F
             reader = current_user.is_authenticated  # from the reader's cached snapshot: no query
             if reader and not readers:
                 return view(*args, **kwargs)
+            # Here, not at the top: the catalogue package's views import this module.
+            from app.catalogue.caching import current_versions, lookup, store
+
             versions = current_versions(version_keys())
             key = f"{_page_key(reader)}:{':'.join(map(str, versions))}"
             stored = lookup(key)
