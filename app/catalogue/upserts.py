@@ -15,12 +15,28 @@ The full-text index follows by itself: SQLite's FTS5 table ``books_fts`` is kept
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, Table, any_, bindparam, delete, func, insert, or_, select, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.catalogue.services import BookData, slugify
@@ -88,10 +104,11 @@ def _insert(table):
 
 
 def _in(column, values: list):
-    """``column IN values``: one array parameter on PostgreSQL (``= ANY``), a list of them on SQLite."""
+    """``column IN values`` with one parameter: an array on PostgreSQL (``= ANY``), JSON on SQLite
+    (``IN (SELECT value FROM json_each(?))``), so a long list costs no per-value parameter handling."""
     if _is_postgresql():
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
+    return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(values))))
 
 
 def _ids_by_name(column, key_column, keys: set[str]) -> dict[str, int]:
@@ -102,13 +119,16 @@ def _ids_by_name(column, key_column, keys: set[str]) -> dict[str, int]:
 
 
 def _insert_links(table: Table, rows: list[dict[str, int]]) -> None:
-    """Insert link rows: one ``INSERT ... SELECT FROM unnest(arrays)`` on PostgreSQL, multi-row VALUES on SQLite."""
+    """Insert link rows: one ``INSERT ... SELECT FROM unnest(arrays)`` on PostgreSQL, ``executemany`` on SQLite."""
     if not rows:
         return
-    if not _is_postgresql():
-        db.session.execute(insert(table), rows)
-        return
     names = list(rows[0])
+    if not _is_postgresql():
+        _run_sql(
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [tuple(row.values()) for row in rows],
+        )
+        return
     arrays = [bindparam(None, [row[name] for row in rows], type_=postgresql.ARRAY(Integer)) for name in names]
     unnested = func.unnest(*arrays).table_valued(*names).render_derived()
     db.session.execute(insert(table).from_select(names, select(unnested)))
@@ -174,14 +194,68 @@ def _update_set(table, new) -> dict[str, Any]:
     return values
 
 
-def _upsert_books_sqlite(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Upsert ``rows``; the ids of the books inserted or changed, by ISBN (multi-row VALUES)."""
+def _run_sql(sql: str, params: list | tuple) -> None:
+    """Run ``sql`` (``?`` parameters) in the session's transaction; a list of tuples is an
+    ``executemany`` that skips SQLAlchemy's per-row parameter processing (most of a batch's CPU),
+    while errors still come wrapped as SQLAlchemy's (the importer retries a refused batch on them)."""
+    db.session.connection().exec_driver_sql(sql, params)
+
+
+@cache
+def _sqlite_upsert() -> tuple[str, tuple[str, ...]]:
+    """``INSERT ... ON CONFLICT DO UPDATE ... WHERE changed`` with ``?`` parameters, and their columns."""
     books: Table = Book.__table__
     stmt = sqlite.insert(books)
     stmt = stmt.on_conflict_do_update(
         index_elements=["isbn13"], set_=_update_set(books, stmt.excluded), where=_changed(books, stmt.excluded)
-    ).returning(books.c.isbn13, books.c.id)
-    return dict(db.session.execute(stmt, rows).tuples().all())
+    )
+    compiled = stmt.compile(dialect=sqlite.dialect(), column_keys=list(STAGED_COLUMNS))
+    return str(compiled), tuple(compiled.positiontup)
+
+
+# SQLite's full-text tables and their columns, as the migrations create them (search_f3a9c1d7e2b5,
+# 0af9869423f7). Their insert triggers stand aside while books_fts_deferred has a row
+# (import_b2d6e8f4a1c3), so a batch is indexed with one INSERT ... SELECT per table.
+SQLITE_FTS_TABLES = {
+    "books_fts": ("title", "authors_text", "isbn13", "description"),
+    "books_fts_titles": ("title", "authors_text", "isbn13"),
+}
+
+
+def _index_new_books_sqlite(book_ids: list[int]) -> None:
+    """Add the books ``book_ids`` (inserted while the triggers stood aside) to the FTS tables."""
+    if not book_ids:
+        return
+    ids = json.dumps(book_ids)  # one parameter whatever the batch size
+    for table, columns in SQLITE_FTS_TABLES.items():
+        _run_sql(
+            f"INSERT INTO {table}(rowid, {', '.join(columns)})"
+            f" SELECT id, {', '.join(columns)} FROM books WHERE id IN (SELECT value FROM json_each(?))",
+            (ids,),
+        )
+
+
+def _upsert_books_sqlite(rows: list[dict[str, Any]], existing: dict[str, int]) -> dict[str, int]:
+    """Upsert ``rows`` (``executemany`` of one prepared statement); the ids of the new books by ISBN.
+
+    The FTS insert triggers stand aside for the batch; its new books are indexed in one statement
+    per FTS table. Updated books keep going through the update triggers.
+    """
+    books: Table = Book.__table__
+    sql, columns = _sqlite_upsert()
+    # Every row has the same timestamps: convert them once, as SQLAlchemy would.
+    dialect = db.engine.dialect
+    stamp = books.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    now = stamp(rows[0]["created_at"]) if stamp else rows[0]["created_at"]
+    stamped = {i for i, name in enumerate(columns) if name in ("created_at", "updated_at")}
+    params = [tuple(now if i in stamped else row[name] for i, name in enumerate(columns)) for row in rows]
+    # A failure rolls the whole transaction back, this row included (upsert_books does).
+    _run_sql("INSERT INTO books_fts_deferred (since) VALUES (?)", (now,))
+    _run_sql(sql, params)
+    _run_sql("DELETE FROM books_fts_deferred", ())
+    new = _ids_by_name(Book.id, Book.isbn13, {row["isbn13"] for row in rows} - existing.keys())
+    _index_new_books_sqlite(list(new.values()))
+    return new
 
 
 STAGED_COLUMNS = ("isbn13", *BOOK_COLUMNS, *COVER_COLUMNS, "created_at", "updated_at")
@@ -227,7 +301,7 @@ def write_books(items: list[BookData], cache: NameCache | None = None) -> Writte
     existing = _ids_by_name(Book.id, Book.isbn13, set(by_isbn))
     now = utcnow()
     rows = [_book_row(item, slugify(item.title), now) for item in by_isbn.values()]
-    written = _upsert_books_postgresql(rows) if _is_postgresql() else _upsert_books_sqlite(rows)
+    written = _upsert_books_postgresql(rows) if _is_postgresql() else _upsert_books_sqlite(rows, existing)
     book_ids = {**existing, **written}
 
     author_ids = _author_ids({a for item in by_isbn.values() for a in item.authors}, cache)
