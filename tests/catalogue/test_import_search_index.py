@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Book
 from app.models.base import utcnow
 from tests.catalogue.test_import import HEADER, write
+from tests.catalogue.test_import import book as imported
 from tests.factories import isbn_for
 
 
@@ -79,3 +80,27 @@ def test_a_refused_batch_leaves_the_triggers_indexing_again(app_ctx, tmp_path: P
     assert db.session.scalar(text("SELECT count(*) FROM books_fts_deferred")) == 0
     upsert_books([first])
     assert found("good") == ["Good"]
+
+
+def test_two_spellings_of_one_genre_give_the_book_that_genre_once(app_ctx, tmp_path: Path):
+    path = write(tmp_path, "genres.csv", HEADER + f"{isbn_for(7)},Starfall,Ada Rossi,,,,,en,Sci-Fi; sci fi,5.00,1\n")
+
+    summary = import_books(path)
+
+    assert (summary.inserted, summary.rejected) == (1, 0)
+    book = imported(isbn_for(7))
+    assert [g.name for g in book.genres] == ["Sci-Fi"]
+
+
+def test_reimporting_a_file_with_new_authors_and_genres_replaces_them(app_ctx, tmp_path: Path):
+    first = write(tmp_path, "a.csv", HEADER + f"{isbn_for(8)},Tidewater,Ada Rossi; Una Byrne,,,,,en,Poetry,5.00,1\n")
+    import_books(first)
+    again = write(tmp_path, "b.csv", HEADER + f"{isbn_for(8)},Tidewater,Una Byrne; Ada Rossi,,,,,en,Art,5.00,1\n")
+
+    import_books(again)
+
+    db.session.expire_all()
+    book = imported(isbn_for(8))
+    assert [a.name for a in book.authors] == ["Una Byrne", "Ada Rossi"]
+    assert [g.name for g in book.genres] == ["Art"]
+    assert found("rossi") == ["Tidewater"]
