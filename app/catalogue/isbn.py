@@ -37,7 +37,8 @@ def normalise_isbn(raw: str) -> str:
         first12 = "978" + value[:9]
         return first12 + isbn13_check_digit(first12)
     if len(value) == 13:
-        if not value.isdigit() or not value.startswith(("978", "979")):
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if not value.isdecimal() or not value.startswith(("978", "979")):
             raise InvalidISBN(f"{raw!r} is not an ISBN-13 (must be 13 digits starting 978 or 979)")
         if isbn13_check_digit(value[:12]) != value[12]:
             raise InvalidISBN(f"{raw!r} is not a valid ISBN-13 (check digit)")

@@ -1,16 +1,19 @@
 """Writing a batch of validated books in a fixed number of set-based statements, on either database.
 
-``write_books`` is what ``services.upsert_books`` and the importer run: no ORM objects, one
-statement per table whatever the batch size. Books are upserted by ISBN (``INSERT ... ON CONFLICT
-DO UPDATE``); an existing book whose columns would not change is left as it is, so re-importing
-the same file rewrites no row and its search entry is not rebuilt. On PostgreSQL the books go
-through ``COPY`` into a temporary table first (psycopg 3), the fastest way in; SQLite takes them as
-multi-row ``VALUES`` (SQLAlchemy's insertmanyvalues). Authors, genres and the search vocabulary are
-looked up through a ``NameCache`` that an import keeps across its batches, so only names never seen
-before reach the database.
+``write_books`` is what ``services.upsert_books`` and the importer run: no ORM objects, a fixed
+number of statements per batch. Books are upserted by ISBN; an existing book whose columns would
+not change is left as it is, and a book whose authors and genres are the same keeps its link rows,
+so re-importing the same file rewrites nothing and no search entry is rebuilt. On PostgreSQL the
+books go through ``COPY`` into a temporary table (psycopg 3), then an UPDATE of the known books and
+an ``INSERT ... SELECT ... ON CONFLICT`` of the others; SQLite takes one prepared statement through
+``executemany``. Authors, genres and the search vocabulary are looked up through a ``NameCache``
+that an import keeps across its batches, so only names never seen before reach the database.
 
-The full-text index follows by itself: SQLite's FTS5 table ``books_fts`` is kept by triggers on
-``books``, PostgreSQL's ``search_vector`` is a generated column.
+The full-text index: PostgreSQL's ``search_vector`` and ``title_vector`` are generated columns.
+SQLite's FTS5 tables ``books_fts`` and ``books_fts_titles`` are kept by triggers on ``books``,
+except that a batch written here holds a row in ``books_fts_deferred`` while it inserts, so the
+insert triggers stand aside, and then indexes its new books with one ``INSERT ... SELECT`` per FTS
+table (a row trigger into FTS5 costs several times as much). Any other insert is indexed as before.
 """
 
 from __future__ import annotations
