@@ -50,16 +50,23 @@ class BookData:
     stock: int = 0
 
 
+NOT_SLUG = re.compile(r"[^a-z0-9]+")
+PRICE = re.compile(r"\d+(\.\d{1,2})?")
+WHOLE_NUMBER = re.compile(r"-?\d+")
+LIST_SEPARATORS = re.compile(r"[;|]")
+
+
 def slugify(text: str, max_length: int = 80) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    # ASCII text is its own NFKD form: only other text needs the (slower) decomposition.
+    ascii_text = text if text.isascii() else unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = NOT_SLUG.sub("-", ascii_text.lower()).strip("-")
     return slug[:max_length].rstrip("-") or "book"
 
 
 def parse_price_cents(value: Any) -> int:
     """Cents from ``12.99``, ``"12.99"``, ``"$12.99"`` or an int of cents given as ``price_cents``."""
     text_value = str(value).strip().lstrip("$").replace(",", "")
-    if not re.fullmatch(r"\d+(\.\d{1,2})?", text_value):
+    if not PRICE.fullmatch(text_value):
         raise CatalogueError(f"price {value!r} is not an amount like 12.99")
     whole, _, frac = text_value.partition(".")
     cents = int(whole) * 100 + int((frac + "00")[:2])
@@ -77,7 +84,7 @@ def _whole_number(value: Any, name: str) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     text_value = str(value).strip()
-    if re.fullmatch(r"-?\d+", text_value):
+    if WHOLE_NUMBER.fullmatch(text_value):
         return int(text_value)
     raise CatalogueError(f"{name} {value!r} is not a whole number")
 
@@ -88,7 +95,7 @@ LIMITS = {"author": 200, "genre": 80, "publisher": 200, "cover_url": 500, "autho
 def _split_list(value: Any) -> list[str]:
     if value is None:
         return []
-    items = value if isinstance(value, list) else re.split(r"[;|]", str(value))
+    items = value if isinstance(value, list) else LIST_SEPARATORS.split(str(value))
     seen: list[str] = []
     for item in (str(i).strip() for i in items):
         if item and item not in seen:

@@ -1,26 +1,49 @@
 """Writing a batch of validated books in a fixed number of set-based statements, on either database.
 
-``write_books`` is what ``services.upsert_books`` and the importer run: no ORM objects, one
-statement per table whatever the batch size. Books are upserted by ISBN (``INSERT ... ON CONFLICT
-DO UPDATE``); an existing book whose columns would not change is left as it is, so re-importing
-the same file rewrites no row and its search entry is not rebuilt. On PostgreSQL the books go
-through ``COPY`` into a temporary table first (psycopg 3), the fastest way in; SQLite takes them as
-multi-row ``VALUES`` (SQLAlchemy's insertmanyvalues). Authors, genres and the search vocabulary are
-looked up through a ``NameCache`` that an import keeps across its batches, so only names never seen
-before reach the database.
+``write_books`` is what ``services.upsert_books`` and the importer run: no ORM objects, a fixed
+number of statements per batch. Books are upserted by ISBN; an existing book whose columns would
+not change is left as it is, and a book whose authors and genres are the same keeps its link rows,
+so re-importing the same file rewrites nothing and no search entry is rebuilt. On PostgreSQL the
+books go through ``COPY`` into a temporary table (psycopg 3), then an UPDATE of the known books and
+an ``INSERT ... SELECT ... ON CONFLICT`` of the others; SQLite takes one prepared statement through
+``executemany``. Authors, genres and the search vocabulary are looked up through a ``NameCache``
+that an import keeps across its batches, so only names never seen before reach the database.
 
-The full-text index follows by itself: SQLite's FTS5 table ``books_fts`` is kept by triggers on
-``books``, PostgreSQL's ``search_vector`` is a generated column.
+The full-text index: PostgreSQL's ``search_vector`` and ``title_vector`` are generated columns.
+SQLite's FTS5 tables ``books_fts`` and ``books_fts_titles`` are kept by triggers on ``books``,
+except that a batch written here holds a row in ``books_fts_deferred`` while it inserts, so the
+insert triggers stand aside, and then indexes its new books with one ``INSERT ... SELECT`` per FTS
+table (a row trigger into FTS5 costs several times as much). Any other insert is indexed as before.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, Table, any_, bindparam, delete, func, insert, or_, select, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    all_,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.catalogue.services import BookData, slugify
@@ -88,10 +111,11 @@ def _insert(table):
 
 
 def _in(column, values: list):
-    """``column IN values``: one array parameter on PostgreSQL (``= ANY``), a list of them on SQLite."""
+    """``column IN values`` with one parameter: an array on PostgreSQL (``= ANY``), JSON on SQLite
+    (``IN (SELECT value FROM json_each(?))``), so a long list costs no per-value parameter handling."""
     if _is_postgresql():
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
+    return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(values))))
 
 
 def _ids_by_name(column, key_column, keys: set[str]) -> dict[str, int]:
@@ -101,17 +125,39 @@ def _ids_by_name(column, key_column, keys: set[str]) -> dict[str, int]:
     return found
 
 
-def _insert_links(table: Table, rows: list[dict[str, int]]) -> None:
-    """Insert link rows: one ``INSERT ... SELECT FROM unnest(arrays)`` on PostgreSQL, multi-row VALUES on SQLite."""
+def _insert_links(table: Table, names: tuple[str, ...], rows: list[tuple[int, ...]]) -> None:
+    """Insert link rows: ``INSERT ... SELECT FROM unnest(arrays)`` on PostgreSQL, ``executemany`` on SQLite."""
     if not rows:
         return
     if not _is_postgresql():
-        db.session.execute(insert(table), rows)
+        _run_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)
         return
-    names = list(rows[0])
-    arrays = [bindparam(None, [row[name] for row in rows], type_=postgresql.ARRAY(Integer)) for name in names]
+    # Each column as one integer-array literal ('{1,2,3}'), written here: psycopg's array dumper
+    # costs about a microsecond per element, and a batch has tens of thousands.
+    arrays = [
+        cast(bindparam(None, "{" + ",".join(map(str, column)) + "}", type_=Text), postgresql.ARRAY(Integer))
+        for column in zip(*rows, strict=True)
+    ]
     unnested = func.unnest(*arrays).table_valued(*names).render_derived()
-    db.session.execute(insert(table).from_select(names, select(unnested)))
+    db.session.execute(insert(table).from_select(list(names), select(unnested)))
+
+
+def _replace_links(table: Table, columns: tuple[str, ...], wanted: dict[int, set[tuple[int, ...]]]) -> None:
+    """Make ``table``'s rows for each book in ``wanted`` (book id: rows of ``columns``) exactly those.
+
+    A book whose rows already match is not touched, so re-importing a file rewrites no link. New
+    books are read too: where foreign keys are not enforced, a deleted book's links may outlive it.
+    """
+    current: dict[int, set[tuple[int, ...]]] = {book_id: set() for book_id in wanted}
+    for chunk in _chunks(wanted):
+        found = select(table.c.book_id, *(table.c[name] for name in columns)).where(_in(table.c.book_id, chunk))
+        for book_id, *values in db.session.execute(found):
+            current[book_id].add(tuple(values))
+    stale = [book_id for book_id, rows in wanted.items() if rows != current[book_id]]
+    for chunk in _chunks(b for b in stale if current[b]):
+        db.session.execute(delete(table).where(_in(table.c.book_id, chunk)))
+    rows = [(book_id, *row) for book_id in stale for row in sorted(wanted[book_id])]
+    _insert_links(table, ("book_id", *columns), rows)
 
 
 def _author_ids(names: set[str], cache: NameCache) -> dict[str, int]:
@@ -174,14 +220,68 @@ def _update_set(table, new) -> dict[str, Any]:
     return values
 
 
-def _upsert_books_sqlite(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Upsert ``rows``; the ids of the books inserted or changed, by ISBN (multi-row VALUES)."""
+def _run_sql(sql: str, params: list | tuple) -> None:
+    """Run ``sql`` (``?`` parameters) in the session's transaction; a list of tuples is an
+    ``executemany`` that skips SQLAlchemy's per-row parameter processing (most of a batch's CPU),
+    while errors still come wrapped as SQLAlchemy's (the importer retries a refused batch on them)."""
+    db.session.connection().exec_driver_sql(sql, params)
+
+
+@cache
+def _sqlite_upsert() -> tuple[str, tuple[str, ...]]:
+    """``INSERT ... ON CONFLICT DO UPDATE ... WHERE changed`` with ``?`` parameters, and their columns."""
     books: Table = Book.__table__
     stmt = sqlite.insert(books)
     stmt = stmt.on_conflict_do_update(
         index_elements=["isbn13"], set_=_update_set(books, stmt.excluded), where=_changed(books, stmt.excluded)
-    ).returning(books.c.isbn13, books.c.id)
-    return dict(db.session.execute(stmt, rows).tuples().all())
+    )
+    compiled = stmt.compile(dialect=sqlite.dialect(), column_keys=list(STAGED_COLUMNS))
+    return str(compiled), tuple(compiled.positiontup)
+
+
+# SQLite's full-text tables and their columns, as the migrations create them (search_f3a9c1d7e2b5,
+# 0af9869423f7). Their insert triggers stand aside while books_fts_deferred has a row
+# (import_b2d6e8f4a1c3), so a batch is indexed with one INSERT ... SELECT per table.
+SQLITE_FTS_TABLES = {
+    "books_fts": ("title", "authors_text", "isbn13", "description"),
+    "books_fts_titles": ("title", "authors_text", "isbn13"),
+}
+
+
+def _index_new_books_sqlite(book_ids: list[int]) -> None:
+    """Add the books ``book_ids`` (inserted while the triggers stood aside) to the FTS tables."""
+    if not book_ids:
+        return
+    ids = json.dumps(book_ids)  # one parameter whatever the batch size
+    for table, columns in SQLITE_FTS_TABLES.items():
+        _run_sql(
+            f"INSERT INTO {table}(rowid, {', '.join(columns)})"
+            f" SELECT id, {', '.join(columns)} FROM books WHERE id IN (SELECT value FROM json_each(?))",
+            (ids,),
+        )
+
+
+def _upsert_books_sqlite(rows: list[dict[str, Any]], existing: dict[str, int]) -> dict[str, int]:
+    """Upsert ``rows`` (``executemany`` of one prepared statement); the ids of the new books by ISBN.
+
+    The FTS insert triggers stand aside for the batch; its new books are indexed in one statement
+    per FTS table. Updated books keep going through the update triggers.
+    """
+    books: Table = Book.__table__
+    sql, columns = _sqlite_upsert()
+    # Every row has the same timestamps: convert them once, as SQLAlchemy would.
+    dialect = db.engine.dialect
+    stamp = books.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    now = stamp(rows[0]["created_at"]) if stamp else rows[0]["created_at"]
+    stamped = {i for i, name in enumerate(columns) if name in ("created_at", "updated_at")}
+    params = [tuple(now if i in stamped else row[name] for i, name in enumerate(columns)) for row in rows]
+    # A failure rolls the whole transaction back, this row included (upsert_books does).
+    _run_sql("INSERT INTO books_fts_deferred (since) VALUES (?)", (now,))
+    _run_sql(sql, params)
+    _run_sql("DELETE FROM books_fts_deferred", ())
+    new = _ids_by_name(Book.id, Book.isbn13, {row["isbn13"] for row in rows} - existing.keys())
+    _index_new_books_sqlite(list(new.values()))
+    return new
 
 
 STAGED_COLUMNS = ("isbn13", *BOOK_COLUMNS, *COVER_COLUMNS, "created_at", "updated_at")
@@ -201,15 +301,26 @@ STAGED = Table(
 )
 
 
-def _upsert_books_postgresql(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """As ``_upsert_books_sqlite``, through ``COPY`` into a temporary table and one INSERT ... SELECT."""
+def _upsert_books_postgresql(rows: list[dict[str, Any]], existing: dict[str, int]) -> dict[str, int]:
+    """As ``_upsert_books_sqlite``, through ``COPY`` into a temporary table, then an UPDATE of the
+    books known to exist and an INSERT ... SELECT ... ON CONFLICT of the others."""
     db.session.execute(STAGING_TABLE)
     cursor = db.session.connection().connection.driver_connection.cursor()
     with cursor.copy(f"COPY staged_books ({', '.join(STAGED_COLUMNS)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([row[name] for name in STAGED_COLUMNS])
     books: Table = Book.__table__
-    stmt = postgresql.insert(books).from_select(list(STAGED_COLUMNS), select(*(STAGED.c[n] for n in STAGED_COLUMNS)))
+    known = bindparam(None, sorted(existing), type_=postgresql.ARRAY(Text))
+    if existing:
+        # An INSERT ... ON CONFLICT computes both generated tsvector columns of every row before
+        # it meets the conflict; an UPDATE computes them only for the rows it changes.
+        db.session.execute(
+            update(books)
+            .where(books.c.isbn13 == any_(known), books.c.isbn13 == STAGED.c.isbn13, _changed(books, STAGED.c))
+            .values(_update_set(books, STAGED.c))
+        )
+    new = select(*(STAGED.c[n] for n in STAGED_COLUMNS)).where(STAGED.c.isbn13 != all_(known))
+    stmt = postgresql.insert(books).from_select(list(STAGED_COLUMNS), new)
     stmt = stmt.on_conflict_do_update(
         index_elements=["isbn13"], set_=_update_set(books, stmt.excluded), where=_changed(books, stmt.excluded)
     ).returning(books.c.isbn13, books.c.id)
@@ -227,27 +338,18 @@ def write_books(items: list[BookData], cache: NameCache | None = None) -> Writte
     existing = _ids_by_name(Book.id, Book.isbn13, set(by_isbn))
     now = utcnow()
     rows = [_book_row(item, slugify(item.title), now) for item in by_isbn.values()]
-    written = _upsert_books_postgresql(rows) if _is_postgresql() else _upsert_books_sqlite(rows)
+    written = _upsert_books_postgresql(rows, existing) if _is_postgresql() else _upsert_books_sqlite(rows, existing)
     book_ids = {**existing, **written}
 
     author_ids = _author_ids({a for item in by_isbn.values() for a in item.authors}, cache)
     genre_ids = _genre_ids({g for item in by_isbn.values() for g in item.genres}, cache)
-    # New books too: where foreign keys are not enforced, a deleted book's links may outlive it.
-    for chunk in _chunks(book_ids.values()):
-        db.session.execute(delete(book_authors).where(_in(book_authors.c.book_id, chunk)))
-        db.session.execute(delete(book_genres).where(_in(book_genres.c.book_id, chunk)))
-    author_rows = [
-        {"book_id": book_ids[isbn], "author_id": author_ids[name], "position": position}
+    authors_wanted = {
+        book_ids[isbn]: {(author_ids[name], position) for position, name in enumerate(item.authors)}
         for isbn, item in by_isbn.items()
-        for position, name in enumerate(item.authors)
-    ]
-    genre_rows = [
-        {"book_id": book_ids[isbn], "genre_id": genre_ids[name]}
-        for isbn, item in by_isbn.items()
-        for name in item.genres
-    ]
-    _insert_links(book_authors, author_rows)
-    _insert_links(book_genres, genre_rows)
+    }
+    genres_wanted = {book_ids[isbn]: {(genre_ids[name],) for name in item.genres} for isbn, item in by_isbn.items()}
+    _replace_links(book_authors, ("author_id", "position"), authors_wanted)
+    _replace_links(book_genres, ("genre_id",), genres_wanted)
     # New title and author words, so a misspelt search finds these books too.
     remember_words((f"{item.title} {' '.join(item.authors)}" for item in by_isbn.values()), cache.words)
     return WrittenBatch(len(by_isbn) - len(existing), len(existing), list(existing.values()))

@@ -29,11 +29,14 @@ LENGTH_WINDOW = 2
 LAST_CODE_POINT = chr(0x10FFFF)
 
 
+WORD = re.compile(r"\w+")
+
+
 def words_of(text_value: str) -> set[str]:
     """The words of a title or names worth correcting to (no numbers, no one- or two-letter words)."""
     return {
         word
-        for word in re.findall(r"\w+", text_value.lower())
+        for word in set(WORD.findall(text_value.lower()))
         if word.isalpha() and MIN_LENGTH <= len(word) <= MAX_LENGTH
     }
 
@@ -49,7 +52,8 @@ def remember_words(texts: Iterable[str], known: set[str] | None = None) -> None:
     ``known`` holds words already in the table (an import keeps it across batches): they are not
     sent again, and the words added are added to it.
     """
-    words = set().union(*(words_of(t) for t in texts))
+    # One pass over the batch's text: a word never spans the space between two texts.
+    words = words_of(" ".join(texts))
     if known is not None:
         words -= known
         known |= words
