@@ -240,8 +240,9 @@ def _sqlite_upsert() -> tuple[str, tuple[str, ...]]:
 
 
 # SQLite's full-text tables and their columns, as the migrations create them (search_f3a9c1d7e2b5,
-# 0af9869423f7). Their insert triggers stand aside while books_fts_deferred has a row
-# (import_b2d6e8f4a1c3), so a batch is indexed with one INSERT ... SELECT per table.
+# 0af9869423f7; since a7c2e9f4b1d3 they index listed books only). Their insert triggers stand
+# aside while books_fts_deferred has a row (import_b2d6e8f4a1c3), so a batch is indexed with one
+# INSERT ... SELECT per table.
 SQLITE_FTS_TABLES = {
     "books_fts": ("title", "authors_text", "isbn13", "description"),
     "books_fts_titles": ("title", "authors_text", "isbn13"),
@@ -256,7 +257,8 @@ def _index_new_books_sqlite(book_ids: list[int]) -> None:
     for table, columns in SQLITE_FTS_TABLES.items():
         _run_sql(
             f"INSERT INTO {table}(rowid, {', '.join(columns)})"
-            f" SELECT id, {', '.join(columns)} FROM books WHERE id IN (SELECT value FROM json_each(?))",
+            f" SELECT id, {', '.join(columns)} FROM books"
+            " WHERE id IN (SELECT value FROM json_each(?)) AND removed_at IS NULL",  # listed books only
             (ids,),
         )
 

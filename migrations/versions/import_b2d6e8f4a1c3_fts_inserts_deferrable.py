@@ -4,7 +4,7 @@ its whole batch with one INSERT ... SELECT per FTS table (a row trigger into FTS
 times as much). Every other insert still goes through the triggers. PostgreSQL: nothing.
 
 Revision ID: b2d6e8f4a1c3
-Revises: f3a9c1d7e2b5
+Revises: a7c2e9f4b1d3
 Create Date: 2026-11-26 09:00:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b2d6e8f4a1c3"
-down_revision = "f3a9c1d7e2b5"
+down_revision = "a7c2e9f4b1d3"
 branch_labels = None
 depends_on = None
 
@@ -34,7 +34,8 @@ INSERT_TRIGGERS = {
 
 
 def _create_insert_triggers(deferrable: bool) -> None:
-    when = " WHEN NOT EXISTS (SELECT 1 FROM books_fts_deferred)" if deferrable else ""
+    # Listed books only, as since a7c2e9f4b1d3 (the FTS tables index the view books_listed).
+    when = " WHEN new.removed_at IS NULL" + (" AND NOT EXISTS (SELECT 1 FROM books_fts_deferred)" if deferrable else "")
     for name, body in INSERT_TRIGGERS.items():
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute(f"CREATE TRIGGER {name} AFTER INSERT ON books{when} BEGIN {body} END")
