@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as ``python bench/importing.py`` too
 
 from bench.catalogue import write_csv  # noqa: E402
+from bench.run import app_env, say  # noqa: E402  (development settings, no Redis, no debug)
 
 BIN = Path(sys.executable).parent  # the venv's python, so its flask
 TARGET_ROWS_PER_SECOND = 20_000
@@ -60,22 +61,6 @@ class Timing:
     @property
     def per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def app_env(database_url: str) -> dict[str, str]:
-    """The environment of the app processes: development settings, no Redis, no debug (as bench/run.py)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_DEBUG")}
-    env.update(
-        APP_ENV="development",
-        SECRET_KEY="bench-only-not-secret",
-        DATABASE_URL=database_url,
-        FLASK_APP="wsgi:app",
-    )
-    return env
 
 
 def run_step(args: list[str], env: dict[str, str], ok_codes: tuple[int, ...] = (0,)) -> str:
