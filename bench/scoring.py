@@ -311,23 +311,24 @@ def _measure(url: str, redis_url: str | None, outbox: str) -> tuple[str, bool]:
             emails = f"{recorded:,} emails recorded, {len(list(Path(outbox).glob('*.eml'))):,} sent inline (no Redis)"
 
     query = statistics.median(runs)
-    ok = job_seconds < TARGET_SECONDS
+    met = job_seconds < TARGET_SECONDS
     lines = [
         f"Scoring: {clubs:,} clubs, {donations:,} donation rows on PostgreSQL "
         f"(generated in {fill_seconds:.1f} s: {fill_steps})",
         f"  standings query (median of 3): {query:.2f} s  (best {min(runs):.2f} s) for {len(standings):,} entrants",
         f"  whole scoring job:             {job_seconds:.2f} s  ({result}; winner {winner['name']}; {emails})",
-        f"  target: under {TARGET_SECONDS:.0f} s -> {'met' if ok else 'NOT MET'}",
+        f"  target: under {TARGET_SECONDS:.0f} s -> {'met' if met else 'NOT MET'}",
     ]
     if plan:
         lines += ["", "EXPLAIN (ANALYZE, BUFFERS) of the standings query:", plan]
-    return "\n".join(lines), ok
+    # A missed target is reported, not a failure of the run (bench/README.md); a job that did not finish is.
+    return "\n".join(lines), result == "finished"
 
 
 def main() -> int:
     text, ok = run()
     print("\n" + text)
-    return 0 if ok else 1
+    return 0 if ok and "NOT MET" not in text else 1
 
 
 if __name__ == "__main__":
