@@ -241,11 +241,11 @@ def seed(settings: Settings, env: dict[str, str], workdir: Path) -> None:
 
 
 def read_site(database_url: str) -> Site:
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    if database_url.startswith(("postgres://", "postgresql://")):
-        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
-    engine = create_engine(database_url)
+    from bench.loadtest import engine_for  # the same URL handling as the load test's
+
+    engine = engine_for(database_url)
     with engine.connect() as connection:
         club = connection.scalar(
             text(
