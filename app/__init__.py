@@ -7,6 +7,7 @@ from flask import Flask
 
 from app.keys import configure_keys
 from app.observability import register_observability
+from app.page_serving import serve_cached_pages
 from app.security import register_security
 from app.urls import BookCommerce
 from config import Config, config_for
@@ -36,6 +37,7 @@ def create_app(config: type[Config] | str | None = None) -> Flask:
     register_extensions(app)
     register_input_checks(app)  # before the blueprints: their <int:...> routes use the bounded converter
     register_blueprints(app)
+    serve_cached_pages(app)  # innermost: cached pages still get the security headers and request ids
     register_security(app)  # after the blueprints: it rate-limits some of their views
     register_errorhandlers(app)
     register_request_hooks(app)

@@ -34,6 +34,11 @@ def csrf_token() -> str:
     return signed
 
 
+def signed_copy(raw: str) -> str | None:
+    """The signed token this process already made for the session token ``raw``, if any."""
+    return _signed.get(raw)
+
+
 def install_csrf_token(app: Flask) -> None:
     """Templates' ``csrf_token()`` is this one (Flask-WTF's stays for forms and checks)."""
     app.jinja_env.globals["csrf_token"] = csrf_token

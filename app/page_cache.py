@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
 
@@ -42,6 +43,7 @@ from markupsafe import Markup, escape
 
 from app.csrf import csrf_token
 from app.htmx import is_partial
+from app.page_serving import LEARN
 from app.webview import in_shell
 
 # What a session may hold for its owner to get a shared page: the sign-in (Flask-Login's keys;
@@ -62,10 +64,17 @@ HOLES: dict[str, Callable[[], str]] = {
     "csrf": csrf_token,
     "reader_name": lambda: str(escape(current_user.name)) if current_user.is_authenticated else "",
 }
+# The same, for a page answered before Flask (app/page_serving.py): ``fast(app, reader)`` with the
+# reader's cached snapshot (None for a visitor); None means "cannot tell here" (Flask answers).
+FAST_HOLES: dict[str, Callable] = {
+    "reader_name": lambda app, reader: str(escape(reader.values["name"])) if reader else "",
+}
 
 
-def register_hole(name: str, fill: Callable[[], str]) -> None:
+def register_hole(name: str, fill: Callable[[], str], fast: Callable | None = None) -> None:
     HOLES[name] = fill
+    if fast is not None:
+        FAST_HOLES[name] = fast
 
 
 def hole(name: str, value: object) -> Markup | object:
@@ -91,11 +100,86 @@ def _shareable() -> bool:
     return SHAREABLE_SESSION_KEYS.issuperset(session_keys)
 
 
-def _page_key(reader: bool) -> str:
-    address = f"{request.full_path}|reader={reader}|partial={is_partial()}|shell={in_shell()}"
+def address_of(environ: dict) -> str:
+    """The address as the client sent it (path and query string, undecoded)."""
+    return f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+
+
+def stored_page_key(endpoint: str, address: str, reader: bool, partial: bool, shell: bool, versions: list) -> str:
+    kind = f"{address}|reader={reader}|partial={partial}|shell={shell}"
     # A cache key, not a secret: the address is public and nothing is verified with it.
-    digest = hashlib.sha1(address.encode(), usedforsecurity=False).hexdigest()
-    return f"page:{request.endpoint}:{digest}"
+    digest = hashlib.sha1(kind.encode(), usedforsecurity=False).hexdigest()
+    return f"page:{endpoint}:{digest}:{':'.join(map(str, versions))}"
+
+
+def partial_in(environ: dict) -> bool:
+    """``app.htmx.is_partial`` from the environ alone."""
+    return (
+        environ.get("HTTP_HX_REQUEST") == "true"
+        and environ.get("HTTP_HX_REQUEST_TYPE", "partial") == "partial"
+        and environ.get("HTTP_HX_BOOSTED") != "true"
+        and environ.get("HTTP_HX_HISTORY_RESTORE_REQUEST") != "true"
+    )
+
+
+def shell_in(environ: dict) -> bool:
+    """``app.webview.in_shell`` from the environ alone."""
+    from app.webview import SHELL_MARKER
+
+    return SHELL_MARKER in environ.get("HTTP_USER_AGENT", "")
+
+
+def signed_csrf_token(raw: str) -> str | None:
+    """The signed token this process made for a session's raw token (app/csrf.py), if it has."""
+    from app.csrf import signed_copy
+
+    return signed_copy(raw)
+
+
+def kept_page(app: Flask, key: str) -> str | None:
+    from app.catalogue.caching import LOCAL
+
+    local = app.extensions.get(LOCAL)
+    if local is None or key not in local:
+        return None
+    local.move_to_end(key)
+    return local[key]
+
+
+def keep_page(app: Flask, key: str, page: str) -> None:
+    from app.catalogue.caching import LOCAL, LOCAL_ENTRIES
+
+    if app.config.get("CACHE_TYPE") == "NullCache":
+        return
+    local = app.extensions.setdefault(LOCAL, OrderedDict())
+    local[key] = page
+    if len(local) > LOCAL_ENTRIES:
+        local.popitem(last=False)
+
+
+def fill_fast(app: Flask, body: str, reader: object | None, token: str) -> str | None:
+    """The stored page with its holes filled without Flask; None if one cannot be."""
+    filled: dict[str, str] = {"csrf": token}
+    missing = False
+
+    def fill(match: re.Match) -> str:
+        nonlocal missing
+        name = match.group(1)
+        if name not in filled:
+            fast = FAST_HOLES.get(name)
+            value = fast(app, reader) if fast is not None else None
+            if value is None:
+                missing = True
+                value = ""
+            filled[name] = value
+        return filled[name]
+
+    page = _PLACEHOLDER.sub(fill, body)
+    return None if missing else page
+
+
+def _page_key(reader: bool, versions: list) -> str:
+    return stored_page_key(request.endpoint, address_of(request.environ), reader, is_partial(), in_shell(), versions)
 
 
 def _serve(body: str) -> Response:
@@ -140,10 +224,13 @@ def cached_for_visitors(version_keys: Callable[[], list[str]], readers: bool = F
             # Here, not at the top: the catalogue package's views import this module.
             from app.catalogue.caching import current_versions, lookup, store
 
-            versions = current_versions(version_keys())
-            key = f"{_page_key(reader)}:{':'.join(map(str, versions))}"
+            keys = version_keys()
+            versions = current_versions(keys)
+            key = _page_key(reader, versions)
+            learned = (request.endpoint, tuple(keys), readers)
             stored = lookup(key)
             if stored is not None:
+                request.environ[LEARN] = learned
                 return _serve(stored)
             g.page_recording = True
             try:
@@ -161,6 +248,7 @@ def cached_for_visitors(version_keys: Callable[[], list[str]], readers: bool = F
                 and _shareable()  # the view itself put nothing in the session (a flash, a cart)
             ):
                 store(key, kept, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+                request.environ[LEARN] = learned
             return response
 
         return wrapper

@@ -40,12 +40,24 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
         if not value:
             return self.session_class()
         try:
-            data, signed_at = _verified(serializer, value)
+            data = cookie_data(app, value)
         except BadSignature:
             return self.session_class()
-        if time.time() - signed_at > app.permanent_session_lifetime.total_seconds():
-            return self.session_class()  # expired, as ``loads(max_age=...)`` would have said
-        return self.session_class(copy.deepcopy(data))  # the remembered data stays as it was
+        # A copy: the remembered data stays as it was.
+        return self.session_class(copy.deepcopy(data)) if data is not None else self.session_class()
+
+
+def cookie_data(app: Flask, value: str) -> dict | None:
+    """The data of a session cookie value, as this process remembers it (not to be changed);
+    None once it has expired, as ``loads(max_age=...)`` would have said; ``BadSignature`` if it
+    is not one of ours."""
+    if not app.secret_key:
+        raise BadSignature("no secret key")
+    serializer = _session_serializer(app.secret_key, app.session_interface.salt)
+    data, signed_at = _verified(serializer, value)
+    if time.time() - signed_at > app.permanent_session_lifetime.total_seconds():
+        return None
+    return data
 
 
 @lru_cache(maxsize=4)

@@ -72,11 +72,24 @@ def load_signed_in(user_id: int) -> User | None:
     Also leaves the reader's cart and unread counts in ``g`` for the header."""
     if not enabled():
         return _load(user_id, generations=None)
-    everyone, own, found = cache.get_many(EVERYONE, _generation_key(user_id), _snapshot_key(user_id))
-    if isinstance(found, Snapshot) and found.generations == (everyone, own):
-        g.cart_count, g.unread_notifications = found.cart_count, found.unread
-        return _attach(found.values)
+    everyone, own, found = cache.get_many(*reader_keys_of(user_id))
+    snapshot = current_snapshot(everyone, own, found)
+    if snapshot is not None:
+        g.cart_count, g.unread_notifications = snapshot.cart_count, snapshot.unread
+        return _attach(snapshot.values)
     return _load(user_id, generations=(everyone, own))
+
+
+def reader_keys_of(user_id: int) -> list[str]:
+    """The cache keys ``current_snapshot`` reads (one ``get_many`` with others, app/page_serving.py)."""
+    return [EVERYONE, _generation_key(user_id), _snapshot_key(user_id)]
+
+
+def current_snapshot(everyone: object, own: object, found: object) -> Snapshot | None:
+    """The snapshot read under ``reader_keys_of``, if it is still current."""
+    if isinstance(found, Snapshot) and found.generations == (everyone, own):
+        return found
+    return None
 
 
 def _load(user_id: int, generations: tuple | None) -> User | None:

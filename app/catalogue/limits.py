@@ -6,6 +6,7 @@ from functools import wraps
 from flask import current_app, request
 
 from app.extensions import limiter
+from app.page_serving import RATE_LIMITED
 
 LIMITER_MARK = "__wrapper-limiter-instance"  # how Flask-Limiter marks a view it guards
 
@@ -32,6 +33,7 @@ def search_limit(view: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         if _not_a_search():
             return view(*args, **kwargs)
+        request.environ[RATE_LIMITED] = True  # never answered from the page cache without the limit
         return limited(*args, **kwargs)
 
     setattr(wrapper, LIMITER_MARK, getattr(limited, LIMITER_MARK))

@@ -56,7 +56,20 @@ def _badge_html() -> str:
     return current_app.jinja_env.get_template("notifications/_badge.html").render(unread=_unread())
 
 
-register_hole("unread_badge", _badge_html)
+_badges: dict[tuple[int, int], str] = {}
+
+
+def _badge_for(app, reader) -> str:  # noqa: ANN001 - a Flask app and app.page_serving.Reader
+    """The badge for a page answered before Flask, rendered once per app and count."""
+    unread = min(reader.unread, 100) if reader else 0  # the badge reads "99+" from 100 on
+    key = (id(app), unread)
+    if key not in _badges:
+        with app.app_context():
+            _badges[key] = app.jinja_env.get_template("notifications/_badge.html").render(unread=unread)
+    return _badges[key]
+
+
+register_hole("unread_badge", _badge_html, fast=_badge_for)
 
 
 @bp.route("/notifications/badge")

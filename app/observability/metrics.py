@@ -186,14 +186,19 @@ def _record_request(response: Response) -> Response:
     endpoint = request.endpoint or "unmatched"
     if endpoint == METRICS_ENDPOINT:
         return response  # scrapes are not traffic
-    count, latency, errors = _request_series(endpoint, request.method, response.status_code)
+    count_request(endpoint, request.method, response.status_code, request.environ)
+    return response
+
+
+def count_request(endpoint: str, method: str, status: int, environ: dict) -> None:
+    """Count an answer and its latency (also for pages answered before Flask, app/page_serving.py)."""
+    count, latency, errors = _request_series(endpoint, method, status)
     count.inc()
-    started = request.environ.get(STARTED_KEY)  # stamped by the request id middleware
+    started = environ.get(STARTED_KEY)  # stamped by the request id middleware
     if started is not None:
         latency.observe(time.perf_counter() - started)
     if errors is not None:
         errors.inc()
-    return response
 
 
 def register_metrics(app: Flask) -> None:
