@@ -170,13 +170,13 @@ def _note_bulk(orm_execute_state) -> None:  # noqa: ANN001
     statement = orm_execute_state.statement
     if not isinstance(statement, Update | Delete) or statement.table.name not in _BULK:
         return
-    named = _readers_named_in(statement, _BULK[statement.table.name])
+    named = ids_named_in(statement, _BULK[statement.table.name])
     orm_execute_state.session.info.setdefault(_STALE, set()).update(named or {EVERYONE})
 
 
-def _readers_named_in(statement: Update | Delete, column) -> set[int] | None:  # noqa: ANN001
-    """The reader ids a bulk statement is limited to by ``column == value`` in its WHERE (an AND of
-    conditions), or None when it names none (then every reader's snapshot must go)."""
+def ids_named_in(statement: Update | Delete, column) -> set[int] | None:  # noqa: ANN001
+    """The ids a bulk statement is limited to by ``column == value`` in its WHERE (an AND of
+    conditions), or None when it names none (then every row's cached copy must go)."""
     where = statement.whereclause
     if where is None:
         return None

@@ -122,7 +122,7 @@ def cached(key: str, make: Callable[[], Any], timeout: int | None = None) -> Any
     return value
 
 
-def _bump(key: str) -> None:
+def bump(key: str) -> None:
     value = cache.cache.inc(key)  # atomic on Redis (INCR): two changes at once give two new versions
     if value is None:  # a backend without inc, or Redis unreachable: any new value invalidates
         value = current_version(key) + 1
@@ -143,10 +143,10 @@ def invalidate_books(book_ids: list[int] | None = None) -> None:
     concurrent change to the same book could then end on the same new version as this one, and
     only its detail fragment could lag, by ``CATALOGUE_CACHE_SECONDS`` at most.
     """
-    _bump(LISTING_VERSION)
+    bump(LISTING_VERSION)
     ids = list(book_ids or [])
     if len(ids) == 1:
-        _bump(book_version_key(ids[0]))
+        bump(book_version_key(ids[0]))
         return
     seen = _request_versions()
     for start in range(0, len(ids), BUMP_CHUNK):

@@ -4,7 +4,8 @@ from flask import abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from app.catalogue import bp
-from app.catalogue.caching import LISTING_VERSION, book_key, cached, listing_key, lookup, store
+from app.catalogue.book_changes import ALL_BOOKS_VERSION
+from app.catalogue.caching import LISTING_VERSION, book_key, book_version_key, cached, listing_key, lookup, store
 from app.catalogue.detail import for_sale
 from app.catalogue.forms import FILTER_FIELDS, CatalogueForm
 from app.catalogue.limits import search_limit
@@ -50,8 +51,14 @@ def _filters(form: CatalogueForm) -> Markup:
     return Markup(_cached(listing_key({"filters": repr(sorted(choices.items()))}), render))
 
 
+def _book_versions() -> list[str]:
+    # Every committed change to a book bumps its version, whoever makes it (app/catalogue/book_changes.py).
+    return [book_version_key(request.view_args["book_id"]), ALL_BOOKS_VERSION]
+
+
 @bp.route("/books/<int:book_id>")
 @bp.route("/books/<int:book_id>/<slug>")
+@cached_for_visitors(_book_versions, readers=True)
 def book(book_id: int, slug: str | None = None):
     sale = for_sale(book_id)
     if sale is None:
