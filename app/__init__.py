@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (models must be imported before migrations look)
     from app.accounts.sessions import configure_login
     from app.catalogue.book_changes import install_book_changes
+    from app.clubs.club_changes import install_club_changes
     from app.extensions import cache, csrf, db, limiter, mail, migrate
     from app.models.base import include_in_migrations, render_migration_item
     from app.notifications.outbox import install_outbox
@@ -69,6 +70,7 @@ def register_extensions(app: Flask) -> None:
     configure_planner(app)  # PostgreSQL's random_page_cost for data held in memory (app/planner.py)
     install_outbox()  # emails recorded in a transaction are sent when it commits
     install_book_changes()  # any committed change to a book moves its cached pages on
+    install_club_changes()  # and to a club, its page
     migrate.init_app(
         app,
         db,

@@ -43,7 +43,7 @@ from markupsafe import Markup, escape
 
 from app.csrf import csrf_token
 from app.htmx import is_partial
-from app.page_serving import LEARN
+from app.page_serving import LEARN, Reader
 from app.webview import in_shell
 
 # What a session may hold for its owner to get a shared page: the sign-in (Flask-Login's keys;
@@ -84,6 +84,11 @@ def hole(name: str, value: object) -> Markup | object:
     return value
 
 
+def not_this_page() -> None:
+    """Called by a view: the page it is rendering must not be kept (its keys were wrong)."""
+    g.page_not_kept = True
+
+
 def register(app: Flask) -> None:
     app.add_template_global(hole)
 
@@ -105,8 +110,10 @@ def address_of(environ: dict) -> str:
     return f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
 
 
-def stored_page_key(endpoint: str, address: str, reader: bool, partial: bool, shell: bool, versions: list) -> str:
-    kind = f"{address}|reader={reader}|partial={partial}|shell={shell}"
+def stored_page_key(
+    endpoint: str, address: str, reader: bool, partial: bool, shell: bool, versions: list, vary: str = ""
+) -> str:
+    kind = f"{address}|reader={reader}|partial={partial}|shell={shell}|{vary}"
     # A cache key, not a secret: the address is public and nothing is verified with it.
     digest = hashlib.sha1(kind.encode(), usedforsecurity=False).hexdigest()
     return f"page:{endpoint}:{digest}:{':'.join(map(str, versions))}"
@@ -178,8 +185,29 @@ def fill_fast(app: Flask, body: str, reader: object | None, token: str) -> str |
     return None if missing else page
 
 
-def _page_key(reader: bool, versions: list) -> str:
-    return stored_page_key(request.endpoint, address_of(request.environ), reader, is_partial(), in_shell(), versions)
+def _page_key(reader: bool, versions: list, vary: str) -> str:
+    return stored_page_key(
+        request.endpoint, address_of(request.environ), reader, is_partial(), in_shell(), versions, vary
+    )
+
+
+class _SignedInReader(Reader):
+    """The reader of this request, for a page's ``vary``: their memberships load when asked."""
+
+    @property
+    def memberships(self) -> dict:
+        from app.accounts.user_cache import memberships_of
+
+        return memberships_of(self.values["id"])
+
+
+def _reader_now() -> Reader | None:
+    from app.accounts.user_cache import reader_snapshot
+
+    snapshot = reader_snapshot()
+    if snapshot is None:
+        return None
+    return _SignedInReader(snapshot.values, snapshot.cart_count, snapshot.unread, snapshot.memberships)
 
 
 def _serve(body: str) -> Response:
@@ -205,12 +233,18 @@ def _recorded(response: Response) -> tuple[str, str]:
     return _RECORDED_HOLE.sub(lambda m: m.group(2), body), stored
 
 
-def cached_for_visitors(version_keys: Callable[[], list[str]], readers: bool = False) -> Callable:
+def cached_for_visitors(
+    version_keys: Callable[[], list[str]], readers: bool = False, vary: Callable | None = None
+) -> Callable:
     """Serve the view's page from the cache to visitors who are not signed in and, with
     ``readers=True``, to signed-in readers too (the page must mark what differs between them with
     ``hole()``: base.html does for its header).
 
     ``version_keys`` names the cache versions the page depends on (each an integer bumped on change).
+    ``vary(reader, version_keys)`` names, as a string, what else the page differs by for a reader
+    (``app.page_serving.Reader``, None for a visitor): their place in a club, say; None means the
+    page is not to be cached for them. It must use only the reader's snapshot, so that the page
+    can be answered before Flask too.
     """
 
     def decorator(view: Callable) -> Callable:
@@ -225,9 +259,15 @@ def cached_for_visitors(version_keys: Callable[[], list[str]], readers: bool = F
             from app.catalogue.caching import current_versions, lookup, store
 
             keys = version_keys()
+            kind = ""
+            if vary is not None:
+                who = _reader_now() if reader else None
+                kind = vary(who, keys) if who is not None or not reader else None
+                if kind is None:
+                    return view(*args, **kwargs)
             versions = current_versions(keys)
-            key = _page_key(reader, versions)
-            learned = (request.endpoint, tuple(keys), readers)
+            key = _page_key(reader, versions, kind)
+            learned = (request.endpoint, tuple(keys), readers, vary)
             stored = lookup(key)
             if stored is not None:
                 request.environ[LEARN] = learned
@@ -246,6 +286,7 @@ def cached_for_visitors(version_keys: Callable[[], list[str]], readers: bool = F
                 and response.mimetype == "text/html"
                 and "Set-Cookie" not in response.headers
                 and _shareable()  # the view itself put nothing in the session (a flash, a cart)
+                and not g.get("page_not_kept")
             ):
                 store(key, kept, timeout=current_app.config["PAGE_CACHE_SECONDS"])
                 request.environ[LEARN] = learned

@@ -37,7 +37,7 @@ from itsdangerous import BadSignature
 from werkzeug.sansio.utils import host_is_trusted
 
 # Set by the page cache on a request it answered from, or stored into, the cache: (endpoint,
-# version keys, readers allowed). The middleware learns the address from it.
+# version keys, readers allowed, vary). The middleware learns the address from it.
 LEARN = "bookcommerce.page_cache"
 # Set by a view that counted the request against a rate limit: such an address is never answered
 # here, where no limit would count it.
@@ -50,12 +50,16 @@ _FORWARDED = "HTTP_X_FORWARDED_FOR"
 
 
 class Reader:
-    """What a hole may show of the reader asking: None for a visitor."""
+    """What a hole, or a page's ``vary``, may use of the signed-in reader asking (None for a
+    visitor): their cached snapshot's row, counts and memberships (None when not loaded yet)."""
 
-    __slots__ = ("values", "cart_count", "unread")
-
-    def __init__(self, values: dict, cart_count: int, unread: int):
+    def __init__(self, values: dict, cart_count: int, unread: int, memberships: dict | None):
         self.values, self.cart_count, self.unread = values, cart_count, unread
+        self._memberships = memberships
+
+    @property
+    def memberships(self) -> dict | None:
+        return self._memberships
 
 
 def login_identifier(environ: dict) -> str:
@@ -106,7 +110,7 @@ class PageServer:
         body = self._answer(environ, address, entry) if entry is not None else None
         if body is None:
             return self._learning(environ, start_response, address)
-        endpoint, _, _, headers = entry
+        endpoint, _, _, _, headers = entry
         encoded = body.encode()
         start_response("200 OK", [*headers, ("Content-Length", str(len(encoded)))])
         self._count(environ, endpoint, method)
@@ -130,7 +134,7 @@ class PageServer:
         signed_token = page_cache.signed_csrf_token(raw_token) if raw_token else None
         if signed_token is None:
             return None
-        endpoint, version_keys, readers, _ = entry
+        endpoint, version_keys, readers, vary, _ = entry
         backend = self.app.extensions["cache"]
         backend = next(iter(backend.values())) if backend else None
         if backend is None:
@@ -163,8 +167,11 @@ class PageServer:
             reader = _current_reader(found[len(version_keys) :], session_version)
             if reader is None:
                 return None
+        kind = vary(reader, version_keys) if vary is not None else ""
+        if kind is None:
+            return None
         partial, shell = page_cache.partial_in(environ), page_cache.shell_in(environ)
-        key = page_cache.stored_page_key(endpoint, address, reader is not None, partial, shell, versions)
+        key = page_cache.stored_page_key(endpoint, address, reader is not None, partial, shell, versions, kind)
         stored = page_cache.kept_page(app, key)
         if stored is None:
             try:
@@ -235,7 +242,7 @@ def _current_reader(found: list, session_version: int) -> Reader | None:
     values = snapshot.values
     if values.get("session_version") != session_version or values.get("is_disabled") or values.get("deleted_at"):
         return None
-    return Reader(values, snapshot.cart_count, snapshot.unread)
+    return Reader(values, snapshot.cart_count, snapshot.unread, snapshot.memberships)
 
 
 def serve_cached_pages(app: Flask) -> Any:

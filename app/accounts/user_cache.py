@@ -7,8 +7,8 @@ together as a small snapshot in the cache for ``USER_CACHE_SECONDS``; a miss loa
 A snapshot is trusted only while its reader's *generation* is unchanged. Session hooks, one place
 for every write path, move it on in the same request that changes something:
 
-- a flush that inserts, changes or deletes a ``User``, a ``CartItem`` or a ``Notification``
-  notes that reader;
+- a flush that inserts, changes or deletes a ``User``, a ``CartItem``, a ``Notification`` or a
+  ``Membership`` notes that reader;
 - a bulk ``UPDATE``/``DELETE`` of those tables notes the reader its WHERE names
   (``users.id = ?``, ``user_id = ?``: log out everywhere, paying for a cart, marking
   notifications read); one that names none moves every reader's generation on (a shared key);
@@ -26,7 +26,7 @@ check a password.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import Delete, Update, event, func, select
@@ -35,7 +35,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
 from app.extensions import cache, db
-from app.models import CartItem, Notification, User
+from app.models import CartItem, Membership, Notification, User
 
 EVERYONE = "user:generation:all"
 _STALE = "user_cache_stale"  # session.info: reader ids changed in this transaction, or EVERYONE
@@ -47,7 +47,7 @@ def _generation_key(user_id: int) -> str:
 
 
 # Part of the key: a deploy that changes what a snapshot holds never reads an older one.
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 
 
 def _snapshot_key(user_id: int) -> str:
@@ -60,6 +60,9 @@ class Snapshot:
     cart_count: int
     unread: int
     generations: tuple
+    # club id -> (status, role) of the reader's memberships; loaded by the first page that needs
+    # them (``memberships_of``), None until then.
+    memberships: dict | None = None
 
 
 def enabled() -> bool:
@@ -76,6 +79,7 @@ def load_signed_in(user_id: int) -> User | None:
     snapshot = current_snapshot(everyone, own, found)
     if snapshot is not None:
         g.cart_count, g.unread_notifications = snapshot.cart_count, snapshot.unread
+        g.reader_snapshot = snapshot
         return _attach(snapshot.values)
     return _load(user_id, generations=(everyone, own))
 
@@ -110,7 +114,29 @@ def _load(user_id: int, generations: tuple | None) -> User | None:
             {key: getattr(user, key) for key in _COLUMNS}, g.cart_count, g.unread_notifications, generations
         )
         cache.set(_snapshot_key(user_id), snapshot, timeout=current_app.config["USER_CACHE_SECONDS"])
+        g.reader_snapshot = snapshot
     return user
+
+
+def reader_snapshot() -> Snapshot | None:
+    """The signed-in reader's snapshot this request loaded (None with the user cache off)."""
+    return g.get("reader_snapshot")
+
+
+def memberships_of(user_id: int) -> dict[int, tuple[str, str]]:
+    """The reader's memberships, club id -> (status, role): from their snapshot, or one query
+    (then kept in the snapshot, under the same generations: a change made meanwhile still wins)."""
+    snapshot = g.get("reader_snapshot")
+    if snapshot is not None and snapshot.values.get("id") == user_id and snapshot.memberships is not None:
+        return snapshot.memberships
+    rows = db.session.execute(
+        select(Membership.club_id, Membership.status, Membership.role).where(Membership.user_id == user_id)
+    )
+    found = {club_id: (status, role) for club_id, status, role in rows}
+    if snapshot is not None and snapshot.values.get("id") == user_id:
+        g.reader_snapshot = replace(snapshot, memberships=found)
+        cache.set(_snapshot_key(user_id), g.reader_snapshot, timeout=current_app.config["USER_CACHE_SECONDS"])
+    return found
 
 
 def _cart_sum(user_id: int):
@@ -153,7 +179,7 @@ def _note_changed(session: Session, flush_context) -> None:  # noqa: ANN001 - SQ
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, User) and obj.id is not None:
             stale.add(obj.id)
-        elif isinstance(obj, CartItem | Notification) and obj.user_id is not None:
+        elif isinstance(obj, CartItem | Notification | Membership) and obj.user_id is not None:
             stale.add(obj.user_id)
     if not stale:
         del session.info[_STALE]
@@ -163,6 +189,7 @@ _BULK = {
     User.__tablename__: User.__table__.c.id,
     CartItem.__tablename__: CartItem.__table__.c.user_id,
     Notification.__tablename__: Notification.__table__.c.user_id,
+    Membership.__tablename__: Membership.__table__.c.user_id,
 }
 
 

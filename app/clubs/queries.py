@@ -162,6 +162,29 @@ def clubs_of(user: User) -> list[tuple[Club, Membership]]:
     )
 
 
+SLUG_SECONDS = 24 * 3600
+
+
+def club_id_by_slug(slug: str) -> int | None:
+    """The id of the club with ``slug``: a club keeps its slug for life, so the answer is kept in
+    the shared cache (the club page checks it against the club it shows)."""
+    from app.extensions import cache
+
+    key = f"club:slug-id:{slug}"
+    club_id = cache.get(key)
+    if club_id is None:
+        club_id = db.session.scalar(select(Club.id).where(Club.slug == slug))
+        if club_id is not None:
+            cache.set(key, club_id, timeout=SLUG_SECONDS)
+    return club_id
+
+
+def forget_club_slug(slug: str) -> None:
+    from app.extensions import cache
+
+    cache.delete(f"club:slug-id:{slug}")
+
+
 @dataclass
 class ClubPage:
     """A club as its page shows it: the club, the viewer's membership, and the figures the page

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app.clubs import bp, queries, services
+from app.clubs.club_changes import ALL_CLUBS_VERSION, club_id_in, club_version_key
 from app.clubs.forms import ClubForm, DirectoryForm
 from app.clubs.mine import my_clubs
 from app.clubs.permissions import Standing, require
@@ -22,6 +23,7 @@ from app.donations.shelf import shelf_of, wishlist_of
 from app.extensions import cache, db
 from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_fragment
 from app.models import Membership, MemberStatus, User
+from app.page_cache import cached_for_visitors, not_this_page
 
 ANSWER_MAX = 1000
 
@@ -72,13 +74,36 @@ def new():
     return render_form("clubs/new.html", "clubs/_club_form.html", form, error=error, club=None)
 
 
+def _club_versions() -> list[str]:
+    """The club's cache versions (one small query on the way in; the page server remembers them)."""
+    club_id = queries.club_id_by_slug(request.view_args["slug"])
+    return [club_version_key(club_id), ALL_CLUBS_VERSION] if club_id is not None else []
+
+
+def _club_vary(reader, version_keys) -> str | None:  # noqa: ANN001 - app.page_serving.Reader or None
+    """What the page differs by between readers: their place in the club, admin or not (both make
+    the standing), and their time zone (the dates). None: not cached for them."""
+    if reader is None:
+        return "visitor"
+    club_id = club_id_in(version_keys)
+    memberships = reader.memberships
+    if club_id is None or memberships is None:
+        return None
+    status, role = memberships.get(club_id, ("-", "-"))
+    return f"{status}:{role}|admin={reader.values['is_admin']}|tz={reader.values['time_zone']}"
+
+
 @bp.route("/clubs/<slug>")
+@cached_for_visitors(_club_versions, readers=True, vary=_club_vary)
 def show(slug: str):
     signed_in = current_user.is_authenticated
     page = queries.club_page(slug, current_user.id if signed_in else None)
     if page is None:
         abort(404)
     club = page.club
+    if club_id_in(_club_versions()) != club.id:  # a slug kept for another club: never keep this page
+        queries.forget_club_slug(slug)
+        not_this_page()
     # Anyone may see a club's listing ("view_listing"), so this standing needs no check here.
     standing = Standing(club, page.membership, is_admin=signed_in and current_user.is_admin, signed_in=signed_in)
     inside = {}
