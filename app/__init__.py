@@ -61,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     from app.accounts.sessions import configure_login
     from app.catalogue.book_changes import install_book_changes
     from app.clubs.club_changes import install_club_changes
+    from app.contests.contest_changes import install_contest_changes
     from app.extensions import cache, csrf, db, limiter, mail, migrate
     from app.models.base import include_in_migrations, render_migration_item
     from app.notifications.outbox import install_outbox
@@ -71,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     install_outbox()  # emails recorded in a transaction are sent when it commits
     install_book_changes()  # any committed change to a book moves its cached pages on
     install_club_changes()  # and to a club, its page
+    install_contest_changes()  # and to a contest, its page
     migrate.init_app(
         app,
         db,

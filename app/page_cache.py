@@ -207,7 +207,9 @@ def _reader_now() -> Reader | None:
     snapshot = reader_snapshot()
     if snapshot is None:
         return None
-    return _SignedInReader(snapshot.values, snapshot.cart_count, snapshot.unread, snapshot.memberships)
+    return _SignedInReader(
+        snapshot.values, snapshot.cart_count, snapshot.unread, snapshot.memberships, snapshot.generations
+    )
 
 
 def _serve(body: str) -> Response:
@@ -241,7 +243,7 @@ def cached_for_visitors(
     ``hole()``: base.html does for its header).
 
     ``version_keys`` names the cache versions the page depends on (each an integer bumped on change).
-    ``vary(reader, version_keys)`` names, as a string, what else the page differs by for a reader
+    ``vary(app, reader, version_keys)`` names, as a string, what else the page differs by for a reader
     (``app.page_serving.Reader``, None for a visitor): their place in a club, say; None means the
     page is not to be cached for them. It must use only the reader's snapshot, so that the page
     can be answered before Flask too.
@@ -262,7 +264,7 @@ def cached_for_visitors(
             kind = ""
             if vary is not None:
                 who = _reader_now() if reader else None
-                kind = vary(who, keys) if who is not None or not reader else None
+                kind = vary(current_app, who, keys) if who is not None or not reader else None
                 if kind is None:
                     return view(*args, **kwargs)
             versions = current_versions(keys)

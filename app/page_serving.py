@@ -53,9 +53,10 @@ class Reader:
     """What a hole, or a page's ``vary``, may use of the signed-in reader asking (None for a
     visitor): their cached snapshot's row, counts and memberships (None when not loaded yet)."""
 
-    def __init__(self, values: dict, cart_count: int, unread: int, memberships: dict | None):
+    def __init__(self, values: dict, cart_count: int, unread: int, memberships: dict | None, generations: tuple):
         self.values, self.cart_count, self.unread = values, cart_count, unread
         self._memberships = memberships
+        self.generations = generations  # move on with any change to the reader (app/accounts/user_cache.py)
 
     @property
     def memberships(self) -> dict | None:
@@ -167,7 +168,7 @@ class PageServer:
             reader = _current_reader(found[len(version_keys) :], session_version)
             if reader is None:
                 return None
-        kind = vary(reader, version_keys) if vary is not None else ""
+        kind = vary(app, reader, version_keys) if vary is not None else ""
         if kind is None:
             return None
         partial, shell = page_cache.partial_in(environ), page_cache.shell_in(environ)
@@ -242,7 +243,7 @@ def _current_reader(found: list, session_version: int) -> Reader | None:
     values = snapshot.values
     if values.get("session_version") != session_version or values.get("is_disabled") or values.get("deleted_at"):
         return None
-    return Reader(values, snapshot.cart_count, snapshot.unread, snapshot.memberships)
+    return Reader(values, snapshot.cart_count, snapshot.unread, snapshot.memberships, snapshot.generations)
 
 
 def serve_cached_pages(app: Flask) -> Any:

@@ -80,7 +80,7 @@ def _club_versions() -> list[str]:
     return [club_version_key(club_id), ALL_CLUBS_VERSION] if club_id is not None else []
 
 
-def _club_vary(reader, version_keys) -> str | None:  # noqa: ANN001 - app.page_serving.Reader or None
+def _club_vary(app, reader, version_keys) -> str | None:  # noqa: ANN001 - the app, a page_serving.Reader or None
     """What the page differs by between readers: their place in the club, admin or not (both make
     the standing), and their time zone (the dates). None: not cached for them."""
     if reader is None:

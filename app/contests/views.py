@@ -1,11 +1,13 @@
 """Contest pages: the list, a contest with its live leaderboard, creating, entering and flags."""
 
+import time
 from datetime import UTC, datetime
 
-from flask import abort, current_app, flash, render_template, url_for
+from flask import abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.contests import bp, queries, services
+from app.contests.contest_changes import ALL_CONTESTS_VERSION, contest_version_key
 from app.contests.forms import ContestForm, EnterForm, FlagForm, ReviewForm
 from app.contests.leaderboard import live_leaderboard, score_label
 from app.contests.permissions import can_create, can_flag, can_manage, can_see, is_admin, owned_clubs
@@ -15,6 +17,7 @@ from app.forms import ConfirmForm
 from app.htmx import is_partial, redirect_after_post, render_page_or_fragment
 from app.ids import parse_id
 from app.models import Club, Contest, ContestFlag, ContestStatus
+from app.page_cache import cached_for_visitors
 
 
 @bp.app_template_filter("contest_score")
@@ -66,7 +69,26 @@ def index():
     return render_template("contests/index.html", listing=listing, can_create=can_create(current_user))
 
 
+def _contest_versions() -> list[str]:
+    return [contest_version_key(request.view_args["contest_id"]), ALL_CONTESTS_VERSION]
+
+
+def _contest_vary(app, reader, version_keys) -> str | None:  # noqa: ANN001 - the app, a page_serving.Reader or None
+    """A contest page differs by reader (their entry, the clubs they own, admin or not) and shows
+    live standings cached for ``LEADERBOARD_CACHE_SECONDS``: a reader's page is kept for that
+    window at most, and only changes of them or of the contest replace it sooner. Not cached
+    without Redis: the embedded default scores ended contests when their page is shown."""
+    seconds = app.config["LEADERBOARD_CACHE_SECONDS"]
+    if not app.config.get("REDIS_URL") or seconds <= 0:
+        return None
+    window = int(time.time() // seconds)
+    if reader is None:
+        return f"visitor|t={window}"
+    return f"reader={reader.values['id']}:{reader.generations}|t={window}"
+
+
 @bp.route("/contests/<int:contest_id>")
+@cached_for_visitors(_contest_versions, readers=True, vary=_contest_vary)
 def show(contest_id: int):
     contest = _contest_or_404(contest_id)
     services.score_ended_contests(contest)
