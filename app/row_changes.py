@@ -17,11 +17,33 @@ from collections.abc import Callable
 
 from sqlalchemy import Delete, Update, event
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
-from app.accounts.user_cache import ids_named_in
 from app.extensions import db
 
 EVERY_ROW = "*"
+
+
+def ids_named_in(statement: Update | Delete, column) -> set[int] | None:  # noqa: ANN001
+    """The ids a bulk statement is limited to by ``column == value`` in its WHERE (an AND of
+    conditions), or None when it names none (then every row's cached copy must go)."""
+    where = statement.whereclause
+    if where is None:
+        return None
+    conditions = where.clauses if isinstance(where, BooleanClauseList) and where.operator is operators.and_ else [where]
+    for condition in conditions:
+        if (
+            isinstance(condition, BinaryExpression)
+            and condition.operator is operators.eq
+            and getattr(condition.left, "table", None) is not None
+            and condition.left.table.name == column.table.name
+            and condition.left.name == column.name
+            and isinstance(condition.right, BindParameter)
+            and isinstance(condition.right.effective_value, int)
+        ):
+            return {condition.right.effective_value}
+    return None
 
 
 def watch(name: str, watched: dict[type, str], on_commit: Callable[[set], None]) -> Callable[[], None]:

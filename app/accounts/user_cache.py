@@ -31,11 +31,10 @@ from dataclasses import dataclass, replace
 from flask import current_app, g, has_app_context
 from sqlalchemy import Delete, Update, event, func, select
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
 from app.extensions import cache, db
 from app.models import CartItem, Membership, Notification, User
+from app.row_changes import ids_named_in
 
 EVERYONE = "user:generation:all"
 _STALE = "user_cache_stale"  # session.info: reader ids changed in this transaction, or EVERYONE
@@ -199,27 +198,6 @@ def _note_bulk(orm_execute_state) -> None:  # noqa: ANN001
         return
     named = ids_named_in(statement, _BULK[statement.table.name])
     orm_execute_state.session.info.setdefault(_STALE, set()).update(named or {EVERYONE})
-
-
-def ids_named_in(statement: Update | Delete, column) -> set[int] | None:  # noqa: ANN001
-    """The ids a bulk statement is limited to by ``column == value`` in its WHERE (an AND of
-    conditions), or None when it names none (then every row's cached copy must go)."""
-    where = statement.whereclause
-    if where is None:
-        return None
-    conditions = where.clauses if isinstance(where, BooleanClauseList) and where.operator is operators.and_ else [where]
-    for condition in conditions:
-        if (
-            isinstance(condition, BinaryExpression)
-            and condition.operator is operators.eq
-            and getattr(condition.left, "table", None) is not None
-            and condition.left.table.name == column.table.name
-            and condition.left.name == column.name
-            and isinstance(condition.right, BindParameter)
-            and isinstance(condition.right.effective_value, int)
-        ):
-            return {condition.right.effective_value}
-    return None
 
 
 def _bump_after_commit(session: Session) -> None:
