@@ -50,14 +50,24 @@ def current_version(key: str) -> int:
         return seen[key]
     value = cache.get(key)
     if value is None:
-        value = 0
-        # When the add fails, another process started it meanwhile (its value stays), or the shared
-        # cache does not answer (ResilientRedisCache reads as a miss): then what this process kept
-        # cannot be checked against the real version, so it is not used either.
-        if not cache.add(key, value, timeout=0) and cache.get(key) is None and has_request_context():
-            g.cache_unreachable = True
+        value = _start_version(key)
     if seen is not None:
         seen[key] = int(value)
+    return int(value)
+
+
+def _start_version(key: str) -> int:
+    """Version 0 for a key never bumped, unless another process started or bumped it meanwhile."""
+    if cache.add(key, 0, timeout=0):
+        return 0
+    # The add failed: another process started it meanwhile (its value stands), or the shared cache
+    # does not answer (ResilientRedisCache reads as a miss): then what this process kept cannot be
+    # checked against the real version, so it is not used either.
+    value = cache.get(key)
+    if value is None:
+        if has_request_context():
+            g.cache_unreachable = True
+        return 0
     return int(value)
 
 
@@ -67,7 +77,7 @@ def current_versions(keys: list[str]) -> list[int]:
     missing = [key for key in keys if key not in seen]
     if missing:
         for key, value in zip(missing, cache.get_many(*missing), strict=True):
-            seen[key] = int(value) if value is not None else current_version(key)
+            seen[key] = int(value) if value is not None else _start_version(key)
     return [seen[key] for key in keys]
 
 
@@ -95,6 +105,30 @@ def lookup(key: str) -> Any | None:
     if value is not None:
         _keep(key, value)
     return value
+
+
+def lookup_many(*keys: str) -> list[Any | None]:
+    """``lookup`` of several versioned keys, the ones not kept here in one round trip."""
+    local = _local()
+    found: dict[str, Any] = {}
+    for key in keys:
+        if local is not None and key in local:
+            local.move_to_end(key)
+            found[key] = local[key]
+    missing = [key for key in keys if key not in found]
+    if missing:
+        for key, value in zip(missing, cache.get_many(*missing), strict=True):
+            if value is not None:
+                _keep(key, value)
+            found[key] = value
+    return [found[key] for key in keys]
+
+
+def store_many(values: dict[str, Any], timeout: int | None = None) -> None:
+    """``store`` of several versioned keys in one round trip."""
+    cache.set_many(values, timeout=current_app.config["CATALOGUE_CACHE_SECONDS"] if timeout is None else timeout)
+    for key, value in values.items():
+        _keep(key, value)
 
 
 def store(key: str, value: Any, timeout: int | None = None) -> None:

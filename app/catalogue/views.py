@@ -5,7 +5,15 @@ from markupsafe import Markup
 
 from app.catalogue import bp
 from app.catalogue.book_changes import ALL_BOOKS_VERSION
-from app.catalogue.caching import LISTING_VERSION, book_key, book_version_key, cached, listing_key, lookup, store
+from app.catalogue.caching import (
+    LISTING_VERSION,
+    book_key,
+    book_version_key,
+    cached,
+    listing_key,
+    lookup_many,
+    store_many,
+)
 from app.catalogue.detail import for_sale
 from app.catalogue.forms import FILTER_FIELDS, CatalogueForm
 from app.catalogue.limits import search_limit
@@ -67,13 +75,12 @@ def book(book_id: int, slug: str | None = None):
         return redirect(url_for("catalogue.book", book_id=sale.id, slug=sale.slug), code=301)
     info_key = book_key(sale.id)
     head_key = f"{info_key}:head"
-    info, head = lookup(info_key), lookup(head_key)  # kept in this process after the first time
+    info, head = lookup_many(info_key, head_key)  # kept in this process after the first time
     if info is None or head is None:
         found = get_book(book_id)
         if found is None:
             abort(404)
         info = render_template("catalogue/_book_info.html", book=found)
         head = render_template("catalogue/_book_head.html", book=found)
-        store(info_key, info)
-        store(head_key, head)
+        store_many({info_key: info, head_key: head})
     return render_template("catalogue/detail.html", book=sale, info=info, head=head)
