@@ -321,10 +321,7 @@ def _record_result_emails(contest: Contest, standings: list[dict], winner: dict 
                     standing=standing,
                 )
             )
-    # One flush for all the emails and their notifications, not one per email: each email's
-    # notification lookup would otherwise flush the rows added just before it.
-    with db.session.no_autoflush:
-        record_emails(messages)
+    record_emails(messages)  # in bulk: one lookup, one COPY for the emails and one for the notifications
 
 
 def rescore(contest: Contest, requested_by: str, note: str = "") -> str:
