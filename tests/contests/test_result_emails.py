@@ -151,3 +151,22 @@ def test_the_owners_see_the_results_notification_on_their_next_page(app, request
         assert score_contest(contest_id, now=END + timedelta(seconds=1)) == "finished"
     # Results and the winner's email, both with a notification.
     assert '>2<span class="visually-hidden"> unread' in nav_badge(client)
+
+
+def test_a_contest_with_the_longest_title_allowed_is_scored_and_announced(app_ctx):
+    people = [make_user(email=f"p{i}@example.com", name=f"P{i}") for i in range(2)]
+    title = "{0} " + "A" * 196  # the most create_contest keeps; "Results of “…”" is longer than an email subject's 200
+    c = contest_of(ContestKind.CLUBS, title=title)
+    for i, owner in enumerate(people):
+        club = create_club(owner, name=f"Club {i}", city="Paris", country="France")
+        enter_contest(c, owner, club)
+        donate(club, owner, 100 * (i + 1))
+    finish(c)
+    subjects = db.session.scalars(select(EmailMessage.subject)).all()
+    assert len(subjects) == 3 and all(len(subject) <= 200 for subject in subjects)
+    assert sorted(subject[:15] + subject[-3:] for subject in subjects) == [
+        "Results of “{0}A…”",
+        "Results of “{0}A…”",
+        "You won “{0} AA…”!",
+    ]
+    assert all(len(n.title) <= 200 for n in db.session.scalars(select(Notification)))
