@@ -72,6 +72,18 @@ class ResilientRedisCache(RedisCache):
     def dec(self, key, delta=1):
         return self._or_else(None, "dec", key, delta)
 
+    def inc_many(self, keys) -> list | None:  # noqa: ANN001 - any iterable of keys
+        """``inc`` of every key in one round trip (a pipeline, not a transaction); None when
+        Redis cannot be reached."""
+        try:
+            pipeline = self._write_client.pipeline(transaction=False)
+            for key in keys:
+                pipeline.incr(f"{self._get_prefix()}{key}")
+            return pipeline.execute()
+        except RedisError as exc:
+            log.warning("cache inc_many skipped, Redis unavailable: %s", exc)
+            return None
+
     def clear(self):
         return self._or_else(False, "clear")
 

@@ -4,8 +4,11 @@ Run with ``python -m bench.scoring`` (``bench/run.py`` calls ``run()``). It uses
 BENCH_SCORING_DATABASE_URL (default: a ``bench_scoring`` database on the local PostgreSQL, created
 if missing) and EMPTIES it. Results emails go to the mail queue on BENCH_SCORING_REDIS_URL (default
 Redis db 12, which it FLUSHES), as in production. Prints how long the standings query and the whole
-scoring job (``score_contest``, the real job function) take. BENCH_SCORING_CLUBS and
-BENCH_SCORING_DONATIONS change the size; BENCH_SCORING_EXPLAIN=1 adds the query's EXPLAIN ANALYZE.
+scoring job (``score_contest``, the real job function) take, and the job's CPU time in this
+process (steadier than wall time on a shared machine). BENCH_SCORING_CLUBS and
+BENCH_SCORING_DONATIONS change the size; BENCH_SCORING_EXPLAIN=1 adds the query's EXPLAIN ANALYZE;
+BENCH_SCORING_PROFILE=path runs the job under cProfile and writes its stats there;
+BENCH_SCORING_REUSE=1 keeps the rows of the last run (see ``_reuse``).
 
 The rows are generated inside PostgreSQL into the real, migrated tables. As a restore does, the
 donations table's secondary indexes, unique and foreign-key constraints are dropped for the fill
@@ -269,6 +272,28 @@ def _reuse(upgrade, text, db) -> tuple[int, float, str]:
     return contest_id, 0.0, "rows of the last run reused"
 
 
+def _timed_job(score_contest, contest_id: int) -> tuple[str, float, float]:
+    """Run the scoring job; (its result, wall seconds, this process's CPU seconds). With
+    BENCH_SCORING_PROFILE=path, under cProfile: the stats go to that file (``python -m pstats``)."""
+    profile_path = os.environ.get("BENCH_SCORING_PROFILE")
+    profiler = None
+    if profile_path:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    cpu, t0 = time.process_time(), time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    result = score_contest(contest_id)
+    if profiler is not None:
+        profiler.disable()
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    if profiler is not None:
+        profiler.dump_stats(profile_path)
+        print(f"profile of the scoring job written to {profile_path}", file=sys.stderr)
+    return result, seconds, cpu
+
+
 def _measure(url: str, redis_url: str | None, outbox: str) -> tuple[str, bool]:
     from flask_migrate import upgrade
     from sqlalchemy import text
@@ -295,9 +320,7 @@ def _measure(url: str, redis_url: str | None, outbox: str) -> tuple[str, bool]:
             runs.append(time.perf_counter() - t0)
             db.session.rollback()
         plan = explain(db.session.get(Contest, contest_id)) if os.environ.get("BENCH_SCORING_EXPLAIN") else ""
-        t0 = time.perf_counter()
-        result = score_contest(contest_id)
-        job_seconds = time.perf_counter() - t0
+        result, job_seconds, job_cpu = _timed_job(score_contest, contest_id)
         winner = db.session.get(Contest, contest_id).standings["winner"]
         recorded = db.session.query(EmailMessage).count()
         if redis_url:
@@ -317,6 +340,7 @@ def _measure(url: str, redis_url: str | None, outbox: str) -> tuple[str, bool]:
         f"(generated in {fill_seconds:.1f} s: {fill_steps})",
         f"  standings query (median of 3): {query:.2f} s  (best {min(runs):.2f} s) for {len(standings):,} entrants",
         f"  whole scoring job:             {job_seconds:.2f} s  ({result}; winner {winner['name']}; {emails})",
+        f"  the job's own CPU time:        {job_cpu:.2f} s  (this process; load average {os.getloadavg()[0]:.1f})",
         f"  target: under {TARGET_SECONDS:.0f} s -> {'met' if met else 'NOT MET'}",
     ]
     if plan:

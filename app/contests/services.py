@@ -27,6 +27,7 @@ from app.models import (
     ContestKind,
     ContestRun,
     ContestStatus,
+    EmailMessage,
     Membership,
     Metric,
     ReadingLog,
@@ -288,6 +289,16 @@ def _result_recipients(contest: Contest, standings: list[dict]) -> dict[int, Use
     return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
 
 
+def _subject(pattern: str, title: str) -> str:
+    """``pattern`` with the contest's title, the title shortened (…) when the whole would not fit
+    an email's subject: a 200-character title made PostgreSQL refuse the results, and the job."""
+    limit = EmailMessage.__table__.c.subject.type.length
+    subject = pattern.format(title=title)
+    if len(subject) > limit:
+        subject = pattern.format(title=title[: len(title) - (len(subject) - limit) - 1].rstrip() + "…")
+    return subject
+
+
 def _record_result_emails(contest: Contest, standings: list[dict], winner: dict | None) -> None:
     """One results email per entrant and one winner email, each under its own key."""
     recipients = _result_recipients(contest, standings)
@@ -301,7 +312,7 @@ def _record_result_emails(contest: Contest, standings: list[dict], winner: dict 
                 key=f"contest-results:{contest.id}:{standing['entrant_id']}",
                 template="contest_results",
                 to=person.email,
-                subject=f"Results of “{contest.title}”",
+                subject=_subject("Results of “{title}”", contest.title),
                 user=person,
                 contest=contest,
                 standing=standing,
@@ -315,16 +326,13 @@ def _record_result_emails(contest: Contest, standings: list[dict], winner: dict 
                     key=f"contest-winner:{contest.id}:{standing['entrant_id']}",
                     template="contest_winner",
                     to=person.email,
-                    subject=f"You won “{contest.title}”!",
+                    subject=_subject("You won “{title}”!", contest.title),
                     user=person,
                     contest=contest,
                     standing=standing,
                 )
             )
-    # One flush for all the emails and their notifications, not one per email: each email's
-    # notification lookup would otherwise flush the rows added just before it.
-    with db.session.no_autoflush:
-        record_emails(messages)
+    record_emails(messages)  # in bulk: one lookup, one COPY for the emails and one for the notifications
 
 
 def rescore(contest: Contest, requested_by: str, note: str = "") -> str:

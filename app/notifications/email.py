@@ -29,10 +29,11 @@ from rq.timeouts import BaseTimeoutException
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.bulk_insert import insert_rows
 from app.extensions import db, mail
 from app.models import EmailMessage, Notification, User
 from app.models.base import utcnow
-from app.notifications.inbox import notify_for_email
+from app.notifications.inbox import notification_for_email, notify_for_email, record_notifications
 
 log = logging.getLogger(__name__)
 
@@ -59,26 +60,63 @@ def mail_domain() -> str:
     return config.get("MAIL_DOMAIN") or sender_domain or urlsplit(config["BASE_URL"]).hostname or "localhost"
 
 
-def new_message_id() -> str:
+def new_message_id(domain: str | None = None) -> str:
     """A Message-ID unique across databases and deployments (a random part), in our mail domain.
 
     Stored with the email, so every retry of one email carries the same Message-ID and a
     receiving server can drop a rare duplicate delivery.
     """
-    return f"<{uuid.uuid4().hex}@{mail_domain()}>"
+    return f"<{uuid.uuid4().hex}@{domain or mail_domain()}>"
+
+
+def _email_fields(
+    *, key: str, template: str, to: str, subject: str, user: User | None, context: dict, render, message_id: str
+) -> dict:
+    """The columns of a new email, its bodies rendered by ``render`` (``render_template`` or a ``_Renderer``)."""
+    return {
+        "idempotency_key": key,
+        "message_id": message_id,
+        "template": template,
+        "recipient": to,
+        "subject": subject,
+        "user_id": user.id if user is not None else None,
+        "body_text": render(f"email/{template}.txt", **context),
+        "body_html": render(f"email/{template}.html", subject=subject, **context),
+    }
 
 
 def _new_email(*, key: str, template: str, to: str, subject: str, user: User | None, context: dict) -> EmailMessage:
     return EmailMessage(
-        idempotency_key=key,
-        message_id=new_message_id(),
-        template=template,
-        recipient=to,
-        subject=subject,
-        user_id=user.id if user is not None else None,
-        body_text=render_template(f"email/{template}.txt", **context),
-        body_html=render_template(f"email/{template}.html", subject=subject, **context),
+        **_email_fields(
+            key=key,
+            template=template,
+            to=to,
+            subject=subject,
+            user=user,
+            context=context,
+            render=render_template,
+            message_id=new_message_id(),
+        )
     )
+
+
+class _Renderer:
+    """``render_template`` for many emails in one go, with the same output: each template is
+    looked up once and Flask's context processors run once, not once per email (a contest's
+    20,000 bodies). The ``before_render_template``/``template_rendered`` signals are not sent."""
+
+    def __init__(self) -> None:
+        app = current_app._get_current_object()
+        self.environment = app.jinja_env
+        self.base: dict = {}
+        app.update_template_context(self.base)
+        self.templates: dict = {}
+
+    def __call__(self, name: str, **context) -> str:
+        template = self.templates.get(name)
+        if template is None:
+            template = self.templates[name] = self.environment.get_or_select_template(name)
+        return template.render({**self.base, **context})
 
 
 def record_email(
@@ -120,40 +158,60 @@ def _begin_transaction_for_savepoint() -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def record_emails(messages: list[dict]) -> list[EmailMessage]:
-    """Record many emails at once (e.g. contest results): one lookup for keys already recorded,
-    one flush. The caller holds a lock that keeps the same keys from being recorded concurrently."""
+def record_emails(messages: list[dict]) -> list[int]:
+    """Record many emails at once (e.g. contest results), with their notifications; returns their
+    ids in the order of ``messages``. One lookup for keys already recorded, the templates rendered
+    without Flask's per-call work, and the rows inserted in bulk (COPY on PostgreSQL), not as ORM
+    objects. Does not commit. The caller holds a lock that keeps the same keys from being recorded
+    concurrently."""
+    from app.notifications.outbox import note_emails  # the outbox imports this module's delivery
+
     if not messages:
         return []
     keys = [m["key"] for m in messages]
+    chunks = [keys[i : i + 500] for i in range(0, len(keys), 500)]
     existing = {
-        m.idempotency_key: m
-        for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500))
-        for m in db.session.scalars(select(EmailMessage).where(EmailMessage.idempotency_key.in_(chunk)))
+        key: email_id
+        for chunk in chunks
+        for key, email_id in db.session.execute(
+            select(EmailMessage.idempotency_key, EmailMessage.id).where(EmailMessage.idempotency_key.in_(chunk))
+        )
     }
     notified = {
         key
-        for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500))
+        for chunk in chunks
         for key in db.session.scalars(select(Notification.key).where(Notification.key.in_(chunk)))
     }
-    recorded = []
-    # No flush and no lookup per email: the checks above were made in bulk, and a flush per email
-    # would insert each email and notification on its own instead of in a few multi-row INSERTs.
-    with db.session.no_autoflush:
-        for fields in messages:
-            if fields["key"] in existing:
-                recorded.append(existing[fields["key"]])
-                continue
-            context = dict(fields)
-            key, template, to, subject = (context.pop(k) for k in ("key", "template", "to", "subject"))
-            user = context.get("user")
-            message = _new_email(key=key, template=template, to=to, subject=subject, user=user, context=context)
-            db.session.add(message)
-            if key not in notified:
-                notify_for_email(template, key, user, subject, context, known_new=True)
-            recorded.append(message)
-    db.session.flush()
-    return recorded
+    render, domain, now = _Renderer(), mail_domain(), utcnow()
+    rows, notifications = [], []
+    for fields in messages:
+        if fields["key"] in existing:
+            continue
+        context = dict(fields)
+        key, template, to, subject = (context.pop(k) for k in ("key", "template", "to", "subject"))
+        user = context.get("user")
+        email = _email_fields(
+            key=key,
+            template=template,
+            to=to,
+            subject=subject,
+            user=user,
+            context=context,
+            render=render,
+            message_id=new_message_id(domain),
+        )
+        rows.append(email | _NEW_EMAIL_STATE | {"created_at": now, "updated_at": now})
+        if key not in notified and (notification := notification_for_email(template, key, user, subject, context)):
+            notifications.append(notification)
+    ids = insert_rows(EmailMessage.__table__, rows, return_ids=True)
+    note_emails(ids)  # sent when the caller commits, as a flushed email is
+    record_notifications(notifications)
+    new = {row["idempotency_key"]: email_id for row, email_id in zip(rows, ids, strict=True)}
+    return [existing[key] if key in existing else new[key] for key in keys]
+
+
+# What the model's column defaults give a new email (``insert_rows`` writes every column).
+_NEW_EMAIL_STATE = {"status": EmailMessage.STATUS_PENDING, "attempts": 0, "last_error": None, "sent_at": None}
 
 
 def send_email(**kwargs) -> EmailMessage:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from app.bulk_insert import insert_rows
 from app.extensions import db
 from app.models import Notification, User
 from app.models.base import utcnow
@@ -38,25 +39,43 @@ NOTIFYING = {
 }
 
 
-def notify_for_email(
-    template: str, key: str, user: User | None, subject: str, context: dict, *, known_new: bool = False
-) -> None:
-    """Leave a notification beside an email, if the email is one readers want to see in the app.
-    ``known_new``: the caller has checked that no notification has this key (see ``notify``)."""
+def notify_for_email(template: str, key: str, user: User | None, subject: str, context: dict) -> None:
+    """Leave a notification beside an email, if the email is one readers want to see in the app."""
+    row = notification_for_email(template, key, user, subject, context)
+    if row is not None:
+        notify(row["user_id"], kind=row["kind"], key=key, title=subject, url=row["url"])
+
+
+def notification_for_email(template: str, key: str, user: User | None, subject: str, context: dict) -> dict | None:
+    """The notification row that goes beside this email (see ``record_notifications``), or None."""
     if user is None or template not in NOTIFYING or getattr(user, "id", None) is None:
-        return
+        return None
     kind, link = NOTIFYING[template]
-    notify(user.id, kind=kind, key=key, title=subject, url=link(context), known_new=known_new)
+    return _row(user.id, kind=kind, key=key, title=subject, url=link(context))
 
 
-def notify(
-    user_id: int, *, kind: str, key: str, title: str, body: str = "", url: str = "", known_new: bool = False
-) -> None:
-    """Record a notification (in the caller's transaction); the same key twice adds nothing.
-    ``known_new`` skips the lookup for a key the caller has checked in bulk (contest results)."""
-    if not known_new and db.session.scalar(select(Notification.id).where(Notification.key == key)):
+def _row(user_id: int, *, kind: str, key: str, title: str, body: str = "", url: str = "") -> dict:
+    return {"user_id": user_id, "kind": kind, "key": key, "title": title[:200], "body": body, "url": url[:500]}
+
+
+def notify(user_id: int, *, kind: str, key: str, title: str, body: str = "", url: str = "") -> None:
+    """Record a notification (in the caller's transaction); the same key twice adds nothing."""
+    if db.session.scalar(select(Notification.id).where(Notification.key == key)):
         return
-    db.session.add(Notification(user_id=user_id, kind=kind, key=key, title=title[:200], body=body, url=url[:500]))
+    db.session.add(Notification(**_row(user_id, kind=kind, key=key, title=title, body=body, url=url)))
+
+
+def record_notifications(rows: list[dict]) -> None:
+    """Insert many notification rows (from ``notification_for_email``) at once, in the caller's
+    transaction, without an ORM object each (a contest's results). The caller has checked that
+    no notification has their keys."""
+    from app.accounts.user_cache import note_readers  # app.accounts imports this module's users
+
+    if not rows:
+        return
+    created_at = utcnow()
+    insert_rows(Notification.__table__, [{**row, "created_at": created_at, "read_at": None} for row in rows])
+    note_readers({row["user_id"] for row in rows})  # their unread counts changed
 
 
 def mark_done(key: str) -> None:

@@ -62,6 +62,14 @@ def _note_new_emails(session: Session, flush_context) -> None:  # noqa: ANN001 -
         session.info.setdefault(_NOTED, []).extend((scope, email.id) for email in emails)
 
 
+def note_emails(email_ids: list[int]) -> None:
+    """Emails inserted without the ORM (``app.bulk_insert``): handed over after the commit, or
+    forgotten on a rollback, exactly as the ones a flush inserts."""
+    session = db.session()
+    scope = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_NOTED, []).extend((scope, email_id) for email_id in email_ids)
+
+
 def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
     while transaction is not None:
         if transaction is ancestor:
