@@ -1,5 +1,6 @@
-"""The bytes an email goes out as: the direct writer (``_Message.as_bytes``) gives exactly what
-Flask-Mail's message through the email package gives, headers, parts and line ends alike."""
+"""The bytes an email goes out as: the direct writer (``_Message.as_bytes``, ``send_over``) gives
+exactly what Flask-Mail's message through the email package gives, headers, parts, line ends and
+the SMTP envelope alike."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import itertools
 from email import message_from_bytes, policy
 
 import pytest
-from flask_mail import Message
+from aiosmtpd.controller import Controller
+from flask_mail import BadHeaderError, Message
 
 from app import create_app
 from app.notifications import email as email_module
 from app.notifications.email import _Message
-from tests.conftest import make_config
+from tests.conftest import free_port, make_config
 
 SUBJECTS = [
     "Your receipt",
@@ -99,3 +101,43 @@ def test_messages_with_attachments_go_through_the_email_package(mail_app, monkey
     [attachment] = list(parsed.iter_attachments())
     assert attachment.get_filename() == "invoice.pdf"
     assert attachment.get_content() == b"%PDF-1.4 data"
+
+
+class Envelopes:
+    """An SMTP server that keeps each message's envelope and bytes."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+def test_the_direct_send_gives_the_server_what_flask_mail_gives(mail_app, monkeypatch):
+    handler = Envelopes()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    mail_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    mail = mail_app.extensions["mail"]
+    monkeypatch.setattr(mail, "server", "127.0.0.1")
+    monkeypatch.setattr(mail, "port", controller.port)
+    monkeypatch.setattr(mail, "suppress", False)
+    try:
+        for recipient in RECIPIENTS:
+            for send in (lambda m, c: m.send_over(c), lambda m, c: c.send(m)):
+                monkeypatch.setattr(email_module.uuid, "uuid4", lambda: type("U", (), {"hex": "0" * 32})())
+                message = _Message(subject=SUBJECTS[1], recipients=[recipient], sender=SENDERS[2], body="b\n", html="h")
+                message.msgId, message.date = "<1@books.example.com>", 1_790_000_000.0
+                with mail.connect() as connection:
+                    send(message, connection)
+            direct, generated = handler.received[-2:]
+            assert direct == generated
+            assert direct[1] == [recipient.rpartition("<")[2].rstrip(">")]
+        with mail.connect() as connection, pytest.raises(BadHeaderError):
+            _Message(subject="Hi\nBcc: x@example.com", recipients=["r@example.com"], body="b", html="h").send_over(
+                connection
+            )
+    finally:
+        controller.stop()
+    assert len(handler.received) == 2 * len(RECIPIENTS)
