@@ -79,7 +79,7 @@ class Config:
     MAIL_SWEEP_INTERVAL_SECONDS = _env_int("MAIL_SWEEP_INTERVAL_SECONDS", 60)
     MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 6)
     # Emails per mail job: one job, one SMTP connection, one claim for up to this many (docs/scaling.md).
-    MAIL_BATCH_SIZE = _env_int("MAIL_BATCH_SIZE", 100)
+    MAIL_BATCH_SIZE = _env_int("MAIL_BATCH_SIZE", 250)
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox")
 
     # The public address. Every absolute link (emails, API urls, Stripe return URLs, the web-session

@@ -158,9 +158,23 @@ def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bo
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         if "mail" in queues:
             schedule_sweep()
+        if not simple:
+            _prepare_for_forks(queues)
         worker_class = FreshSessionSimpleWorker if simple else RequestIdWorker
         worker = worker_class([Queue(q, connection=connection) for q in queues], connection=connection)
         return worker.work(burst=burst, with_scheduler=True)
+
+
+def _prepare_for_forks(queues: list[str]) -> None:
+    """Do once, in the parent, what every forked work-horse would otherwise do again and throw
+    away when it exits: configure the ORM's mappers and compile the mail job's statements."""
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    if "mail" in queues:
+        from app.notifications.email import prepare_delivery
+
+        prepare_delivery()
 
 
 def failed_jobs(queues: list[str]) -> list[Job]:

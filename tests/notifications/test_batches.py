@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -132,6 +133,20 @@ def test_redis_a_commits_emails_make_one_job_per_batch_each_over_one_connection(
         assert statuses() == {"sent": 25}
         redis_connection().flushdb()
     assert len(smtp.connections) == 3
+
+
+def test_a_forking_workers_preparation_sends_and_changes_nothing(app, base_settings, smtp):
+    """The parent of a forking worker runs delivery's statements once on no email (so its
+    work-horses find them compiled): waiting emails stay as they were, and nothing goes out."""
+    application = app_for(base_settings, smtp.port)
+    with application.app_context():
+        with patch.object(outbox, "hand_over"):  # recorded, not sent: as if queued
+            results(3)
+        email_module.prepare_delivery()
+        db.session.expire_all()
+        rows = db.session.scalars(select(EmailMessage)).all()
+        assert [(e.status, e.attempts, e.sent_at, e.last_error) for e in rows] == [("pending", 0, None, None)] * 3
+    assert smtp.message_ids == Counter()
 
 
 @pytest.mark.redis
