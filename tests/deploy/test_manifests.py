@@ -19,7 +19,8 @@ from tests.deploy import BIN, K8S, ROOT
 
 # The Kubernetes version the manifests are written for (kubernetes-validate ships its schemas).
 KUBERNETES_VERSION = "1.34.0"
-MANIFESTS = sorted(K8S.glob("*.yaml"))
+# example/ holds the Secret's shape: validated too, never applied with the rest.
+MANIFESTS = sorted(K8S.glob("*.yaml")) + sorted(K8S.glob("example/*.yaml"))
 IMAGE = "registry.example.com/bookcommerce:1.0.0"
 
 
@@ -185,6 +186,7 @@ def test_the_scheduler_serves_every_queue_the_app_has():
     assert f"RQScheduler({Config.RQ_QUEUES!r}".replace("'", '"') in scheduler_code()
 
 
+@pytest.mark.redis
 def test_the_scheduler_pod_moves_a_delayed_job_onto_its_queue(redis_url, tmp_path):
     url, why = redis_url
     need("Redis", url is not None, why)
@@ -208,3 +210,23 @@ def test_the_scheduler_pod_moves_a_delayed_job_onto_its_queue(redis_url, tmp_pat
         # SIGTERM, as Kubernetes sends: it releases its locks and exits cleanly.
         assert scheduler.wait(timeout=15) == 0
         connection.flushdb()
+
+
+def test_the_app_answers_the_probes_and_prometheus_by_the_host_names_the_manifests_use(base_settings):
+    from app import create_app
+    from tests.conftest import make_config
+
+    config = named("ConfigMap", "bookcommerce")["data"]
+    app = create_app(
+        make_config(
+            **{**base_settings, "BASE_URL": config["BASE_URL"], "TRUSTED_HOSTS": config["TRUSTED_HOSTS"].split(",")}
+        )
+    )
+    client = app.test_client()
+    web = named("Deployment", "bookcommerce-web")["spec"]["template"]["spec"]
+    probe_host = web["containers"][0]["livenessProbe"]["httpGet"]["httpHeaders"][0]["value"]
+    # What Prometheus sends when it scrapes a pod by its name under the headless Service.
+    pod_host = f"bookcommerce-web-7d4b9c-x2k8p.{web['subdomain']}.bookcommerce.svc:8000"
+    assert client.get("/healthz", headers={"Host": probe_host}).status_code == 200
+    assert client.get("/healthz", headers={"Host": pod_host}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "10.42.0.17:8000"}).status_code == 400

@@ -79,6 +79,7 @@ def served_names(text: str) -> set[str]:
     return names
 
 
+@pytest.mark.redis
 def test_every_series_the_dashboard_and_alerts_use_is_served(redis_app):
     # With Redis, as deployed: the queue gauges come from a collector that reads it.
     served = served_names(scrape(redis_app.test_client()))
