@@ -74,7 +74,7 @@ contract: $(VENV)/.installed-dev
 # promtool check/test rules (deploy/prometheus/; Debian package prometheus), the Grafana dashboard's
 # queries against /metrics. REDIS_URL is needed for the queue metrics and the scheduler.
 deploy-check: $(VENV)/.installed-dev
-	$(BIN)/kubernetes-validate --strict -k 1.34.0 deploy/k8s/*.yaml
+	$(BIN)/kubernetes-validate --strict -k 1.34.0 deploy/k8s/*.yaml deploy/k8s/example/*.yaml
 	$(BIN)/hadolint Dockerfile
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
