@@ -16,23 +16,29 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # The app runs as an unprivileged user that cannot change its own code: only instance/ (the
 # embedded default's SQLite file and mail outbox, unused when DATABASE_URL and MAIL_SERVER are set,
-# and the uploaded covers) is writable.
-RUN groupadd --system app \
-    && useradd --system --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
+# and the uploaded covers) is writable. A fixed numeric id (10001), so Kubernetes can check
+# runAsNonRoot and deploy/k8s/ can name the same user (runAsUser/fsGroup 10001).
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
 
 WORKDIR /app
 
 # Dependencies first, so a code change does not reinstall them (every pin has a manylinux wheel:
-# psycopg[binary] and argon2-cffi need no compiler).
+# psycopg[binary] and argon2-cffi need no compiler). tests/deploy/test_dockerfile.py runs this
+# very RUN line in a fresh virtualenv and starts the app from it, so it is proven without Docker.
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
+# Byte-code compiled at build time: the containers run with a read-only root filesystem
+# (deploy/k8s/), where Python could not write it and would recompile on every start.
+RUN python -m compileall -q app config.py wsgi.py
 # instance/media is MEDIA_ROOT (uploaded covers): docker-compose.yml mounts a volume there that
 # nginx also reads; made here so the volume starts owned by the app's user.
 RUN mkdir -p instance/media && chown -R app:app instance
 
-USER app
+# Numeric, not "app": hadolint DL3066, and the kubelet can only verify runAsNonRoot on a number.
+USER 10001:10001
 EXPOSE 8000
 
 # Liveness: the process answers. docker-compose.yml asks /readyz (database and Redis) instead.

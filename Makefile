@@ -8,7 +8,7 @@ PORT ?= 5000
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run test screenshots contract worker migrate seed lint format clean bench loadtest mutation mutation-report security lighthouse
+.PHONY: run test screenshots contract worker migrate seed lint format clean bench loadtest mutation mutation-report security lighthouse deploy-check
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,17 @@ mutation-report: $(VENV)/.installed-mutation
 # The API's contract, from outside: schemathesis against a live server (see tests/api/live_contract.py).
 contract: $(VENV)/.installed-dev
 	$(BIN)/python tests/api/live_contract.py
+
+# The deployment files with the tools that read them (also part of `make test`): kubernetes-validate
+# (deploy/k8s/, Kubernetes 1.34), hadolint and the Dockerfile's install step in a fresh virtualenv,
+# promtool check/test rules (deploy/prometheus/; Debian package prometheus), the Grafana dashboard's
+# queries against /metrics. REDIS_URL is needed for the queue metrics and the scheduler.
+deploy-check: $(VENV)/.installed-dev
+	$(BIN)/kubernetes-validate --strict -k 1.34.0 deploy/k8s/*.yaml deploy/k8s/example/*.yaml
+	$(BIN)/hadolint Dockerfile
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -1,10 +1,8 @@
 """docker-compose.yml: one YAML mapping Compose can read, running the processes docs/deploy.md lists."""
 
-from pathlib import Path
-
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.deploy import K8S, ROOT
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -21,9 +19,12 @@ def compose() -> dict:
     return yaml.load((ROOT / "docker-compose.yml").read_text(), StrictLoader)  # noqa: S506 - a SafeLoader
 
 
-def test_the_compose_file_reads_and_runs_every_process():
+def test_compose_file_has_each_key_once():
+    assert set(compose()["services"]) == {"migrate", "web", "worker", "mail-worker", "db", "redis", "nginx"}
+
+
+def test_compose_and_kubernetes_run_the_same_worker_commands():
     services = compose()["services"]
-    assert set(services) == {"migrate", "web", "worker", "mail-worker", "db", "redis", "nginx"}
-    assert services["worker"]["command"] == ["flask", "jobs", "worker", "--queue", "default"]
-    assert services["mail-worker"]["command"] == ["flask", "jobs", "worker", "--queue", "mail", "--simple"]
-    assert services["web"]["command"][0] == "gunicorn"
+    for name in ("worker", "mail-worker"):
+        manifest = yaml.safe_load((K8S / f"{name}-deployment.yaml").read_text())
+        assert services[name]["command"] == manifest["spec"]["template"]["spec"]["containers"][0]["command"]
