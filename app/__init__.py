@@ -57,6 +57,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (models must be imported before migrations look)
     from app.accounts.sessions import configure_login
+    from app.breakers import init_breakers
     from app.extensions import cache, csrf, db, limiter, mail, migrate
     from app.models.base import include_in_migrations, render_migration_item
     from app.notifications.outbox import install_outbox
@@ -74,6 +75,7 @@ def register_extensions(app: Flask) -> None:
         include_object=include_in_migrations,
     )
     csrf.init_app(app)
+    init_breakers(app)  # before the cache: the Redis cache calls through the "redis" breaker
     cache.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
