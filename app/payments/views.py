@@ -38,10 +38,9 @@ def payments_unavailable(exc: PaymentsUnavailable, resume_url: str | None = None
             "errors/payments_unavailable.html",
             status=503,
             title="Payments are unavailable for a minute",
-            detail=f"Our payment service is not answering, so nothing was charged. Your {what} is saved.",
+            detail="Our payment service is not answering right now.",
             resume_url=resume_url,
             what=what,
-            retry_after=exc.retry_after,
         ),
         503,
     )

@@ -20,9 +20,10 @@ from sqlalchemy import select
 
 from app.breakers import breakers
 from app.extensions import db
+from app.jobs import run_worker
 from app.models import EmailMessage
 from app.notifications import outbox
-from tests.conftest import free_port
+from tests.conftest import free_port, need
 from tests.notifications.test_batches import CountingServer, app_for, message_ids, results, statuses
 
 FAIL_MAX = 2
@@ -126,3 +127,53 @@ def test_the_breaker_holds_emails_while_smtp_fails_and_each_goes_once_after(app,
     finally:
         if running:
             server.stop()
+
+
+@pytest.mark.redis
+def test_redis_mail_jobs_share_the_breaker_and_each_email_goes_once(app, base_settings, redis_url):
+    """On RQ: the mail worker's failures open the breaker in Redis; the commits queue their jobs and
+    never wait; after the cool-down one sweep sends every email once."""
+    url, why = redis_url
+    need("Redis", url is not None, why)
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    cool_down = 2  # the shared opening time is kept in whole seconds
+    server, running = FlakyServer(free_port()), False  # down until started
+    application = app_for(
+        base_settings,
+        server.port,
+        REDIS_URL=url,
+        RATELIMIT_STORAGE_URI=url,
+        BREAKER_SMTP_FAIL_MAX=FAIL_MAX,
+        BREAKER_SMTP_RESET_SECONDS=cool_down,
+        MAIL_SWEEP_AFTER_SECONDS=0,
+    )
+    try:
+        with application.app_context():
+            for n in range(EMAILS):
+                results(1, prefix=f"queued{n}")  # one job per commit
+        run_worker(application, ["mail"], burst=True, simple=True)  # two jobs fail, the rest never try
+        with application.app_context():
+            assert rows() == [("pending", 0)] * EMAILS
+            assert breakers().state("smtp") == "open"
+            assert outbox.retry_stuck_emails() == 0
+        assert redis.Redis.from_url(url).get("bookcommerce:breaker:smtp:pybreaker:state") == b"open"
+
+        server.start()
+        running = True
+        time.sleep(cool_down + 1.1)
+        with application.app_context():
+            assert outbox.retry_stuck_emails() == EMAILS
+        run_worker(application, ["mail"], burst=True, simple=True)
+        server.wait_for(EMAILS)
+        time.sleep(0.2)
+        with application.app_context():
+            assert statuses() == {"sent": EMAILS}
+            assert server.message_ids.keys() == message_ids()
+            assert breakers().state("smtp") == "closed"
+        assert set(server.message_ids.values()) == {1}
+    finally:
+        if running:
+            server.stop()
+        redis.Redis.from_url(url).flushdb()

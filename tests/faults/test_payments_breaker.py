@@ -24,8 +24,9 @@ from werkzeug import Response
 from app import create_app
 from app.breakers import breakers
 from app.extensions import db
-from app.models import Order, OrderStatus
+from app.models import Book, DonationStatus, Order, OrderStatus
 from tests.conftest import free_port, make_config, need
+from tests.donations import give, latest_donation, open_club, reader
 from tests.helpers import login_as, make_user
 from tests.payments.test_stripe import CHECKOUT_URL, checkout_session
 from tests.payments.webhooks import stripe_settings
@@ -190,6 +191,45 @@ def test_the_breaker_opens_fails_fast_and_closes_when_stripe_recovers(flaky, mod
     assert (transitions("open", "half-open"), transitions("half-open", "closed")) == (half_opened + 1, closed + 1)
     with application.app_context():
         assert db.session.scalars(select(Order)).one().id == order_id  # the same order, paid from its page
+
+
+def test_an_order_placed_while_payments_are_unavailable_is_saved_and_paid_later(flaky):
+    application, stub = flaky
+    client, first = reader_with_an_order(application, stub)
+    trip(client, first, stub, "fail")
+    with application.app_context():
+        book_id = db.session.scalars(select(Book.id)).one()
+    assert client.post("/cart/add", data={"book_id": str(book_id), "quantity": "1"}).status_code == 303
+
+    response = check_out(client)
+
+    assert response.status_code == 503
+    with application.app_context():
+        second = db.session.scalars(select(Order).where(Order.id != first)).one()
+        assert second.status == OrderStatus.PENDING
+    assert f'href="/orders/{second.id}"' in response.get_data(as_text=True)
+    stub.mode = "ok"
+    time.sleep(COOL_DOWN + 0.1)
+    assert press_pay(client, second.id).headers["Location"] == CHECKOUT_URL
+
+
+def test_a_donation_given_while_payments_are_unavailable_is_saved_and_paid_later(flaky):
+    application, stub = flaky
+    slug = open_club(application, goal_cents=50_000)
+    donor = reader(application, "donor@example.com", "Dora Donor")
+    stub.mode = "fail"
+    for _ in range(FAIL_MAX):
+        assert give(donor, slug, "15").status_code == 303  # saved, "could not reach the payment service"
+
+    response = give(donor, slug, "15")
+
+    donation = latest_donation(application)
+    assert response.status_code == 503 and donation.status == DonationStatus.PENDING
+    assert f'href="/donations/{donation.id}"' in response.get_data(as_text=True)
+    assert "your donation is saved" in response.get_data(as_text=True).lower()
+    stub.mode = "ok"
+    time.sleep(COOL_DOWN + 0.1)
+    assert donor.post(f"/donations/{donation.id}/pay").headers["Location"] == CHECKOUT_URL
 
 
 def test_a_failed_trial_call_opens_the_breaker_again(flaky):
