@@ -2,9 +2,10 @@
 
 After ``BREAKER_<NAME>_FAIL_MAX`` failures or timeouts in a row a breaker opens: calls through it
 fail at once with ``BreakerOpen`` (pybreaker's ``CircuitBreakerError``) for
-``BREAKER_<NAME>_RESET_SECONDS``; then a trial call goes through, which closes the breaker when it
-succeeds and opens it again when it fails. A breaker never replaces the error of a call it made
-(``throw_new_error_on_trip=False``): ``BreakerOpen`` always means "not even tried".
+``BREAKER_<NAME>_RESET_SECONDS``; then one trial call goes through (the others are still refused
+while it runs), which closes the breaker when it succeeds and opens it again when it fails. A
+breaker never replaces the error of a call it made (``throw_new_error_on_trip=False``):
+``BreakerOpen`` always means "not even tried".
 
 With REDIS_URL the state of "payments" and "smtp" lives in Redis (pybreaker's
 ``CircuitRedisStorage``, keys under ``bookcommerce:breaker:<name>``), so every web and mail
@@ -18,9 +19,11 @@ objects over the shared state.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -77,8 +80,40 @@ class _SharedStorage(pybreaker.CircuitRedisStorage):
 
 
 class _Breaker(pybreaker.CircuitBreaker):
-    """A breaker that logs and counts the transitions it makes (not those it notices another
-    process or thread made, so each transition is counted once)."""
+    """pybreaker's breaker, letting one trial call through at a time, and logging and counting
+    the transitions it makes (not those it notices another process or thread made, so each
+    transition is counted once).
+
+    pybreaker itself lets every call through once the cool-down is over, until one of them
+    decides; here a call that would be a trial first claims the trial (``claim_trial``), and
+    the others are refused as if the breaker were still open.
+    """
+
+    def __init__(self, *args, claim_trial: Callable[[str], bool], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._claim_trial = claim_trial
+        self._in_trial = False  # an object per thread (Breakers.get): no lock needed
+
+    def _would_be_a_trial(self) -> bool:
+        state = self.current_state
+        if state == pybreaker.STATE_HALF_OPEN:
+            return True
+        if state != pybreaker.STATE_OPEN:
+            return False
+        opened_at = self._state_storage.opened_at
+        return opened_at is None or (datetime.now(UTC) - opened_at).total_seconds() >= self.reset_timeout
+
+    def call(self, func: Callable[..., T], *args, **kwargs) -> T:
+        # pybreaker's open state moves to half-open and calls ``call`` again: the same trial.
+        if self._in_trial or not self._would_be_a_trial():
+            return super().call(func, *args, **kwargs)
+        if not self._claim_trial(self.name):
+            raise BreakerOpen("a trial call is already under way, circuit breaker still open")
+        self._in_trial = True
+        try:
+            return super().call(func, *args, **kwargs)
+        finally:
+            self._in_trial = False
 
     def _moved(self, before: str, after: str) -> None:
         if before == after:
@@ -127,6 +162,7 @@ class Breakers:
         self.storages: dict[str, pybreaker.CircuitBreakerStorage] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._trials: dict[str, float] = {}  # name: until when this process's trial claim holds
 
     def storage(self, name: str) -> pybreaker.CircuitBreakerStorage:
         with self._lock:
@@ -138,6 +174,24 @@ class Breakers:
                 else:
                     self.storages[name] = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
             return self.storages[name]
+
+    def claim_trial(self, name: str) -> bool:
+        """Claim the one trial call of an open breaker whose cool-down is over. The claim lasts a
+        cool-down: when the trial fails the breaker opens for a new one and the claim expires with
+        it; when whoever claimed dies mid-call, another may try after it."""
+        reset_timeout = self.settings[name][1]
+        if self.redis is not None and name in SHARED:
+            key = f"{NAMESPACE}:{name}:trial"
+            try:
+                return bool(self.redis.set(key, 1, nx=True, px=max(int(reset_timeout * 1000), 1)))
+            except redis.RedisError:
+                pass  # the shared state reads as closed anyway: fall back to this process's claim
+        now = time.monotonic()
+        with self._lock:
+            if self._trials.get(name, 0.0) > now:
+                return False
+            self._trials[name] = now + reset_timeout
+            return True
 
     def get(self, name: str) -> pybreaker.CircuitBreaker:
         """This thread's breaker ``name`` (its state shared with every other thread and, through
@@ -152,6 +206,7 @@ class Breakers:
                 state_storage=self.storage(name),
                 name=name,
                 throw_new_error_on_trip=False,
+                claim_trial=self.claim_trial,
             )
         return mine[name]
 
@@ -178,8 +233,13 @@ class Breakers:
 
     def reset(self) -> None:
         """Close every breaker (tests, and ``flask`` shell after an incident)."""
+        with self._lock:
+            self._trials.clear()
         for name in NAMES:
             self.get(name).close()
+            if self.redis is not None and name in SHARED:
+                with contextlib.suppress(redis.RedisError):
+                    self.redis.delete(f"{NAMESPACE}:{name}:trial")
 
 
 def init_breakers(app: Flask) -> None:
