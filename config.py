@@ -71,6 +71,9 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Book Commerce <noreply@bookcommerce.local>")
     # Message-IDs end in this domain (unset: the sender's domain, else BASE_URL's host).
     MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN") or None
+    # An SMTP server that accepts the connection and then hangs: give up after this (a timeout
+    # counts as a failure for the "smtp" circuit breaker).
+    MAIL_TIMEOUT_SECONDS = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "10"))
     # The outbox sweep (app/notifications/outbox.py): a claim older than MAIL_CLAIM_STALE_SECONDS
     # is from a dead worker; pending or failed emails older than MAIL_SWEEP_AFTER_SECONDS are
     # queued again, up to MAIL_MAX_ATTEMPTS attempts; the worker sweeps every interval.
@@ -98,6 +101,17 @@ class Config:
     STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
     # Stripe Tax computes the tax on the Checkout page (our own tax rates are then not charged).
     STRIPE_AUTOMATIC_TAX = _env_bool("STRIPE_AUTOMATIC_TAX")
+    # Circuit breakers (app/breakers.py) around what leaves the app: after FAIL_MAX failures or
+    # timeouts in a row, calls fail at once for RESET_SECONDS, then one trial call goes through.
+    # With REDIS_URL, "payments" and "smtp" share their state across processes; "redis" is per process.
+    BREAKER_PAYMENTS_FAIL_MAX = _env_int("BREAKER_PAYMENTS_FAIL_MAX", 5)
+    BREAKER_PAYMENTS_RESET_SECONDS = float(os.environ.get("BREAKER_PAYMENTS_RESET_SECONDS", "60"))
+    BREAKER_SMTP_FAIL_MAX = _env_int("BREAKER_SMTP_FAIL_MAX", 5)
+    BREAKER_SMTP_RESET_SECONDS = float(os.environ.get("BREAKER_SMTP_RESET_SECONDS", "60"))
+    BREAKER_REDIS_FAIL_MAX = _env_int("BREAKER_REDIS_FAIL_MAX", 3)
+    BREAKER_REDIS_RESET_SECONDS = float(os.environ.get("BREAKER_REDIS_RESET_SECONDS", "10"))
+    # Reading a shared breaker's state from Redis: a slow Redis must not slow every guarded call.
+    BREAKER_STATE_TIMEOUT_SECONDS = float(os.environ.get("BREAKER_STATE_TIMEOUT_SECONDS", "0.25"))
     # Production without Stripe keys refuses to start unless this is set (then every page says so).
     ALLOW_SIMULATED_PAYMENTS = _env_bool("ALLOW_SIMULATED_PAYMENTS")
     # Shop prices are US dollars without tax, as US shops show them; tax is added at checkout
@@ -125,6 +139,8 @@ class Config:
     COVER_MAX_PIXELS = _env_int("COVER_MAX_PIXELS", 40_000_000)
 
     CACHE_DEFAULT_TIMEOUT = 60
+    # Each cache round trip to Redis gives up after this (then the "redis" breaker counts a failure).
+    CACHE_REDIS_TIMEOUT_SECONDS = float(os.environ.get("CACHE_REDIS_TIMEOUT_SECONDS", "0.5"))
     CATALOGUE_CACHE_SECONDS = 300
     PAGE_CACHE_SECONDS = 300  # whole pages for visitors not signed in (app/page_cache.py); 0 turns it off
     HOME_CACHE_SECONDS = 60  # the home page's contests and clubs: a minute behind at most

@@ -59,6 +59,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (models must be imported before migrations look)
     from app.accounts.sessions import configure_login
+    from app.breakers import init_breakers
     from app.catalogue.book_changes import install_book_changes
     from app.clubs.club_changes import install_club_changes
     from app.contests.contest_changes import install_contest_changes
@@ -82,6 +83,7 @@ def register_extensions(app: Flask) -> None:
         include_object=include_in_migrations,
     )
     csrf.init_app(app)
+    init_breakers(app)  # before the cache: the Redis cache calls through the "redis" breaker
     cache.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)

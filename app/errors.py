@@ -75,6 +75,22 @@ def handle_unexpected(exc: Exception):
     return handle_http_error(InternalServerError())
 
 
+def handle_payments_unavailable(exc):
+    """A view that let the open payments breaker through (app/breakers.py): a 503 saying so,
+    with Retry-After; the views that start a payment show where the saved order waits instead."""
+    from app.payments.views import payments_unavailable
+
+    if not wants_problem_json():
+        return payments_unavailable(exc)
+    detail = "Payments are unavailable for a minute: nothing was charged, and what you were paying for is saved."
+    response = problem(503, "Service Unavailable", detail)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def register(app: Flask) -> None:
+    from app.payments.gateway import PaymentsUnavailable
+
+    app.register_error_handler(PaymentsUnavailable, handle_payments_unavailable)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(InternalServerError, handle_unexpected)

@@ -23,21 +23,30 @@ class ResilientRedisCache(RedisCache):
     """Flask-Caching's RedisCache for which an unreachable Redis is a cache miss, not a 500.
 
     Reads return "not cached", writes report failure; pages are rendered from the database
-    until Redis answers again. Short socket timeouts keep a hung Redis from holding requests.
+    until Redis answers again. Short socket timeouts (CACHE_REDIS_TIMEOUT_SECONDS) keep a hung
+    Redis from holding a request for long, and the "redis" circuit breaker (app/breakers.py) from
+    holding the next ones at all: while it is open the cache is not asked, every read is a miss.
     """
 
     @classmethod
     def factory(cls, app, config, args, kwargs):
         cache = super().factory(app, config, args, kwargs)
+        timeout = app.config["CACHE_REDIS_TIMEOUT_SECONDS"]
         for client in {id(c): c for c in (cache._write_client, cache._read_client)}.values():
-            client.connection_pool.connection_kwargs.update(socket_connect_timeout=1, socket_timeout=1)
+            client.connection_pool.connection_kwargs.update(socket_connect_timeout=timeout, socket_timeout=timeout)
         return cache
 
     def _or_else(self, default, operation: str, *args):
-        """RedisCache's ``operation(*args)``; when Redis cannot be reached, a warning and ``default``
-        (a miss for reads, a failure for writes)."""
+        """RedisCache's ``operation(*args)`` through the "redis" breaker; when Redis cannot be
+        reached (or the breaker is open), a warning and ``default`` (a miss for reads, a failure
+        for writes)."""
+        from app.breakers import BreakerOpen, guarded
+
         try:
-            return getattr(super(), operation)(*args)
+            return guarded("redis", getattr(super(), operation), *args)
+        except BreakerOpen:
+            log.debug("cache %s skipped: the redis circuit breaker is open", operation)
+            return default
         except RedisError as exc:
             log.warning("cache %s skipped, Redis unavailable: %s", operation, exc)
             return default

@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import event, inspect, text
 
 from app import create_app
+from app.breakers import breakers
 from app.extensions import cache, db, limiter
 from config import TestingConfig
 from tests.payments.webhooks import stripe_settings
@@ -190,6 +191,7 @@ def _isolate(request):
     with application.app_context():
         clean_tables()
         limiter.reset()
+        breakers().reset()  # a test whose mail server or gateway failed leaves no breaker open
         cache.clear()  # ids restart with the tables: a cached row of the last test's user 1 is not this one's
     yield
     with application.app_context():

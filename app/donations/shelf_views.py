@@ -15,6 +15,8 @@ from app.forms import ConfirmForm, form_status
 from app.htmx import add_toast, is_partial, redirect_after_post, render_page_or_fragment
 from app.ids import parse_id
 from app.orders import services as order_services
+from app.payments.gateway import PaymentsUnavailable
+from app.payments.views import payments_unavailable
 
 # ---- Books offered by members ---------------------------------------------------------------
 
@@ -204,6 +206,8 @@ def wishlist_buy(slug: str, item_id: int):
         return redirect_after_post(back)
     try:
         return redirect_after_post(order_services.start_checkout(order, current_user))
+    except PaymentsUnavailable as exc:
+        return payments_unavailable(exc, url_for("orders.show", order_id=order.id))
     except order_services.GatewayError:
         flash("We could not reach the payment service. Your order is saved: try paying again soon.", "error")
         return redirect_after_post(url_for("orders.show", order_id=order.id))

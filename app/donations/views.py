@@ -12,8 +12,9 @@ from app.donations import bp, fund, services
 from app.donations.forms import DonationForm
 from app.forms import form_status
 from app.htmx import is_partial, redirect_after_post, render_page_or_fragment
+from app.payments.gateway import PaymentsUnavailable
 from app.payments.idempotency import new_key
-from app.payments.views import pay_button
+from app.payments.views import pay_button, payments_unavailable
 
 # ---- Giving money ---------------------------------------------------------------------------
 
@@ -44,6 +45,8 @@ def donate(slug: str):
                 return redirect_after_post(services.start_donation_checkout(donation, current_user))
             except services.DonationError:  # a resent form whose donation is paid (or no longer payable)
                 return redirect_after_post(url_for("donations.show", donation_id=donation.id))
+            except PaymentsUnavailable as exc:
+                return payments_unavailable(exc, url_for("donations.show", donation_id=donation.id), "donation")
             except services.GatewayError:
                 flash("We could not reach the payment service. Your donation is saved: try paying again soon.", "error")
                 return redirect_after_post(url_for("donations.show", donation_id=donation.id))
@@ -84,6 +87,7 @@ def pay(donation_id: int):
         lambda: services.start_donation_checkout(donation, current_user),
         services.DonationError,
         url_for("donations.show", donation_id=donation_id),
+        "donation",
     )
 
 

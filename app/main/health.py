@@ -3,6 +3,7 @@
 from flask import current_app
 from sqlalchemy import text
 
+from app.breakers import NAMES, breakers
 from app.extensions import db
 from app.jobs import redis_connection
 
@@ -24,3 +25,9 @@ def readiness() -> dict[str, str]:
         except Exception as exc:
             checks["redis"] = f"failed: {type(exc).__name__}"
     return checks
+
+
+def breaker_states() -> dict[str, str]:
+    """Each circuit breaker's state: ``closed``, ``open`` or ``half-open`` (app/breakers.py).
+    Any but ``closed`` makes the app ``degraded``: it serves, without what that breaker guards."""
+    return {name: breakers().state(name) for name in NAMES}

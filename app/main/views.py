@@ -6,7 +6,7 @@ from flask_login import current_user
 from app.catalogue.caching import listing_key
 from app.extensions import cache
 from app.main import bp, home
-from app.main.health import readiness
+from app.main.health import breaker_states, readiness
 
 
 def _cached(key: str, timeout: int, render) -> str:
@@ -54,4 +54,8 @@ def healthz():
 def readyz():
     checks = readiness()
     ready = all(value == "ok" for value in checks.values())
-    return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+    states = breaker_states()
+    # An open breaker leaves the app serving (pages, browsing), without payments or mail for a
+    # while: "degraded" keeps it in the load balancer, and names the breaker for the operator.
+    status = "unavailable" if not ready else "ok" if set(states.values()) == {"closed"} else "degraded"
+    return jsonify(status=status, checks=checks, breakers=states), 200 if ready else 503

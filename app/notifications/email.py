@@ -41,11 +41,13 @@ from rq.timeouts import BaseTimeoutException
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.breakers import BreakerOpen, guarded
 from app.bulk_insert import insert_rows
 from app.extensions import db, mail
 from app.models import EmailMessage, Notification, User
 from app.models.base import utcnow
 from app.notifications.inbox import notification_for_email, notify_for_email, record_notifications
+from app.notifications.smtp import timed_connection
 
 log = logging.getLogger(__name__)
 
@@ -313,8 +315,17 @@ class _Postbox:
         self.connection = None
 
     def send(self, msg: Message) -> None:
+        # Through the "smtp" circuit breaker (app/breakers.py): a message handed over counts as its
+        # success; an unreachable server, a timeout or a dropped connection as its failure. While it
+        # is open nothing is tried, so this message and the rest of the batch are released.
+        try:
+            guarded("smtp", self._send, msg)
+        except BreakerOpen as exc:
+            raise _ServerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+
+    def _send(self, msg: Message) -> None:
         if self.connection is None:
-            connection = mail.connect()
+            connection = timed_connection()
             try:
                 connection.__enter__()  # EHLO, STARTTLS, LOGIN
             except (smtplib.SMTPException, OSError) as exc:

@@ -27,6 +27,7 @@ from flask import Flask, current_app
 from sqlalchemy import and_, event, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from app.breakers import breakers
 from app.extensions import db
 from app.jobs import get_queue, queue_jobs, redis_connection
 from app.models import EmailMessage
@@ -221,7 +222,14 @@ def retry_emails(email_ids: list[int]) -> int:
 
 
 def retry_stuck_emails() -> int:
-    """The sweep: hand over every stuck email again. Returns how many."""
+    """The sweep: hand over every stuck email again. Returns how many.
+
+    Not while the "smtp" circuit breaker refuses calls (app/breakers.py): its jobs would only
+    release the emails again. The first sweep after its cool-down makes the trial call.
+    """
+    if breakers().is_refusing("smtp"):
+        log.info("outbox sweep: the smtp circuit breaker is open; stuck emails wait for the next sweep")
+        return 0
     count = retry_emails(stuck_email_ids())
     if count:
         log.info("outbox sweep: %d stuck email(s) handed over again", count)

@@ -12,6 +12,10 @@ What is measured
     ``REDIS_URL`` set, each scrape also reads
     ``bookcommerce_rq_queue_depth{queue}``, ``bookcommerce_rq_failed_jobs{queue}`` and
     ``bookcommerce_rq_up`` from Redis (a custom collector; nothing is stored in between).
+    Circuit breakers (app/breakers.py): ``bookcommerce_circuit_breaker_state{breaker,state}`` is 1
+    for each breaker's current state and 0 for the others, read at scrape time (with Redis, the
+    state all processes share); ``bookcommerce_circuit_breaker_transitions_total{breaker,from_state,to_state}``
+    counts the transitions this process made (each one is counted once, by the process that made it).
 
 Who may read it
     With ``METRICS_TOKEN`` set: requests with ``Authorization: Bearer <METRICS_TOKEN>`` (401
@@ -70,7 +74,17 @@ MISMATCHES = Counter(
     "bookcommerce_payment_mismatches", "Paid events parked: amount or currency not what was asked", ["kind"]
 )
 
+BREAKER_TRANSITIONS = Counter(
+    "bookcommerce_circuit_breaker_transitions",
+    "Circuit breaker state changes made by this process",
+    ["breaker", "from_state", "to_state"],
+)
+
 bp = Blueprint("observability", __name__)
+
+
+def count_breaker_transition(breaker: str, from_state: str, to_state: str) -> None:
+    BREAKER_TRANSITIONS.labels(breaker=breaker, from_state=from_state, to_state=to_state).inc()
 
 
 def count_after_commit(kind: str, cents: int) -> Callable[[], None]:
@@ -120,6 +134,30 @@ class QueueCollector:
         yield from (up, depth, failed)
 
 
+class BreakerCollector:
+    """Each circuit breaker's state, read at scrape time (from Redis when the state is shared)."""
+
+    STATES = ("closed", "open", "half-open")
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        from app.breakers import NAMES, breakers
+
+        gauge = GaugeMetricFamily(
+            "bookcommerce_circuit_breaker_state",
+            "1 for the state each circuit breaker is in (closed, open, half-open), else 0",
+            labels=["breaker", "state"],
+        )
+        found = breakers(self.app)
+        for name in NAMES:
+            current = found.state(name)
+            for state in self.STATES:
+                gauge.add_metric([name, state], 1 if state == current else 0)
+        yield gauge
+
+
 class _ProcessMetrics:
     """This process's own metrics (the default registry), for a one-process server."""
 
@@ -136,6 +174,7 @@ def scrape_registry(app: Flask) -> CollectorRegistry:
         MultiProcessCollector(registry)
     else:
         registry.register(_ProcessMetrics())
+    registry.register(BreakerCollector(app))
     connection = redis_connection(app)
     if connection is not None:
         registry.register(QueueCollector(connection, app.config["RQ_QUEUES"]))

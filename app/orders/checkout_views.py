@@ -17,7 +17,9 @@ from app.orders import bp
 from app.orders import checkout as service
 from app.orders.forms import CheckoutForm, DiscountForm, GuestEmailForm
 from app.orders.services import GatewayError, OrderError, start_checkout
+from app.payments.gateway import PaymentsUnavailable
 from app.payments.idempotency import new_key
+from app.payments.views import payments_unavailable
 from app.pricing.discounts import DiscountRefused
 from app.pricing.shipping import NotShippable
 
@@ -240,6 +242,8 @@ def checkout_pay():
     except OrderError as exc:
         flash(str(exc), "error")
         return redirect_after_post(url_for("orders.checkout_review"))
+    except PaymentsUnavailable as exc:
+        return payments_unavailable(exc, back)
     except GatewayError:
         flash("We could not reach the payment service. Your order is saved: try paying again in a minute.", "error")
         return redirect_after_post(back or url_for("orders.checkout_review"))

@@ -17,6 +17,15 @@ class GatewayError(Exception):
     """The gateway could not be reached or refused the call; safe to retry with the same key."""
 
 
+class PaymentsUnavailable(GatewayError):
+    """The gateway's circuit breaker is open: it failed repeatedly, so it was not even called.
+    Whatever the reader was paying for stays saved, to be paid once ``retry_after`` seconds pass."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"payments are unavailable for about {retry_after} s (circuit breaker open)")
+        self.retry_after = retry_after
+
+
 class WebhookError(Exception):
     """A webhook that is not authentic (bad or stale signature, unreadable body)."""
 
@@ -87,9 +96,10 @@ def gateway_computes_tax() -> bool:
 def get_gateway() -> Gateway:
     """The configured adapter: Stripe with a secret key, the simulated gateway without."""
     if current_app.config.get("STRIPE_SECRET_KEY"):
+        from app.breakers import breakers
         from app.payments.stripe_gateway import StripeGateway
 
-        return StripeGateway.from_config(current_app.config)
+        return StripeGateway.from_config(current_app.config, breaker=breakers().get("payments"))
     from app.payments.simulated import SimulatedGateway
 
     return SimulatedGateway()

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
+import pybreaker
 import stripe
 
-from app.payments.gateway import CheckoutRequest, CheckoutSession, GatewayError, LineItem, WebhookError
+from app.breakers import BreakerOpen, breakers
+from app.payments.gateway import (
+    CheckoutRequest,
+    CheckoutSession,
+    GatewayError,
+    LineItem,
+    PaymentsUnavailable,
+    WebhookError,
+)
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +62,7 @@ class StripeGateway:
         api_base: str | None = None,
         retries: int = 2,
         timeout: float = 10.0,
+        breaker: pybreaker.CircuitBreaker | None = None,
     ):
         # A web worker must not wait Stripe's default 80 s: fail fast, the reader can retry.
         options = {"max_network_retries": retries, "http_client": stripe.RequestsClient(timeout=timeout)}
@@ -56,16 +70,28 @@ class StripeGateway:
             options["base_addresses"] = {"api": api_base}
         self.client = stripe.StripeClient(secret_key, **options)
         self.webhook_secret = webhook_secret
+        self.breaker = breaker  # the app's "payments" breaker (get_gateway); None: calls go straight out
 
     @classmethod
-    def from_config(cls, config) -> StripeGateway:
+    def from_config(cls, config, breaker: pybreaker.CircuitBreaker | None = None) -> StripeGateway:
         return cls(
             config["STRIPE_SECRET_KEY"],
             config.get("STRIPE_WEBHOOK_SECRET"),
             api_base=config.get("STRIPE_API_BASE"),
             retries=config.get("STRIPE_MAX_RETRIES", 2),
             timeout=config.get("STRIPE_TIMEOUT_SECONDS", 10.0),
+            breaker=breaker,
         )
+
+    def _call(self, func: Callable[..., T], *args) -> T:
+        """A call to Stripe through the "payments" circuit breaker: ``PaymentsUnavailable`` at once
+        while it is open, else the call (its failures and timeouts count towards opening it)."""
+        if self.breaker is None:
+            return func(*args)
+        try:
+            return self.breaker.call(func, *args)
+        except BreakerOpen:
+            raise PaymentsUnavailable(breakers().seconds_left("payments")) from None
 
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
         """A Checkout Session priced on the server; the key makes a retry return the same session.
@@ -94,7 +120,9 @@ class StripeGateway:
         try:
             if request.discount_cents > 0:
                 params["discounts"] = [{"coupon": self._coupon(request)}]
-            session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": request.idempotency_key})
+            session = self._call(
+                self.client.v1.checkout.sessions.create, params, {"idempotency_key": request.idempotency_key}
+            )
         except stripe.StripeError as exc:
             raise _refused(exc) from exc
         return CheckoutSession(id=session.id, url=session.url)
@@ -104,13 +132,17 @@ class StripeGateway:
         coupon_params = {"amount_off": request.discount_cents, "currency": request.currency, "duration": "once"}
         if request.discount_label:
             coupon_params["name"] = request.discount_label[:40]  # Stripe shows at most 40 characters
-        coupon = self.client.v1.coupons.create(coupon_params, {"idempotency_key": request.idempotency_key + ":coupon"})
+        coupon = self._call(
+            self.client.v1.coupons.create, coupon_params, {"idempotency_key": request.idempotency_key + ":coupon"}
+        )
         return coupon.id
 
     def refund(self, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
         try:
-            refund = self.client.v1.refunds.create(
-                {"payment_intent": payment_intent_id, "amount": amount_cents}, {"idempotency_key": idempotency_key}
+            refund = self._call(
+                self.client.v1.refunds.create,
+                {"payment_intent": payment_intent_id, "amount": amount_cents},
+                {"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as exc:
             raise _refused(exc) from exc
@@ -119,7 +151,7 @@ class StripeGateway:
     def expire(self, session_id: str) -> None:
         """Expire an open Checkout Session: nobody can pay it any more (Stripe sends ``.expired``)."""
         try:
-            self.client.v1.checkout.sessions.expire(session_id)
+            self._call(self.client.v1.checkout.sessions.expire, session_id)
         except stripe.InvalidRequestError as exc:
             # Already complete or expired: nothing left to close (a payment that landed is refunded).
             if exc.http_status != 400:

@@ -3,15 +3,26 @@
 import logging
 from collections.abc import Callable
 
-from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from app.extensions import csrf, limiter
 from app.forms import ConfirmForm
-from app.htmx import redirect_after_post
+from app.htmx import is_partial, redirect_after_post
 from app.payments import bp
 from app.payments.fulfilment import MalformedEvent, handle_event, target_for_session
-from app.payments.gateway import GatewayError, WebhookError
+from app.payments.gateway import GatewayError, PaymentsUnavailable, WebhookError
 from app.payments.simulated import simulated_event
 
 log = logging.getLogger(__name__)
@@ -19,14 +30,37 @@ log = logging.getLogger(__name__)
 GATEWAY_DOWN = "We could not reach the payment service. Please try again in a minute."
 
 
-def pay_button(start_checkout: Callable[[], str], refused: type[Exception], back: str) -> Response:
+def payments_unavailable(exc: PaymentsUnavailable, resume_url: str | None = None, what: str = "order") -> Response:
+    """The 503 page while the gateway's circuit breaker is open: the ``what`` (order, donation)
+    is saved and ``resume_url`` is where to pay it once the minute is over."""
+    response = make_response(
+        render_template(
+            "errors/payments_unavailable.html",
+            status=503,
+            title="Payments are unavailable for a minute",
+            detail="Our payment service is not answering right now.",
+            resume_url=resume_url,
+            what=what,
+        ),
+        503,
+    )
+    response.headers["Retry-After"] = str(exc.retry_after)
+    if is_partial():  # htmx swaps error answers too: show the page, not a fragment of it
+        response.headers.update({"HX-Retarget": "#main", "HX-Reselect": "#main", "HX-Reswap": "outerHTML"})
+    return response
+
+
+def pay_button(start_checkout: Callable[[], str], refused: type[Exception], back: str, what: str = "order") -> Response:
     """An order's or a donation's Pay button: off to the gateway's page (``start_checkout``); a
-    refusal (``refused``, the domain's error) or an unreachable gateway is flashed on ``back``."""
+    refusal (``refused``, the domain's error) or an unreachable gateway is flashed on ``back``;
+    while the gateway's breaker is open, the 503 page says the ``what`` waits there."""
     if ConfirmForm().validate_on_submit():
         try:
             return redirect_after_post(start_checkout())
         except refused as exc:
             flash(str(exc), "error")
+        except PaymentsUnavailable as exc:
+            return payments_unavailable(exc, back, what)
         except GatewayError:
             flash(GATEWAY_DOWN, "error")
     return redirect_after_post(back)

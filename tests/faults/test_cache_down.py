@@ -7,10 +7,12 @@ connection error (tests/faults/test_redis_down.py stops a real server under a ru
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
 from app import create_app
+from app.breakers import breakers
 from app.extensions import cache
 from tests.conftest import free_port, make_config, need
 from tests.factories import make_book
@@ -39,7 +41,8 @@ def test_the_pages_render_with_the_cache_unreachable(cache_down_app, caplog):
         assert response.status_code == 200, path
     assert "Persuasion" in client.get("/books").get_data(as_text=True)
     assert "cache get skipped, Redis unavailable" in caplog.text
-    assert "cache set skipped, Redis unavailable" in caplog.text
+    with cache_down_app.app_context():  # and after a few failures the cache is not even asked
+        assert breakers().state("redis") == "open"
 
 
 # What each call answers while Redis is away: reads miss, writes report failure.
@@ -85,3 +88,54 @@ def test_with_redis_up_every_call_reaches_it(app, base_settings, redis_url, capl
         assert store.delete_many("a", "b") == ["a", "b"]
         assert store.clear() is True and store.get("n") is None
     assert "skipped" not in caplog.text
+
+
+# ---- A Redis that hangs: the "redis" circuit breaker -------------------------------------------
+
+
+@pytest.fixture
+def hung_redis():
+    """A port that takes connections (the kernel's backlog) and never answers: a hung Redis."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    listener.close()
+
+
+def test_a_hung_redis_opens_the_breaker_and_pages_stop_waiting_for_it(app, base_settings, hung_redis, caplog):
+    timeout = 0.5
+    application = create_app(
+        make_config(
+            **base_settings,
+            CACHE_TYPE=RESILIENT,
+            CACHE_REDIS_URL=hung_redis,
+            CACHE_REDIS_TIMEOUT_SECONDS=timeout,
+            BREAKER_REDIS_FAIL_MAX=2,
+            BREAKER_REDIS_RESET_SECONDS=60,
+        )
+    )
+    with app.app_context():  # the same database, without the hung cache
+        make_book(title="Persuasion")
+    client = application.test_client()
+    caplog.set_level(logging.WARNING, logger="app.extensions")
+
+    started = time.perf_counter()
+    assert client.get("/books").status_code == 200  # two cache calls time out, then the breaker opens
+    assert time.perf_counter() - started >= 2 * timeout
+    with application.app_context():
+        assert breakers().state("redis") == "open"
+    waited = len(caplog.records)
+
+    answers = []
+    for _ in range(3):
+        started = time.perf_counter()
+        response = client.get("/books")
+        answers.append(time.perf_counter() - started)
+        assert response.status_code == 200 and "Persuasion" in response.get_data(as_text=True)
+    assert sorted(answers)[1] < timeout  # the median page waits for no Redis timeout (shared machine: wall clock)
+    assert len(caplog.records) == waited  # and no call went to Redis
+    health = application.test_client().get("/readyz").get_json()
+    assert health["status"] == "degraded" and health["breakers"]["redis"] == "open"
