@@ -6,6 +6,7 @@ PostgreSQL (CI, where DATABASE_URL points there) with pg_dump and pg_restore."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -14,8 +15,10 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from flask_migrate.cli import db as migrate_group
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import URL
 
 from app import create_app
 from app.donations.fund import fund_balance
@@ -40,6 +43,23 @@ def sqlite_app(base_settings, path):
     return create_app(make_config(**{**base_settings, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}))
 
 
+@pytest.fixture(scope="module")
+def migrated_template(base_settings, tmp_path_factory):
+    """An empty SQLite database built by the migrations once; each test starts from a copy."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    with sqlite_app(base_settings, path).app_context():
+        reset_schema()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def source(base_settings, migrated_template, tmp_path):
+    """The app on a SQLite file of its own (whatever DATABASE_URL says), schema made, no rows."""
+    shutil.copy(migrated_template, tmp_path / "shop.db")
+    return sqlite_app(base_settings, tmp_path / "shop.db")
+
+
 def figures_and_rows(app) -> tuple[dict, dict]:
     with app.app_context():
         return money_figures(), every_row()
@@ -57,10 +77,7 @@ def assert_same_shop(source, restored) -> None:
         assert restored_rows[table] == table_rows, table
 
 
-def test_the_restore_drill_on_sqlite(base_settings, tmp_path, inbox):
-    source = sqlite_app(base_settings, tmp_path / "shop.db")
-    with source.app_context():
-        reset_schema()
+def test_the_restore_drill_on_sqlite(source, base_settings, tmp_path, inbox):
     build_busy_shop(source)
 
     backed_up = flask_db(source, "backup", str(tmp_path / "shop.backup"))
@@ -77,37 +94,32 @@ def test_the_restore_drill_on_sqlite(base_settings, tmp_path, inbox):
     assert again.exit_code == 1 and "the target database is not empty" in again.output and "--force" in again.output
 
 
-def test_the_commands_are_in_flask_db_on_the_command_line(base_settings, tmp_path):
-    """Through the real ``flask`` entry point, where Flask-Migrate's group is loaded before the app."""
-    source = sqlite_app(base_settings, tmp_path / "shop.db")
+def test_the_commands_are_in_flask_db_on_the_command_line(source, base_settings, tmp_path):
+    """Through the real ``flask`` entry point, where Flask-Migrate's group is loaded before the app
+    (restore is attached the same way)."""
     with source.app_context():
-        reset_schema()
         make_user(email="cli@example.com")
     env = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "INSTANCE_PATH")}
     env.update(APP_ENV="development", FLASK_APP="wsgi:app", REDIS_URL="", INSTANCE_PATH=str(tmp_path / "instance"))
 
-    def flask(database: str, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "flask", "db", *args],
-            cwd=ROOT,
-            env={**env, "DATABASE_URL": f"sqlite:///{tmp_path / database}"},
-            capture_output=True,
-            text=True,
-        )
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'shop.db'}")
 
-    backed_up = flask("shop.db", "backup", str(tmp_path / "cli.backup"))
+    backed_up = subprocess.run(
+        [sys.executable, "-m", "flask", "db", "backup", str(tmp_path / "cli.backup")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
     assert backed_up.returncode == 0, backed_up.stderr[-2000:]
     assert "Backed up sqlite database" in backed_up.stdout
-    restored = flask("copy.db", "restore", str(tmp_path / "cli.backup"))
-    assert restored.returncode == 0, restored.stderr[-2000:]
-    with closing(sqlite3.connect(tmp_path / "copy.db")) as copy:
+    with closing(sqlite3.connect(tmp_path / "cli.backup")) as copy:
         assert copy.execute("SELECT email FROM users").fetchall() == [("cli@example.com",)]
 
 
-def test_restore_with_force_replaces_what_the_database_held(base_settings, tmp_path, inbox):
-    source = sqlite_app(base_settings, tmp_path / "shop.db")
+def test_restore_with_force_replaces_what_the_database_held(source, base_settings, tmp_path, inbox):
     with source.app_context():
-        reset_schema()
         make_user(email="kept@example.com")
     assert flask_db(source, "backup", str(tmp_path / "shop.backup")).exit_code == 0
     with source.app_context():
@@ -123,10 +135,7 @@ def test_restore_with_force_replaces_what_the_database_held(base_settings, tmp_p
         assert db.session.execute(text("SELECT name FROM sqlite_master WHERE name = 'scratch'")).first() is None
 
 
-def test_bad_paths_and_files_are_refused_in_one_line(app, base_settings, tmp_path):
-    source = sqlite_app(base_settings, tmp_path / "shop.db")
-    with source.app_context():
-        reset_schema()
+def test_bad_paths_and_files_are_refused_in_one_line(source, base_settings, tmp_path):
     fresh = sqlite_app(base_settings, tmp_path / "fresh.db")
     (tmp_path / "notes.txt").write_text("not a database")
     cases = [
@@ -141,10 +150,8 @@ def test_bad_paths_and_files_are_refused_in_one_line(app, base_settings, tmp_pat
     assert not (tmp_path / "fresh.db").exists() or not (tmp_path / "fresh.db").stat().st_size
 
 
-def test_a_sqlite_backup_taken_while_the_app_writes_is_a_consistent_snapshot(base_settings, tmp_path, inbox):
-    source = sqlite_app(base_settings, tmp_path / "busy.db")
+def test_a_sqlite_backup_taken_while_the_app_writes_is_a_consistent_snapshot(source, base_settings, tmp_path, inbox):
     with source.app_context():
-        reset_schema()
         club_id = open_club().id
         donor_id = make_user(email="steady@example.com", name="Steady Giver").id
 
@@ -214,15 +221,29 @@ def test_a_sqlite_backup_taken_while_the_app_writes_is_a_consistent_snapshot(bas
     assert [tuple(r) for r in restored_ledger] == [tuple(r) for r in ledger[: len(restored_ledger)]]
 
 
+def empty_postgres_database(url: URL) -> URL:
+    """A database of our own next to the test one (``<name>_restore``), made once and emptied each
+    time: dropping a database forces a checkpoint, most of a minute on a busy machine."""
+    target = url.set(database=f"{url.database}_restore")
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        known = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database})
+        if known.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    server.dispose()
+    inside = create_engine(target, isolation_level="AUTOCOMMIT")
+    with inside.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    inside.dispose()
+    return target
+
+
 def test_the_restore_drill_on_postgresql(app, base_settings, tmp_path, inbox):
     need("PostgreSQL", database_is_postgres(app), "set DATABASE_URL=postgresql://... to run the drill on PostgreSQL")
     with app.app_context():
         url = db.engine.url
-    target = url.set(database=f"{url.database}_restore")
-    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    target = empty_postgres_database(url)
     fresh = create_app(
         make_config(**{**base_settings, "SQLALCHEMY_DATABASE_URI": target.render_as_string(hide_password=False)})
     )
@@ -246,6 +267,4 @@ def test_the_restore_drill_on_postgresql(app, base_settings, tmp_path, inbox):
         with fresh.app_context():
             db.session.remove()
             db.engine.dispose()
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        server.dispose()
+        empty_postgres_database(url)

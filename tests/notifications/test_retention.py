@@ -4,10 +4,12 @@ daily job (and ``flask mail prune``); the record of what was sent stays, and the
 
 from __future__ import annotations
 
-import importlib
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from rq.registry import ScheduledJobRegistry
@@ -19,10 +21,12 @@ from app.jobs import get_queue, run_worker
 from app.models import EmailMessage, FundEntry, PaymentEvent
 from app.models.base import utcnow
 from app.notifications.retention import PRUNE_INTERVAL_SECONDS, prune_email_bodies, prune_job, schedule_pruning
+from config import ConfigError
 from tests.conftest import make_config
 from tests.helpers import make_user
 from tests.payments.money import open_club, pay, pending_donation, refund
 
+ROOT = Path(__file__).resolve().parents[2]
 DONOR = "dan@example.com"
 RECORD = ("recipient", "subject", "template", "status", "attempts", "sent_at", "message_id", "idempotency_key")
 
@@ -100,18 +104,16 @@ def test_the_retention_is_the_setting_in_days(app, base_settings, inbox):
         assert prune_email_bodies(now=utcnow() + timedelta(days=3650)).emails == 0
 
 
-def test_the_retention_is_read_from_the_environment_and_must_be_a_day_or_more(monkeypatch):
-    import config
+def test_the_retention_is_read_from_the_environment_and_must_be_a_day_or_more():
+    def setting(value: str | None) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "EMAIL_BODY_RETENTION_DAYS"}
+        if value is not None:
+            env["EMAIL_BODY_RETENTION_DAYS"] = value
+        code = "import config; print(config.Config.EMAIL_BODY_RETENTION_DAYS)"
+        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True).stdout
 
-    try:
-        monkeypatch.setenv("EMAIL_BODY_RETENTION_DAYS", "30")
-        assert importlib.reload(config).Config.EMAIL_BODY_RETENTION_DAYS == 30
-        monkeypatch.delenv("EMAIL_BODY_RETENTION_DAYS")
-        assert importlib.reload(config).Config.EMAIL_BODY_RETENTION_DAYS == 90
-    finally:
-        monkeypatch.undo()
-        importlib.reload(config)
-    with pytest.raises(config.ConfigError, match="EMAIL_BODY_RETENTION_DAYS is 0; give at least 1 day"):
+    assert (setting("30"), setting(None)) == ("30\n", "90\n")
+    with pytest.raises(ConfigError, match="EMAIL_BODY_RETENTION_DAYS is 0; give at least 1 day"):
         create_app(make_config(EMAIL_BODY_RETENTION_DAYS=0))
 
 
