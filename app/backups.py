@@ -94,6 +94,11 @@ def restore_database(path: str | os.PathLike, engine: Engine | None = None, *, f
     if not source.is_file():
         raise BackupError(f"no backup file at {source}")
     kind = engine.dialect.name
+    if kind not in ("sqlite", "postgresql"):
+        raise BackupError(f"no restore for {kind} databases")
+    database = _sqlite_file(engine) if kind == "sqlite" else engine.url.database or ""
+    if kind == "sqlite" and not database.parent.is_dir():
+        raise BackupError(f"{database.parent} does not exist")
     describe_backup(source, kind)  # refuses a file that is not a backup of this kind of database
     existing = len(_user_tables(engine))
     if existing and not force:
@@ -105,10 +110,8 @@ def restore_database(path: str | os.PathLike, engine: Engine | None = None, *, f
     db.session.remove()
     engine.dispose()  # no pooled connection keeps reading the old contents
     if kind == "sqlite":
-        database = _sqlite_file(engine)
         _sqlite_restore(source, database)
-    elif kind == "postgresql":
-        database = engine.url.database or ""
+    else:
         clean = ["--clean", "--if-exists"] if existing else []
         _run(
             _pg_tool("pg_restore"),
@@ -121,8 +124,6 @@ def restore_database(path: str | os.PathLike, engine: Engine | None = None, *, f
             env=_libpq_env(engine.url),
             doing="pg_restore",
         )
-    else:
-        raise BackupError(f"no restore for {kind} databases")
     engine.dispose()
     tables = len(_user_tables(engine))
     with engine.connect() as conn:
@@ -189,7 +190,6 @@ def _sqlite_copy(database: Path, destination: Path) -> None:
 
 
 def _sqlite_restore(source: Path, database: Path) -> None:
-    database.parent.mkdir(parents=True, exist_ok=True)
     target = sqlite3.connect(database, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
     try:
         with _sqlite_read_only(source) as backup:

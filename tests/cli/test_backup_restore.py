@@ -138,7 +138,10 @@ def test_restore_with_force_replaces_what_the_database_held(source, base_setting
 def test_bad_paths_and_files_are_refused_in_one_line(source, base_settings, tmp_path):
     fresh = sqlite_app(base_settings, tmp_path / "fresh.db")
     (tmp_path / "notes.txt").write_text("not a database")
+    assert flask_db(source, "backup", str(tmp_path / "good.backup")).exit_code == 0
+    nowhere = sqlite_app(base_settings, tmp_path / "gone" / "x.db")
     cases = [
+        (nowhere, ("restore", str(tmp_path / "good.backup")), "gone does not exist"),
         (source, ("backup", str(tmp_path / "missing-dir" / "x.backup")), "missing-dir does not exist"),
         (fresh, ("restore", str(tmp_path / "nowhere.backup")), "no backup file at"),
         (fresh, ("restore", str(tmp_path / "notes.txt")), "is not a SQLite backup"),
