@@ -66,17 +66,21 @@ def test_bodies_of_old_sent_emails_are_blanked_and_their_records_kept(app_ctx, i
     given_and_refunded()
     inbox.wait_for(DONOR, count=3)
     before = emails()
-    assert len(before) >= 3 and all(e.status == "sent" and e.body_text and e.body_html for e in before.values())
+    assert len(before) >= 4 and all(e.status == "sent" and e.body_text and e.body_html for e in before.values())
     events, ledger = rows(PaymentEvent), rows(FundEntry)
     assert len(events) >= 3 and len(ledger) == 3  # two credits and a reversal
 
-    # The first two emails are old; one failed email (never delivered) is as old but keeps its body.
+    # The first two emails were sent long ago.
     old, recent = sorted(before)[:2], sorted(before)[2:]
     sent_days_ago(91, old)
-    failed_id = recent[0]
-    db.session.execute(
-        update(EmailMessage).where(EmailMessage.id == failed_id).values(status="failed", sent_at=None, attempts=6)
-    )
+    # A failed email (attempts used up) and a pending one, as old: unsent, they keep their bodies.
+    unsent = {recent[0]: "failed", recent[1]: "pending"}
+    for email_id, status in unsent.items():
+        db.session.execute(
+            update(EmailMessage)
+            .where(EmailMessage.id == email_id)
+            .values(status=status, sent_at=None, created_at=utcnow() - timedelta(days=200))
+        )
     db.session.commit()
     before = emails()
     records = {i: tuple(getattr(e, c) for c in RECORD) for i, e in before.items()}
