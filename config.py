@@ -84,6 +84,9 @@ class Config:
     # Emails per mail job: one job, one SMTP connection, one claim for up to this many (docs/scaling.md).
     MAIL_BATCH_SIZE = _env_int("MAIL_BATCH_SIZE", 250)
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox")
+    # Sent emails keep their bodies this many days, then a daily job blanks them (the record of
+    # what was sent stays; app/notifications/retention.py, docs/operations.md).
+    EMAIL_BODY_RETENTION_DAYS = _env_int("EMAIL_BODY_RETENTION_DAYS", 90)
 
     # The public address. Every absolute link (emails, API urls, Stripe return URLs, the web-session
     # link) is built from it, never from the request's Host (app/urls.py). Required in production.
@@ -221,6 +224,10 @@ class Config:
         """Refuse settings that are unsafe for this environment (override per class)."""
         if cls.BASE_URL:
             _check_base_url(cls.BASE_URL)
+        if cls.EMAIL_BODY_RETENTION_DAYS < 1:
+            raise ConfigError(
+                f"refusing to start: EMAIL_BODY_RETENTION_DAYS is {cls.EMAIL_BODY_RETENTION_DAYS}; give at least 1 day"
+            )
 
 
 class DevelopmentConfig(Config):

@@ -145,10 +145,12 @@ def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bo
 
     The forked work-horse inherits the app context; it must not reuse the parent's database
     connections, so the engine's pool is dropped in the child after fork. A worker that serves
-    the mail queue makes sure the outbox sweep is scheduled (it then schedules itself).
+    the mail queue makes sure the outbox sweep and the daily prune of old email bodies are
+    scheduled (each then schedules itself).
     """
     from app.extensions import db
     from app.notifications.outbox import schedule_sweep
+    from app.notifications.retention import schedule_pruning
 
     with app.app_context():
         connection = redis_connection(app)
@@ -158,6 +160,7 @@ def run_worker(app: Flask, queues: list[str], *, burst: bool = False, simple: bo
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         if "mail" in queues:
             schedule_sweep()
+            schedule_pruning()
         if not simple:
             _prepare_for_forks(queues)
         worker_class = FreshSessionSimpleWorker if simple else RequestIdWorker

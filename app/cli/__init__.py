@@ -1,5 +1,6 @@
 """Admin commands, one module per group:
-``flask users|seed|jobs|mail|books|orders|contests|clubs|audit|shipping|tax|discounts ...``."""
+``flask users|seed|jobs|mail|books|orders|contests|clubs|audit|shipping|tax|discounts ...``,
+plus ``flask db backup|restore`` (app/cli/backup.py) in Flask-Migrate's ``db`` group."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ class CommandGroup(AppGroup):
 
 
 def register(app: Flask) -> None:
+    from app.cli import backup
     from app.cli.audit_log import audit
     from app.cli.books import books
     from app.cli.clubs import clubs
@@ -64,3 +66,4 @@ def register(app: Flask) -> None:
 
     for group in (users, seed, jobs, mail, books, orders, contests, clubs, audit, shipping, tax, discounts):
         app.cli.add_command(group)
+    backup.attach()

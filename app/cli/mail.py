@@ -1,4 +1,4 @@
-"""``flask mail``: look at the outbox and send again what a crash or a failure held back."""
+"""``flask mail``: look at the outbox, send again what a crash or a failure held back, prune old bodies."""
 
 import click
 from flask import current_app
@@ -9,6 +9,7 @@ from app.cli.audit import record_admin_action
 from app.extensions import db
 from app.models import EmailMessage
 from app.notifications.outbox import retry_emails, stuck_email_ids
+from app.notifications.retention import prune_email_bodies
 
 mail = CommandGroup("mail", help="The email outbox.")
 
@@ -75,3 +76,19 @@ def retry(email_ids: tuple[int, ...]) -> None:
         else 0
     )
     click.echo(f"Sent {sent} of {count} email(s).")
+
+
+@mail.command("prune")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Keep the bodies of emails sent in the last DAYS days (default: EMAIL_BODY_RETENTION_DAYS).",
+)
+def prune(days: int | None) -> None:
+    """Blank the bodies of emails sent longer ago than the retention (the daily job does the same)."""
+    pruned = prune_email_bodies(days=days)
+    record_admin_action("mail prune", f"emails sent before {pruned.before:%Y-%m-%d %H:%M}", emails=pruned.emails)
+    click.echo(
+        f"Blanked the bodies of {pruned.emails} email(s) sent before {pruned.before:%Y-%m-%d %H:%M} UTC;"
+        f" deleted {pruned.files} outbox file(s). Their records stay."
+    )
