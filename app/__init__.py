@@ -57,13 +57,13 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (models must be imported before migrations look)
     from app.accounts.sessions import configure_login
+    from app.database import configure_database
     from app.extensions import cache, csrf, db, limiter, mail, migrate
     from app.models.base import include_in_migrations, render_migration_item
     from app.notifications.outbox import install_outbox
-    from app.planner import configure_planner
 
+    configure_database(app)  # psycopg's settings behind PgBouncer (app/database.py)
     db.init_app(app)
-    configure_planner(app)  # PostgreSQL's random_page_cost for data held in memory (app/planner.py)
     install_outbox()  # emails recorded in a transaction are sent when it commits
     migrate.init_app(
         app,
