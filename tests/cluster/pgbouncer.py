@@ -37,7 +37,9 @@ def fill_placeholders(text: str, replacements: dict[str, str], source: Path) -> 
     return text
 
 
-def render(workdir: Path, port: int, server: str = "127.0.0.1:5432", user: str = "postgres") -> Path:
+def render(
+    workdir: Path, port: int, server: str = "127.0.0.1:5432", user: str = "postgres", log_connections: bool = True
+) -> Path:
     """Write pgbouncer.ini (from deploy/pgbouncer.ini) and its userlist into ``workdir``."""
     host, server_port = server.rsplit(":", 1)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -57,6 +59,8 @@ def render(workdir: Path, port: int, server: str = "127.0.0.1:5432", user: str =
         },
         DEPLOY_INI,
     )
+    if not log_connections:  # in the foreground (CI's log): errors only, not a line per connection
+        ini += "log_connections = 0\nlog_disconnections = 0\n"
     path = workdir / "pgbouncer.ini"
     path.write_text(ini)
     for file in (path, userlist):
@@ -103,7 +107,7 @@ def main() -> int:
     parser.add_argument("--server", default="127.0.0.1:5432", help="PostgreSQL's host:port")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
-    process = subprocess.Popen(command(render(workdir, args.port, args.server)))
+    process = subprocess.Popen(command(render(workdir, args.port, args.server, log_connections=False)))
     signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     try:
         return process.wait()
