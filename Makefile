@@ -8,7 +8,7 @@ PORT ?= 5000
 BASE_URL ?= http://127.0.0.1:$(PORT)
 export BASE_URL
 
-.PHONY: run test screenshots contract worker migrate seed lint format clean bench loadtest mutation mutation-report security lighthouse deploy-check
+.PHONY: run test cluster screenshots contract worker migrate seed lint format clean bench loadtest mutation mutation-report security lighthouse deploy-check
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ worker: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The system as it is deployed on several machines, on this one: PgBouncer, two app instances on
+# 127.0.0.2 and 127.0.0.3, two workers and nginx (deploy/nginx.conf) in front; Ctrl-C stops it all.
+# Needs PostgreSQL, Redis, nginx and pgbouncer; settings in scripts/cluster.py (CLUSTER_PORT=8170).
+cluster: $(VENV)/.installed-dev
+	$(BIN)/python scripts/cluster.py
 
 # The pictures in docs/screenshots/ (desktop, and phone for the main pages), retaken by the browser
 # journeys; a plain `make test` leaves them alone.

@@ -57,6 +57,10 @@ class Config:
 
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'bookcommerce.db'}")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # DATABASE_URL names PgBouncer in transaction mode (deploy/pgbouncer.ini): consecutive
+    # transactions may run on different server connections, so psycopg must not prepare statements
+    # server-side (app/database.py turns that off).
+    DATABASE_PGBOUNCER = _env_bool("DATABASE_PGBOUNCER")
     REDIS_URL = os.environ.get("REDIS_URL") or None
     RQ_QUEUES = ["default", "mail"]
     JOB_RETRY_INTERVALS = [10, 60, 300]

@@ -63,13 +63,13 @@ def register_extensions(app: Flask) -> None:
     from app.catalogue.book_changes import install_book_changes
     from app.clubs.club_changes import install_club_changes
     from app.contests.contest_changes import install_contest_changes
+    from app.database import configure_database
     from app.extensions import cache, csrf, db, limiter, mail, migrate
     from app.models.base import include_in_migrations, render_migration_item
     from app.notifications.outbox import install_outbox
-    from app.planner import configure_planner
 
+    configure_database(app)  # psycopg's settings behind PgBouncer (app/database.py)
     db.init_app(app)
-    configure_planner(app)  # PostgreSQL's random_page_cost for data held in memory (app/planner.py)
     install_outbox()  # emails recorded in a transaction are sent when it commits
     install_book_changes()  # any committed change to a book moves its cached pages on
     install_club_changes()  # and to a club, its page

@@ -41,11 +41,13 @@ def noop() -> None:
 def prepare(db, count: int, prefix: str) -> list[int]:
     """``count`` pending emails, as a service would have recorded them; returns their ids."""
     from app.models import EmailMessage
+    from app.notifications.email import new_message_id
 
     body = "Thank you for your donation.\n" * 20
     rows = [
         EmailMessage(
             idempotency_key=f"{prefix}-{n}",
+            message_id=new_message_id(),
             template="bench",
             recipient=f"reader{n}@example.com",
             subject="Your receipt",
