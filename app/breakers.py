@@ -25,6 +25,7 @@ import smtplib
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -255,3 +256,14 @@ def guarded(name: str, func: Callable[..., T], *args, **kwargs) -> T:
     """``func(*args, **kwargs)`` through the breaker ``name``. Raises ``BreakerOpen`` without
     calling ``func`` while the breaker is open; otherwise whatever ``func`` raises."""
     return breakers().get(name).call(func, *args, **kwargs)
+
+
+def note_failure(name: str, error: BaseException) -> None:
+    """Count ``error``, met outside a guarded call, against the breaker ``name`` (as a guarded
+    call raising it would; errors the breaker excludes do not count)."""
+
+    def fail() -> None:
+        raise error
+
+    with suppress(BreakerOpen, type(error)):
+        guarded(name, fail)

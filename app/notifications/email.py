@@ -41,7 +41,7 @@ from rq.timeouts import BaseTimeoutException
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.breakers import BreakerOpen, guarded
+from app.breakers import BreakerOpen, guarded, note_failure
 from app.bulk_insert import insert_rows
 from app.extensions import db, mail
 from app.models import EmailMessage, Notification, User
@@ -315,26 +315,37 @@ class _Postbox:
         self.connection = None
 
     def send(self, msg: Message) -> None:
-        # Through the "smtp" circuit breaker (app/breakers.py): a message handed over counts as its
-        # success; an unreachable server, a timeout or a dropped connection as its failure. While it
-        # is open nothing is tried, so this message and the rest of the batch are released.
-        try:
-            guarded("smtp", self._send, msg)
-        except BreakerOpen as exc:
-            raise _ServerUnreachable(f"{type(exc).__name__}: {exc}") from exc
-
-    def _send(self, msg: Message) -> None:
+        # Through the "smtp" circuit breaker (app/breakers.py), once per connection: opening it
+        # (EHLO, STARTTLS, LOGIN) is the breaker's call, and a connection lost, timed out or closed
+        # by the server (421) in the middle of a batch counts as a failure too. While the breaker is
+        # open nothing is tried, so this message and the rest of the batch are released. (Guarding
+        # every message cost a Redis round trip or two per email with the state shared.)
         if self.connection is None:
-            connection = timed_connection()
             try:
-                connection.__enter__()  # EHLO, STARTTLS, LOGIN
-            except (smtplib.SMTPException, OSError) as exc:
+                self.connection = guarded("smtp", self._open)
+            except BreakerOpen as exc:
                 raise _ServerUnreachable(f"{type(exc).__name__}: {exc}") from exc
-            self.connection = connection
-        if isinstance(msg, _Message):
-            msg.send_over(self.connection)
-        else:
-            self.connection.send(msg)
+        try:
+            if isinstance(msg, _Message):
+                msg.send_over(self.connection)
+            else:
+                self.connection.send(msg)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            note_failure("smtp", exc)
+            raise
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code == 421:
+                note_failure("smtp", exc)
+            raise
+
+    @staticmethod
+    def _open():  # noqa: ANN205 - Flask-Mail's Connection
+        connection = timed_connection()
+        try:
+            connection.__enter__()  # EHLO, STARTTLS, LOGIN
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _ServerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+        return connection
 
     def drop(self) -> None:
         """Forget a connection that failed mid-batch; the next message opens a new one."""

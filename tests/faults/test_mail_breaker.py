@@ -22,6 +22,7 @@ from app.breakers import breakers
 from app.extensions import db
 from app.jobs import run_worker
 from app.models import EmailMessage
+from app.notifications import email as email_module
 from app.notifications import outbox
 from tests.conftest import free_port, need
 from tests.notifications.test_batches import CountingServer, app_for, message_ids, results, statuses
@@ -177,3 +178,21 @@ def test_redis_mail_jobs_share_the_breaker_and_each_email_goes_once(app, base_se
         if running:
             server.stop()
         redis.Redis.from_url(url).flushdb()
+
+
+def test_a_batch_asks_the_smtp_breaker_once_per_connection_not_per_email(app, base_settings, monkeypatch):
+    """The breaker guards opening the connection: a batch of 6 emails is one breaker call (with the
+    state in Redis, each call costs round trips), and all 6 go out."""
+    server = CountingServer().start()
+    try:
+        application = app_for(base_settings, server.port)
+        calls = []
+        real = email_module.guarded
+        monkeypatch.setattr(email_module, "guarded", lambda name, *a, **k: calls.append(name) or real(name, *a, **k))
+        with application.app_context():
+            results(6)
+            server.wait_for(6)
+            assert statuses() == {"sent": 6}
+        assert calls == ["smtp"]
+    finally:
+        server.stop()
