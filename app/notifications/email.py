@@ -316,20 +316,19 @@ class _Postbox:
 
     def send(self, msg: Message) -> None:
         # Through the "smtp" circuit breaker (app/breakers.py), once per connection: opening it
-        # (EHLO, STARTTLS, LOGIN) is the breaker's call, and a connection lost, timed out or closed
-        # by the server (421) in the middle of a batch counts as a failure too. While the breaker is
-        # open nothing is tried, so this message and the rest of the batch are released. (Guarding
-        # every message cost a Redis round trip or two per email with the state shared.)
+        # (EHLO, STARTTLS, LOGIN) and handing over its first message is the breaker's call; a
+        # connection lost, timed out or closed by the server (421) later in the batch counts as a
+        # failure too. While the breaker is open nothing is tried, so this message and the rest of
+        # the batch are released. (Guarding every message cost a Redis round trip or two per email
+        # with the state shared.)
         if self.connection is None:
             try:
-                self.connection = guarded("smtp", self._open)
+                guarded("smtp", self._open_and_send, msg)
             except BreakerOpen as exc:
                 raise _ServerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+            return
         try:
-            if isinstance(msg, _Message):
-                msg.send_over(self.connection)
-            else:
-                self.connection.send(msg)
+            self._hand_over(msg)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             note_failure("smtp", exc)
             raise
@@ -337,6 +336,16 @@ class _Postbox:
             if exc.smtp_code == 421:
                 note_failure("smtp", exc)
             raise
+
+    def _open_and_send(self, msg: Message) -> None:
+        self.connection = self._open()
+        self._hand_over(msg)
+
+    def _hand_over(self, msg: Message) -> None:
+        if isinstance(msg, _Message):
+            msg.send_over(self.connection)
+        else:
+            self.connection.send(msg)
 
     @staticmethod
     def _open():  # noqa: ANN205 - Flask-Mail's Connection

@@ -181,8 +181,8 @@ def test_redis_mail_jobs_share_the_breaker_and_each_email_goes_once(app, base_se
 
 
 def test_a_batch_asks_the_smtp_breaker_once_per_connection_not_per_email(app, base_settings, monkeypatch):
-    """The breaker guards opening the connection: a batch of 6 emails is one breaker call (with the
-    state in Redis, each call costs round trips), and all 6 go out."""
+    """The breaker guards opening the connection with its first message: a batch of 6 emails is
+    one breaker call (with the state in Redis, each call costs round trips), and all 6 go out."""
     server = CountingServer().start()
     try:
         application = app_for(base_settings, server.port)
