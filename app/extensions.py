@@ -31,6 +31,7 @@ class ResilientRedisCache(RedisCache):
     @classmethod
     def factory(cls, app, config, args, kwargs):
         cache = super().factory(app, config, args, kwargs)
+        cache._app = app  # its breakers, also outside an app context (app/page_serving.py)
         timeout = app.config["CACHE_REDIS_TIMEOUT_SECONDS"]
         for client in {id(c): c for c in (cache._write_client, cache._read_client)}.values():
             client.connection_pool.connection_kwargs.update(socket_connect_timeout=timeout, socket_timeout=timeout)
@@ -40,10 +41,10 @@ class ResilientRedisCache(RedisCache):
         """RedisCache's ``operation(*args)`` through the "redis" breaker; when Redis cannot be
         reached (or the breaker is open), a warning and ``default`` (a miss for reads, a failure
         for writes)."""
-        from app.breakers import BreakerOpen, guarded
+        from app.breakers import BreakerOpen, breakers
 
         try:
-            return guarded("redis", getattr(super(), operation), *args)
+            return breakers(getattr(self, "_app", None)).get("redis").call(getattr(super(), operation), *args)
         except BreakerOpen:
             log.debug("cache %s skipped: the redis circuit breaker is open", operation)
             return default

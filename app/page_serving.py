@@ -26,6 +26,7 @@ under its endpoint, like any other.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from hashlib import sha512
@@ -35,6 +36,8 @@ from typing import Any
 from flask import Flask
 from itsdangerous import BadSignature
 from werkzeug.sansio.utils import host_is_trusted
+
+log = logging.getLogger(__name__)
 
 # Set by the page cache on a request it answered from, or stored into, the cache: (endpoint,
 # version keys, readers allowed, vary). The middleware learns the address from it.
@@ -158,7 +161,8 @@ class PageServer:
             return None
         try:
             found = backend.get_many(*version_keys, *reader_keys)
-        except Exception:  # noqa: BLE001 - an unreachable cache: Flask answers (and says so in its log)
+        except Exception:  # noqa: BLE001 - Flask answers; a failure here is a bug to see in the log
+            log.warning("page server: reading the versions failed, Flask answers", exc_info=True)
             return None
         versions = found[: len(version_keys)]
         if any(version is None for version in versions):
@@ -178,6 +182,7 @@ class PageServer:
             try:
                 stored = backend.get(key)
             except Exception:  # noqa: BLE001 - as above
+                log.warning("page server: reading the page failed, Flask answers", exc_info=True)
                 return None
             if stored is None:
                 return None
