@@ -29,12 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import Delete, Update, event, func, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import func, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.extensions import cache, db
 from app.models import CartItem, Membership, Notification, User
-from app.row_changes import ids_named_in
+from app.row_changes import EVERY_ROW, watch
 
 EVERYONE = "user:generation:all"
 _STALE = "user_cache_stale"  # session.info: reader ids changed in this transaction, or EVERYONE
@@ -173,47 +173,17 @@ def _attach(values: dict) -> User:
 # ---- Invalidation ---------------------------------------------------------------------------
 
 
-def _note_changed(session: Session, flush_context) -> None:  # noqa: ANN001 - SQLAlchemy's signature
-    stale = session.info.setdefault(_STALE, set())
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, User) and obj.id is not None:
-            stale.add(obj.id)
-        elif isinstance(obj, CartItem | Notification | Membership) and obj.user_id is not None:
-            stale.add(obj.user_id)
-    if not stale:
-        del session.info[_STALE]
-
-
 def note_readers(user_ids) -> None:  # noqa: ANN001 - any iterable of ids
     """Readers whose rows were written without the ORM (``app.bulk_insert``): their snapshots go
     after the commit, as for a flush."""
     db.session().info.setdefault(_STALE, set()).update(user_ids)
 
 
-_BULK = {
-    User.__tablename__: User.__table__.c.id,
-    CartItem.__tablename__: CartItem.__table__.c.user_id,
-    Notification.__tablename__: Notification.__table__.c.user_id,
-    Membership.__tablename__: Membership.__table__.c.user_id,
-}
-
-
-def _note_bulk(orm_execute_state) -> None:  # noqa: ANN001
-    statement = orm_execute_state.statement
-    if not isinstance(statement, Update | Delete) or statement.table.name not in _BULK:
-        return
-    named = ids_named_in(statement, _BULK[statement.table.name])
-    orm_execute_state.session.info.setdefault(_STALE, set()).update(named or {EVERYONE})
-
-
-def _bump_after_commit(session: Session) -> None:
-    stale = session.info.pop(_STALE, None)
-    if not stale:
-        return
+def _bump_generations(stale: set) -> None:
     if has_app_context():
         g.pop("cart_count", None)
         g.pop("unread_notifications", None)
-    keys = [EVERYONE if item == EVERYONE else _generation_key(item) for item in stale]
+    keys = [EVERYONE if item == EVERY_ROW else _generation_key(item) for item in stale]
     inc_many = getattr(cache.cache, "inc_many", None)
     if inc_many is not None and len(keys) > 1:
         inc_many(keys)  # one round trip for a contest's 10,000 readers, not one each
@@ -222,17 +192,10 @@ def _bump_after_commit(session: Session) -> None:
         cache.cache.inc(key)  # atomic on Redis
 
 
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_STALE, None)
-
-
-def install_user_cache() -> None:
-    """Attach the invalidation hooks to the app's session (once; the session is shared by every app)."""
-    for name, hook in (
-        ("after_flush", _note_changed),
-        ("do_orm_execute", _note_bulk),
-        ("after_commit", _bump_after_commit),
-        ("after_rollback", _forget_after_rollback),
-    ):
-        if not event.contains(db.session, name, hook):
-            event.listen(db.session, name, hook)
+# The hooks (app/row_changes.py): the reader of every changed user row, cart item, notification
+# and membership; a bulk statement naming no reader moves everyone's generation on.
+install_user_cache = watch(
+    _STALE,
+    {User: "id", CartItem: "user_id", Notification: "user_id", Membership: "user_id"},
+    _bump_generations,
+)
