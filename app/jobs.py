@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -220,3 +222,34 @@ def requeue_failed(queues: list[str], job_id: str | None = None) -> list[str]:
                 registry.requeue(jid)
                 requeued.append(jid)
     return requeued
+
+
+def schedule_in_slot(
+    func: Callable[..., Any],
+    name: str,
+    interval: float,
+    *,
+    now: float | None = None,
+    result_ttl: int,
+    failure_ttl: int,
+    queue: str = "mail",
+) -> str | None:
+    """Schedule ``func`` at the start of the next ``interval``-long slot (RQ's scheduler runs it;
+    needs Redis), as the job ``<name>-<slot>``: workers and runs that schedule the same next slot
+    make one job, not one each. None without Redis, or when Redis refused (logged)."""
+    if redis_connection() is None:
+        return None
+    slot = int((now or time.time()) // interval) + 1
+    job_id = f"{name}-{slot}"
+    try:
+        get_queue(queue).enqueue_at(
+            datetime.fromtimestamp(slot * interval, UTC),
+            func,
+            job_id=job_id,
+            result_ttl=result_ttl,
+            failure_ttl=failure_ttl,
+        )
+    except Exception as exc:  # noqa: BLE001 - scheduling is best effort; the CLI command does the same
+        log.warning("could not schedule %s (%s)", name, exc)
+        return None
+    return job_id

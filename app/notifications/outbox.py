@@ -19,8 +19,7 @@ MAIL_CLAIM_STALE_SECONDS. Delivery claims each row, so a second job for an email
 from __future__ import annotations
 
 import logging
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import redis
 from flask import Flask, current_app
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from app.breakers import breakers
 from app.extensions import db
-from app.jobs import get_queue, queue_jobs, redis_connection
+from app.jobs import queue_jobs, redis_connection, schedule_in_slot
 from app.models import EmailMessage
 from app.models.base import utcnow
 from app.notifications.email import deliver_emails
@@ -250,20 +249,6 @@ def schedule_sweep(now: float | None = None) -> str | None:
     Its job id names its time slot, so workers and sweeps that schedule the same next slot
     make one job, not one each.
     """
-    if redis_connection() is None:
-        return None
     interval = current_app.config["MAIL_SWEEP_INTERVAL_SECONDS"]
-    slot = int((now or time.time()) // interval) + 1
-    job_id = f"mail-sweep-{slot}"
-    try:
-        get_queue("mail").enqueue_at(
-            datetime.fromtimestamp(slot * interval, UTC),
-            sweep_job,
-            job_id=job_id,
-            result_ttl=10 * interval,
-            failure_ttl=24 * 3600,
-        )
-    except Exception as exc:
-        log.warning("could not schedule the outbox sweep (%s); `flask mail retry` does the same", exc)
-        return None
-    return job_id
+    # If it cannot be scheduled, the log says so; `flask mail retry` does the same by hand.
+    return schedule_in_slot(sweep_job, "mail-sweep", interval, now=now, result_ttl=10 * interval, failure_ttl=24 * 3600)

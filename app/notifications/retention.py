@@ -15,16 +15,15 @@ without Redis, cron runs ``flask mail prune``.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.jobs import get_queue, redis_connection
+from app.jobs import schedule_in_slot
 from app.models import EmailMessage
 from app.models.base import utcnow
 
@@ -108,19 +107,12 @@ def schedule_pruning(now: float | None = None) -> str | None:
     As with the outbox sweep, the job id names its day, so every worker that starts and every run
     that reschedules make one job for that day, not one each.
     """
-    if redis_connection() is None:
-        return None
-    slot = int((now or time.time()) // PRUNE_INTERVAL_SECONDS) + 1
-    job_id = f"mail-prune-{slot}"
-    try:
-        get_queue("mail").enqueue_at(
-            datetime.fromtimestamp(slot * PRUNE_INTERVAL_SECONDS, UTC),
-            prune_job,
-            job_id=job_id,
-            result_ttl=7 * PRUNE_INTERVAL_SECONDS,
-            failure_ttl=30 * PRUNE_INTERVAL_SECONDS,
-        )
-    except Exception as exc:
-        log.warning("could not schedule the email body prune (%s); `flask mail prune` does the same", exc)
-        return None
-    return job_id
+    # If it cannot be scheduled, the log says so; `flask mail prune` does the same by hand.
+    return schedule_in_slot(
+        prune_job,
+        "mail-prune",
+        PRUNE_INTERVAL_SECONDS,
+        now=now,
+        result_ttl=7 * PRUNE_INTERVAL_SECONDS,
+        failure_ttl=30 * PRUNE_INTERVAL_SECONDS,
+    )
