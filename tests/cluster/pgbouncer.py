@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.deploy_files import fill_placeholders
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_INI = ROOT / "deploy" / "pgbouncer.ini"
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -27,14 +29,6 @@ PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
 def available() -> bool:
     return os.path.exists(PGBOUNCER)
-
-
-def fill_placeholders(text: str, replacements: dict[str, str], source: Path) -> str:
-    for old, new in replacements.items():
-        if old not in text:
-            raise RuntimeError(f"{source} no longer contains {old!r}: update {__file__} with it")
-        text = text.replace(old, new)
-    return text
 
 
 def render(

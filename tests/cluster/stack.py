@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from tests.cluster import pgbouncer
+from tests.deploy_files import render_nginx, self_signed_certificate
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_NGINX = ROOT / "deploy" / "nginx.conf"
@@ -38,74 +39,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-def fill_placeholders(text: str, replacements: dict[str, str]) -> str:
-    for old, new in replacements.items():
-        if old not in text:
-            raise RuntimeError(f"deploy/nginx.conf no longer contains {old!r}: update tests/cluster/stack.py")
-        text = text.replace(old, new)
-    return text
-
-
-def render_nginx(
-    workdir: Path, upstreams: list[str], https_port: int, http_port: int, site: str, cert: Path, key: Path
-) -> Path:
-    """deploy/nginx.conf inside a minimal main config, with only its placeholders filled in:
-    the upstream lists ``upstreams`` (host:port) instead of the one local gunicorn."""
-    servers = "\n    ".join(f"server {address};" for address in upstreams)
-    server_block = fill_placeholders(
-        DEPLOY_NGINX.read_text(),
-        {
-            "server 127.0.0.1:8000;": servers,
-            "server_name bookcommerce.example.com;": f"server_name {site};",
-            "listen 80;": f"listen 127.0.0.1:{http_port};",
-            "listen 80 default_server;": f"listen 127.0.0.1:{http_port} default_server;",
-            "listen [::]:80;": "",
-            "listen [::]:80 default_server;": "",
-            "listen 443 ssl": f"listen 127.0.0.1:{https_port} ssl",
-            "listen [::]:443 ssl http2;": "",
-            "listen [::]:443 ssl default_server;": "",
-            "/etc/ssl/bookcommerce/fullchain.pem": str(cert),
-            "/etc/ssl/bookcommerce/privkey.pem": str(key),
-            "/srv/bookcommerce/static/": f"{ROOT / 'static'}/",
-            "/srv/bookcommerce/media/": f"{workdir / 'media'}/",
-            "/var/www/acme": str(workdir / "acme"),
-        },
-    )
-    temp_paths = "\n".join(
-        f"    {name}_temp_path {workdir / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    path = workdir / "nginx.conf"
-    path.write_text(
-        f"""{"user root;" if os.geteuid() == 0 else ""}
-worker_processes 1;
-daemon off;
-pid {workdir / "nginx.pid"};
-error_log {workdir / "nginx-error.log"} warn;
-events {{ worker_connections 512; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    # Which instance(s) answered each request: a retried request lists two.
-    log_format cluster '$request_method $request_uri $status upstream=[$upstream_addr] [$upstream_status]';
-    access_log {workdir / "nginx-access.log"} cluster;
-{temp_paths}
-{server_block}
-}}
-"""
-    )
-    return path
-
-
-def self_signed_certificate(workdir: Path, site: str) -> tuple[Path, Path]:
-    cert, key = workdir / "cert.pem", workdir / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={site}",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 class SniConnection(http.client.HTTPSConnection):
@@ -297,7 +230,17 @@ class Cluster:
             self._wait(lambda i=index: self.instance_answers(i), f"web{index}")
         cert, key = self_signed_certificate(self.workdir, self.site)
         upstreams = [f"{address}:{self.app_port}" for address in INSTANCE_ADDRESSES]
-        conf = render_nginx(self.workdir, upstreams, self.https_port, self.http_port, self.site, cert, key)
+        conf = render_nginx(
+            self.workdir,
+            upstreams,
+            self.https_port,
+            self.http_port,
+            cert,
+            key,
+            site=self.site,
+            # Which instance(s) answered each request: a retried request lists two.
+            log_format="$request_method $request_uri $status upstream=[$upstream_addr] [$upstream_status]",
+        )
         check = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(self.workdir)], capture_output=True)
         if check.returncode != 0:
             raise RuntimeError(check.stderr.decode())

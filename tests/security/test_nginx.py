@@ -21,6 +21,7 @@ import pytest
 
 from config import Config
 from tests.conftest import free_port, need
+from tests.deploy_files import render_nginx, self_signed_certificate
 from tests.factories import make_books
 
 pytestmark = pytest.mark.nginx
@@ -42,13 +43,6 @@ class SniConnection(http.client.HTTPSConnection):
     def connect(self) -> None:
         http.client.HTTPConnection.connect(self)
         self.sock = self._context.wrap_socket(self.sock, server_hostname=self.server_name)
-
-
-def fill_placeholders(text: str, replacements: dict[str, str]) -> str:
-    for old, new in replacements.items():
-        assert old in text, f"deploy/nginx.conf no longer contains {old!r}: update this test with it"
-        text = text.replace(old, new)
-    return text
 
 
 def wait_until(check, what: str, process: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
@@ -187,55 +181,14 @@ def stack(app, tmp_path_factory):
         gunicorn_log.touch()
         wait_until(gunicorn_up, "gunicorn", gunicorn, gunicorn_log)
 
-        cert, key = tmp / "cert.pem", tmp / "key.pem"
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-             "-keyout", str(key), "-out", str(cert)],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        site = fill_placeholders(
-            DEPLOY_CONF.read_text(),
-            {
-                "server 127.0.0.1:8000;": f"server 127.0.0.1:{app_port};",
-                "listen 80;": f"listen 127.0.0.1:{http_port};",
-                "listen 80 default_server;": f"listen 127.0.0.1:{http_port} default_server;",
-                "listen [::]:80;": "",
-                "listen [::]:80 default_server;": "",
-                "listen 443 ssl": f"listen 127.0.0.1:{https_port} ssl",
-                "listen [::]:443 ssl http2;": "",
-                "listen [::]:443 ssl default_server;": "",
-                "/etc/ssl/bookcommerce/fullchain.pem": str(cert),
-                "/etc/ssl/bookcommerce/privkey.pem": str(key),
-                "/srv/bookcommerce/static/": f"{ROOT / 'static'}/",
-                "/srv/bookcommerce/media/": f"{tmp / 'media'}/",
-                "/var/www/acme": str(tmp / "acme"),
-            },
-        )
-        temp_paths = "\n".join(
-            f"    {name}_temp_path {tmp / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        (tmp / "nginx.conf").write_text(
-            f"""{"user root;" if os.geteuid() == 0 else ""}
-worker_processes 1;
-daemon off;
-pid {tmp / "nginx.pid"};
-error_log {tmp / "nginx-error.log"} warn;
-events {{ worker_connections 128; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log {tmp / "nginx-access.log"};
-{temp_paths}
-{site}
-}}
-"""
-        )
+        cert, key = self_signed_certificate(tmp, "localhost")
+        conf = render_nginx(tmp, [f"127.0.0.1:{app_port}"], https_port, http_port, cert, key)
         nginx_log = tmp / "nginx-error.log"
         nginx_log.touch()
-        check = subprocess.run([NGINX, "-t", "-c", str(tmp / "nginx.conf"), "-p", str(tmp)], capture_output=True)
+        check = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp)], capture_output=True)
         assert check.returncode == 0, check.stderr.decode()
         nginx = subprocess.Popen(
-            [NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            [NGINX, "-c", str(conf), "-p", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )
         processes.append(nginx)
         result = Stack(https_port, http_port, app_port, tmp)
