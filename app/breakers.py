@@ -79,6 +79,33 @@ class _SharedStorage(pybreaker.CircuitRedisStorage):
         except redis.RedisError as exc:
             log.warning("circuit breaker %s: state not initialised in Redis (%s)", self._namespace_name, exc)
 
+    # When the breaker opened, kept to the microsecond: pybreaker keeps whole seconds, which ended a
+    # cool-down up to a second early (a 0.5 s cool-down could be over as the breaker opened).
+    @property
+    def opened_at(self) -> datetime | None:
+        try:
+            value = self._redis.get(self._namespace("opened_at"))
+        except redis.RedisError as exc:
+            log.warning("circuit breaker %s: opening time unreadable (%s)", self._namespace_name, exc)
+            return None
+        return datetime.fromtimestamp(float(value), UTC) if value else None
+
+    @opened_at.setter
+    def opened_at(self, now: datetime) -> None:
+        key = self._namespace("opened_at")
+        stamp = (now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp()
+
+        def set_if_later(pipe) -> None:  # noqa: ANN001 - a redis-py pipeline
+            current = pipe.get(key)
+            pipe.multi()
+            if not current or stamp > float(current):  # a later opening wins, as pybreaker's does
+                pipe.set(key, repr(stamp))
+
+        try:
+            self._redis.transaction(set_if_later, key)
+        except redis.RedisError as exc:
+            log.warning("circuit breaker %s: opening time not kept (%s)", self._namespace_name, exc)
+
 
 class _Breaker(pybreaker.CircuitBreaker):
     """pybreaker's breaker, letting one trial call through at a time, and logging and counting

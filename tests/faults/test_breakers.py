@@ -85,6 +85,22 @@ def test_one_trial_call_at_a_time_between_instances_sharing_redis(app, base_sett
         redis.Redis.from_url(url).flushdb()
 
 
+def test_the_shared_opening_time_keeps_its_fraction_of_a_second(app, base_settings, redis_url):
+    """pybreaker's Redis storage kept whole seconds: a cool-down could end up to a second early."""
+    from datetime import UTC, datetime
+
+    url, why = redis_url
+    need("Redis", url is not None, why)
+    application = breaker_app(base_settings, REDIS_URL=url, RATELIMIT_STORAGE_URI=url)
+    with application.app_context():
+        storage = breakers().storage("payments")
+        opened = datetime(2026, 11, 26, 12, 0, 0, 900_000, tzinfo=UTC)
+        storage.opened_at = opened
+        assert storage.opened_at == opened
+        storage.opened_at = datetime(2026, 11, 26, 11, 59, 59, tzinfo=UTC)  # an older opening does not win
+        assert storage.opened_at == opened
+
+
 def test_a_redis_down_leaves_shared_breakers_closed_and_calls_going_through(app, base_settings):
     """The shared state cannot be read: the breaker reads as closed (pybreaker's fallback) and the
     app keeps calling out, as it would without breakers."""
