@@ -210,10 +210,9 @@ class Breakers:
         reset_timeout = self.settings[name][1]
         if self.redis is not None and name in SHARED:
             key = f"{NAMESPACE}:{name}:trial"
-            try:
+            # Redis down: the shared state reads as closed anyway, so this process's claim stands in.
+            with suppress(redis.RedisError):
                 return bool(self.redis.set(key, 1, nx=True, px=max(int(reset_timeout * 1000), 1)))
-            except redis.RedisError:
-                pass  # the shared state reads as closed anyway: fall back to this process's claim
         now = time.monotonic()
         with self._lock:
             if self._trials.get(name, 0.0) > now:
