@@ -3,12 +3,25 @@ nginx in front of local gunicorns (tests/security/test_nginx.py, tests/cluster) 
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY_NGINX = ROOT / "deploy" / "nginx.conf"
+
+
+class SniConnection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 that names ``server_name`` in TLS (SNI), as a browser for that site does."""
+
+    def __init__(self, *args, server_name: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.server_name = server_name
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.server_name)
 
 
 def fill_placeholders(text: str, replacements: dict[str, str], source: Path) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from tests.cluster import pgbouncer
-from tests.deploy_files import render_nginx, self_signed_certificate
+from tests.deploy_files import SniConnection, render_nginx, self_signed_certificate
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_NGINX = ROOT / "deploy" / "nginx.conf"
@@ -39,18 +39,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-class SniConnection(http.client.HTTPSConnection):
-    """HTTPS to 127.0.0.1 that names the site in TLS (SNI), as a browser for that site does."""
-
-    def __init__(self, *args, server_name: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.server_name = server_name
-
-    def connect(self) -> None:
-        http.client.HTTPConnection.connect(self)
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.server_name)
 
 
 @dataclass

@@ -21,7 +21,7 @@ import pytest
 
 from config import Config
 from tests.conftest import free_port, need
-from tests.deploy_files import render_nginx, self_signed_certificate
+from tests.deploy_files import SniConnection, render_nginx, self_signed_certificate
 from tests.factories import make_books
 
 pytestmark = pytest.mark.nginx
@@ -31,18 +31,6 @@ DEPLOY_CONF = ROOT / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SEARCH_LIMIT = 5
 SITE = "bookcommerce.example.com"  # the server_name in deploy/nginx.conf, and BASE_URL's host
-
-
-class SniConnection(http.client.HTTPSConnection):
-    """HTTPS to 127.0.0.1 that names ``server_name`` in TLS (SNI), as a browser for that site does."""
-
-    def __init__(self, *args, server_name: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.server_name = server_name
-
-    def connect(self) -> None:
-        http.client.HTTPConnection.connect(self)
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.server_name)
 
 
 def wait_until(check, what: str, process: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
